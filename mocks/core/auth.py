@@ -1,0 +1,52 @@
+"""OAuth2 client-credentials tokens that expire on the system's clock.
+
+Guarantee: a token is valid for exactly ``ttl_s`` seconds of the clock the
+system runs on (simulated or real); after that every call with it answers
+401, as a real SaaS API does, so a connector must refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mocks.core.problems import BadRequest, Unauthorized
+from mocks.core.routing import ApiRequest, ApiResponse
+
+DEFAULT_TTL_S = 3600
+
+
+class TokenIssuer:
+    def __init__(self, system: str, clients: dict[str, str], now: Callable[[], float], ttl_s: float = DEFAULT_TTL_S) -> None:
+        self.system = system
+        self.clients = dict(clients)
+        self._now = now
+        self.ttl_s = ttl_s
+        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expires_at)
+        self._issued = 0
+
+    def token_endpoint(self, request: ApiRequest) -> ApiResponse:
+        from urllib.parse import parse_qsl
+
+        form = dict(parse_qsl(request.body.decode(errors="replace")))
+        if form.get("grant_type") != "client_credentials":
+            raise BadRequest("grant_type must be client_credentials", error="unsupported_grant_type")
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        if client_id not in self.clients or self.clients[client_id] != secret:
+            raise Unauthorized("unknown client_id or wrong client_secret", error="invalid_client")
+        self._issued += 1
+        token = f"{self.system}_tok_{self._issued:08d}"
+        self._tokens[token] = (client_id, self._now() + self.ttl_s)
+        return ApiResponse(200, {"access_token": token, "token_type": "Bearer", "expires_in": int(self.ttl_s)})
+
+    def authenticate(self, request: ApiRequest) -> str:
+        """Return the client id behind the request's bearer token or raise 401."""
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            raise Unauthorized("missing bearer token; obtain one at POST /oauth/token")
+        entry = self._tokens.get(header[7:])
+        if entry is None:
+            raise Unauthorized("unknown bearer token")
+        client_id, expires_at = entry
+        if self._now() >= expires_at:
+            raise Unauthorized("bearer token expired; obtain a new one at POST /oauth/token")
+        return client_id

@@ -1,0 +1,34 @@
+"""What every system backend shares: a clock, a change feed and id counters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from mocks.core.clock import Clock, iso
+from mocks.core.feed import ChangeFeed
+
+
+class Backend:
+    """State and rules of one system. Subclasses add the domain.
+
+    Every mutation goes through :meth:`publish` exactly once, after the
+    state is committed, so the feed (and hence webhooks, traces and the
+    simulated people watching) sees changes in commit order.
+    """
+
+    system = "base"
+
+    def __init__(self, clock: Clock, feed_retention: int | None = None) -> None:
+        self.clock = clock
+        self.feed = ChangeFeed(self.system, feed_retention)
+        self._counters: dict[str, int] = defaultdict(int)
+
+    def next_id(self, prefix: str) -> str:
+        self._counters[prefix] += 1
+        return f"{prefix}_{self._counters[prefix]:06d}"
+
+    def now_iso(self) -> str:
+        return iso(self.clock.now())
+
+    def publish(self, type_: str, entity_id: str, version: int) -> None:
+        self.feed.append(f"{self.system}.{type_}", entity_id, version, self.now_iso())

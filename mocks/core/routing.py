@@ -1,0 +1,126 @@
+"""Transport-neutral requests, responses and a precompiled route table.
+
+One definition of each endpoint serves every transport: the in-process
+httpx transport and the ASGI server both build an :class:`ApiRequest`, ask
+the system's :class:`Service` to handle it and serialise the
+:class:`ApiResponse`. Handlers never see a transport object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from mocks.core.problems import BadRequest, MethodNotAllowed, NotFound, Problem
+
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(slots=True)
+class ApiRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes = b""
+    params: dict[str, str] = field(default_factory=dict)
+    client_id: str | None = None
+
+    @classmethod
+    def build(cls, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> ApiRequest:
+        return cls(method.upper(), path, dict(parse_qsl(query_string)), headers, body)
+
+    def json(self) -> Any:
+        if not self.body:
+            raise BadRequest("request body is empty; a JSON object is required")
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+    def query_int(self, name: str, default: int, lo: int, hi: int) -> int:
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise BadRequest(f"query parameter {name!r} must be between {lo} and {hi}, got {value}")
+        return value
+
+
+@dataclass(slots=True)
+class ApiResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "application/json")
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+def problem_response(problem: Problem) -> ApiResponse:
+    return ApiResponse(problem.status, problem.to_json(), {"content-type": "application/problem+json"})
+
+
+Handler = Callable[[ApiRequest], ApiResponse]
+
+
+class RouteTable:
+    """Maps (method, path) to a handler with one regex match per request.
+
+    All templates compile into a single alternation, so dispatch cost does
+    not grow with the number of routes a system declares.
+    """
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, str, Handler]] = []
+        self._compiled: re.Pattern[str] | None = None
+        self._groups: list[tuple[str, dict[str, Handler], list[str]]] = []
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        self._routes.append((method.upper(), template, handler))
+        self._compiled = None
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        return list(self._routes)
+
+    def _compile(self) -> None:
+        by_template: dict[str, dict[str, Handler]] = {}
+        for method, template, handler in self._routes:
+            by_template.setdefault(template, {})[method] = handler
+        parts = []
+        self._groups = []
+        for i, (template, methods) in enumerate(by_template.items()):
+            names = _PARAM.findall(template)
+            escaped = re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+            regex = _PARAM.sub(lambda m, i=i: f"(?P<r{i}_{m.group(1)}>[^/]+)", escaped)
+            parts.append(f"(?P<r{i}>{regex})")
+            self._groups.append((template, methods, names))
+        self._compiled = re.compile("^(?:" + "|".join(parts) + ")$")
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        if self._compiled is None:
+            self._compile()
+        assert self._compiled is not None
+        m = self._compiled.match(path)
+        if m is None:
+            raise NotFound(f"no resource at {path}")
+        index = int(m.lastgroup[1:]) if m.lastgroup else 0
+        template, methods, names = self._groups[index]
+        handler = methods.get(method)
+        if handler is None:
+            raise MethodNotAllowed(f"{method} is not allowed on {template}; allowed: {', '.join(sorted(methods))}")
+        return handler, {name: m.group(f"r{index}_{name}") for name in names}

@@ -1,0 +1,59 @@
+"""One mock system behind one ``handle(request) -> response`` entry point.
+
+The service wires a backend's route table together with the cross-cutting
+API conventions every system shares (DESIGN §3): OAuth2 bearer tokens,
+``Idempotency-Key`` on POST where the system honours it, RFC 9457 errors,
+the change feed at ``GET /events`` and the ``/_c2c`` control endpoints.
+Transports (in-process, ASGI) call :meth:`Service.handle` and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mocks.core.auth import TokenIssuer
+from mocks.core.backend import Backend
+from mocks.core.idempotency import IdempotencyStore
+from mocks.core.problems import Problem
+from mocks.core.routing import ApiRequest, ApiResponse, RouteTable, problem_response
+
+PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
+
+
+class Service:
+    def __init__(
+        self,
+        backend: Backend,
+        routes: RouteTable,
+        clients: dict[str, str],
+        idempotent_posts: bool = False,
+        snapshot: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.name = backend.system
+        self.routes = routes
+        now = backend.clock.now
+        self.tokens = TokenIssuer(self.name, clients, now)
+        self.idempotency = IdempotencyStore(now) if idempotent_posts else None
+        self._snapshot = snapshot or (lambda: {})
+        routes.add("POST", "/oauth/token", self.tokens.token_endpoint)
+        routes.add("GET", "/events", self._events)
+        routes.add("GET", "/_c2c/state", lambda request: ApiResponse(200, self._snapshot()))
+
+    def _events(self, request: ApiRequest) -> ApiResponse:
+        limit = request.query_int("limit", 100, 1, 1000)
+        events, next_cursor = self.backend.feed.read(request.query.get("after"), limit)
+        return ApiResponse(200, {"data": [e.to_json() for e in events], "next_cursor": str(next_cursor)})
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        try:
+            handler, request.params = self.routes.match(request.method, request.path)
+            if request.path not in PUBLIC_PATHS and not request.path.startswith("/_c2c/"):
+                request.client_id = self.tokens.authenticate(request)
+            key = request.headers.get("idempotency-key")
+            if key and request.method == "POST" and self.idempotency is not None:
+                return self.idempotency.handle(request, key, handler)
+            return handler(request)
+        except Problem as problem:
+            return problem_response(problem)

@@ -1,0 +1,273 @@
+"""ERP state and rules.
+
+Guarantees the rest of c2c relies on:
+
+- Charges form the unbilled ledger. A charge is never edited or deleted;
+  a correction is a new charge (``reversal_of`` names the one it reverses).
+- A billing run for (legal entity, period) happens once. It gathers, per
+  billing project, every unbilled charge dated on or before the period's
+  last day into one draft invoice.
+- Invoice numbers are assigned at posting, consecutively per legal entity
+  series, so the sequence has no gaps; drafts consume no numbers.
+- A posted invoice never changes; only payments are recorded against it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mocks.core.backend import Backend
+from mocks.core.problems import Conflict, ValidationFailed
+from mocks.erp.exceptions import BillingRunExists, ErpNotFound, InvoiceNotDraft, NoTaxProfile
+from mocks.erp.money import MINOR_UNITS, tax_on
+
+
+@dataclass
+class LegalEntity:
+    id: str
+    name: str
+    currency: str
+    invoice_prefix: str
+    last_number: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "currency": self.currency, "invoice_prefix": self.invoice_prefix}
+
+
+@dataclass
+class Customer:
+    id: str
+    external_ref: str
+    name: str
+    legal_name: str
+    tax_id: str
+    tax_jurisdiction: str
+    currency: str
+    billing_address: dict[str, str]
+    version: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class BillingProject:
+    id: str
+    customer_id: str
+    legal_entity: str
+    contract_ref: str
+    currency: str
+    name: str
+    payment_terms_days: int
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Charge:
+    id: str
+    billing_project_id: str
+    charge_date: str
+    description: str
+    quantity: Decimal
+    unit_price: int
+    amount: int
+    currency: str
+    lineage: dict[str, Any]
+    reversal_of: str | None
+    created_at: str
+    status: str = "unbilled"
+    invoice_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.__dict__.copy()
+        body["quantity"] = str(self.quantity)
+        return body
+
+
+@dataclass
+class Invoice:
+    id: str
+    legal_entity: str
+    customer_id: str
+    billing_project_id: str
+    period: str
+    currency: str
+    lines: list[dict[str, Any]]
+    subtotal: int
+    tax_total: int
+    total: int
+    created_at: str
+    number: str | None = None
+    status: str = "draft"
+    posted_at: str | None = None
+    due_date: str | None = None
+    amount_paid: int = 0
+    paid_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Payment:
+    id: str
+    invoice_id: str
+    amount: int
+    received_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def period_end(period: str) -> dt.date:
+    try:
+        year, month = (int(x) for x in period.split("-"))
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    except (ValueError, TypeError):
+        raise ValidationFailed("period", f"{period!r} is not a period YYYY-MM") from None
+
+
+class ErpBackend(Backend):
+    system = "erp"
+
+    def __init__(self, clock, tax_rates: dict[str, Decimal] | None = None, feed_retention: int | None = None) -> None:
+        super().__init__(clock, feed_retention)
+        self.tax_rates: dict[str, Decimal] = dict(tax_rates or {})
+        self.legal_entities: dict[str, LegalEntity] = {}
+        self.customers: dict[str, Customer] = {}
+        self.billing_projects: dict[str, BillingProject] = {}
+        self.charges: dict[str, Charge] = {}
+        self.invoices: dict[str, Invoice] = {}
+        self.payments: dict[str, Payment] = {}
+        self.billing_runs: dict[tuple[str, str], str] = {}
+        self.periods_opened: list[str] = []
+
+    def get(self, collection: str, entity_id: str) -> Any:
+        try:
+            return getattr(self, collection)[entity_id]
+        except KeyError:
+            raise ErpNotFound(collection.rstrip("s").replace("_", " "), entity_id) from None
+
+    # -- master data ----------------------------------------------------------
+    def add_legal_entity(self, entity_id: str, name: str, currency: str, invoice_prefix: str) -> LegalEntity:
+        entity = LegalEntity(entity_id, name, currency, invoice_prefix)
+        self.legal_entities[entity_id] = entity
+        return entity
+
+    def create_customer(self, **fields: Any) -> Customer:
+        if fields["tax_jurisdiction"] not in self.tax_rates:
+            raise NoTaxProfile(fields["tax_jurisdiction"])
+        if fields["currency"] not in MINOR_UNITS:
+            raise ValidationFailed("currency", f"{fields['currency']!r} is not a supported ISO 4217 currency")
+        customer = Customer(id=self.next_id("cus"), **fields)
+        self.customers[customer.id] = customer
+        self.publish("customer.created", customer.id, customer.version)
+        return customer
+
+    def create_billing_project(self, *, customer_id: str, legal_entity: str, contract_ref: str, currency: str,
+                               name: str, payment_terms_days: int) -> BillingProject:
+        self.get("customers", customer_id)
+        entity = self.get("legal_entities", legal_entity)
+        if currency != entity.currency:
+            raise ValidationFailed("currency", f"{currency} differs from legal entity {entity.id}'s {entity.currency}")
+        project = BillingProject(self.next_id("bpr"), customer_id, legal_entity, contract_ref, currency, name,
+                                 payment_terms_days)
+        self.billing_projects[project.id] = project
+        self.publish("billing_project.created", project.id, 1)
+        return project
+
+    # -- the unbilled ledger --------------------------------------------------
+    def create_charge(self, *, billing_project_id: str, charge_date: str, description: str, quantity: Decimal,
+                      unit_price: int, amount: int, currency: str, lineage: dict[str, Any],
+                      reversal_of: str | None = None) -> Charge:
+        project = self.get("billing_projects", billing_project_id)
+        if currency != project.currency:
+            raise ValidationFailed("currency", f"{currency} differs from billing project currency {project.currency}")
+        if reversal_of is not None:
+            self.get("charges", reversal_of)
+        charge = Charge(self.next_id("chg"), billing_project_id, charge_date, description, quantity, unit_price,
+                        amount, currency, lineage, reversal_of, self.now_iso())
+        self.charges[charge.id] = charge
+        self.publish("charge.created", charge.id, 1)
+        return charge
+
+    # -- billing ----------------------------------------------------------------
+    def open_period(self, period: str) -> None:
+        period_end(period)
+        self.periods_opened.append(period)
+        self.publish("period.opened", period, 1)
+
+    def run_billing(self, legal_entity: str, period: str) -> list[Invoice]:
+        entity = self.get("legal_entities", legal_entity)
+        cutoff = period_end(period).isoformat()
+        key = (entity.id, period)
+        if key in self.billing_runs:
+            raise BillingRunExists(entity.id, period, self.billing_runs[key])
+        run_id = self.next_id("run")
+        self.billing_runs[key] = run_id
+        pending: dict[str, list[Charge]] = {}
+        for charge in self.charges.values():
+            if charge.status == "unbilled" and charge.charge_date <= cutoff:
+                project = self.billing_projects[charge.billing_project_id]
+                if project.legal_entity == entity.id:
+                    pending.setdefault(project.id, []).append(charge)
+        invoices = [self._draft_invoice(self.billing_projects[pid], period, charges)
+                    for pid, charges in pending.items()]
+        self.publish("billing_run.completed", run_id, 1)
+        return invoices
+
+    def _draft_invoice(self, project: BillingProject, period: str, charges: list[Charge]) -> Invoice:
+        customer = self.customers[project.customer_id]
+        rate = self.tax_rates[customer.tax_jurisdiction]
+        lines = []
+        for charge in charges:
+            lines.append({
+                "charge_id": charge.id, "description": charge.description, "charge_date": charge.charge_date,
+                "quantity": str(charge.quantity), "unit_price": charge.unit_price, "amount": charge.amount,
+                "tax": tax_on(charge.amount, rate), "lineage": charge.lineage, "reversal_of": charge.reversal_of,
+            })
+        subtotal = sum(line["amount"] for line in lines)
+        tax_total = sum(line["tax"] for line in lines)
+        invoice = Invoice(self.next_id("inv"), project.legal_entity, customer.id, project.id, period,
+                          project.currency, lines, subtotal, tax_total, subtotal + tax_total, self.now_iso())
+        for charge in charges:
+            charge.status = "invoiced"
+            charge.invoice_id = invoice.id
+        self.invoices[invoice.id] = invoice
+        self.publish("invoice.created", invoice.id, 1)
+        return invoice
+
+    def post_invoice(self, invoice_id: str) -> Invoice:
+        invoice = self.get("invoices", invoice_id)
+        if invoice.status != "draft":
+            raise InvoiceNotDraft(invoice.id, invoice.status)
+        entity = self.legal_entities[invoice.legal_entity]
+        entity.last_number += 1
+        invoice.number = f"{entity.invoice_prefix}-{entity.last_number:06d}"
+        invoice.status = "posted"
+        invoice.posted_at = self.now_iso()
+        terms = self.billing_projects[invoice.billing_project_id].payment_terms_days
+        posted_on = dt.date.fromisoformat(invoice.posted_at[:10])
+        invoice.due_date = (posted_on + dt.timedelta(days=terms)).isoformat()
+        self.publish("invoice.posted", invoice.id, 2)
+        return invoice
+
+    def record_payment(self, invoice_id: str, amount: int) -> Payment:
+        invoice = self.get("invoices", invoice_id)
+        if invoice.status != "posted":
+            raise Conflict(f"invoice {invoice.id} is {invoice.status}; only posted invoices take payments")
+        if amount <= 0 or amount > invoice.total - invoice.amount_paid:
+            raise ValidationFailed("amount", f"must be between 1 and the open balance {invoice.total - invoice.amount_paid}")
+        payment = Payment(self.next_id("pay"), invoice.id, amount, self.now_iso())
+        self.payments[payment.id] = payment
+        invoice.amount_paid += amount
+        if invoice.amount_paid == invoice.total:
+            invoice.paid_at = payment.received_at
+        self.publish("payment.received", payment.id, 1)
+        return payment

@@ -1,0 +1,94 @@
+"""ERP request parsing."""
+
+from __future__ import annotations
+
+from mocks.core.etag import check_if_match, etag
+from mocks.core.pagination import paginate
+from mocks.core.routing import ApiRequest, ApiResponse
+from mocks.core.validation import Payload
+from mocks.erp.models import ErpBackend
+
+CUSTOMER_NAME_MAX = 40  # as in NetSuite: shorter than a CRM's 255
+
+
+class ErpResponses:
+    def __init__(self, backend: ErpBackend) -> None:
+        self.backend = backend
+
+    def list_handler(self, collection: str, filters: tuple[str, ...] = ()):
+        def handler(request: ApiRequest) -> ApiResponse:
+            items = list(getattr(self.backend, collection).values())
+            for name in filters:
+                if name in request.query:
+                    items = [i for i in items if str(getattr(i, name)) == request.query[name]]
+            return ApiResponse(200, paginate(request, items, lambda e: e.to_json()))
+        return handler
+
+    def get_handler(self, collection: str):
+        def handler(request: ApiRequest) -> ApiResponse:
+            entity = self.backend.get(collection, request.params["id"])
+            headers = {"etag": etag(entity.version)} if hasattr(entity, "version") else {}
+            return ApiResponse(200, entity.to_json(), headers)
+        return handler
+
+    def create_customer(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        address = p.object("billing_address")
+        customer = self.backend.create_customer(
+            external_ref=p.str("external_ref", max_len=64),
+            name=p.str("name", max_len=CUSTOMER_NAME_MAX),
+            legal_name=p.str("legal_name", max_len=255),
+            tax_id=p.str("tax_id", max_len=40),
+            tax_jurisdiction=p.str("tax_jurisdiction", max_len=20),
+            currency=p.str("currency", max_len=3),
+            billing_address={k: address.str(k, max_len=255) for k in ("line1", "city", "postal_code", "country")},
+        )
+        return ApiResponse(201, customer.to_json(), {"etag": etag(customer.version)})
+
+    def update_customer(self, request: ApiRequest) -> ApiResponse:
+        customer = self.backend.get("customers", request.params["id"])
+        check_if_match(request, customer.version)
+        p = Payload(request.json())
+        for name, limit in (("name", CUSTOMER_NAME_MAX), ("legal_name", 255), ("tax_id", 40)):
+            if name in p.body:
+                setattr(customer, name, p.str(name, max_len=limit))
+        if "billing_address" in p.body:
+            address = p.object("billing_address")
+            customer.billing_address = {k: address.str(k, max_len=255)
+                                        for k in ("line1", "city", "postal_code", "country")}
+        customer.version += 1
+        self.backend.publish("customer.updated", customer.id, customer.version)
+        return ApiResponse(200, customer.to_json(), {"etag": etag(customer.version)})
+
+    def create_billing_project(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        project = self.backend.create_billing_project(
+            customer_id=p.str("customer_id"), legal_entity=p.str("legal_entity"),
+            contract_ref=p.str("contract_ref"), currency=p.str("currency", max_len=3),
+            name=p.str("name", max_len=255), payment_terms_days=p.int("payment_terms_days", 30, minimum=0),
+        )
+        return ApiResponse(201, project.to_json())
+
+    def create_charge(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        lineage = p.object("lineage")
+        charge = self.backend.create_charge(
+            billing_project_id=p.str("billing_project_id"), charge_date=p.date("charge_date").isoformat(),
+            description=p.str("description", max_len=255), quantity=p.decimal("quantity"),
+            unit_price=p.int("unit_price"), amount=p.int("amount"), currency=p.str("currency", max_len=3),
+            lineage=lineage.body, reversal_of=p.str("reversal_of", None),
+        )
+        return ApiResponse(201, charge.to_json())
+
+    def run_billing(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        invoices = self.backend.run_billing(p.str("legal_entity"), p.str("period"))
+        return ApiResponse(201, {"invoices": [i.to_json() for i in invoices]})
+
+    def post_invoice(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.backend.post_invoice(request.params["id"]).to_json())
+
+    def create_payment(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        payment = self.backend.record_payment(p.str("invoice_id"), p.int("amount", minimum=1))
+        return ApiResponse(201, payment.to_json())

@@ -1,0 +1,81 @@
+"""PSA request parsing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mocks.core.pagination import paginate
+from mocks.core.problems import ValidationFailed
+from mocks.core.routing import ApiRequest, ApiResponse
+from mocks.core.validation import Payload
+from mocks.psa.models import LineSpec, PsaBackend
+
+QUARTER = Decimal("0.25")
+
+
+def _line_specs(p: Payload) -> list[LineSpec]:
+    specs = []
+    for line in p.objects("lines"):
+        hours = line.decimal("hours")
+        name = f"{line.prefix}hours"
+        if hours <= 0 or hours > 24:
+            raise ValidationFailed(name, "must be more than 0 and at most 24")
+        if hours % QUARTER:
+            raise ValidationFailed(name, f"{hours} is not in quarter hours")
+        specs.append(LineSpec(line.date("date").isoformat(), line.str("project_id"), line.str("task_id"),
+                              line.str("role", max_len=60), hours, line.bool("billable", True)))
+    return specs
+
+
+class PsaResponses:
+    def __init__(self, backend: PsaBackend) -> None:
+        self.backend = backend
+
+    def list_handler(self, collection: str, filters: tuple[str, ...] = ()):
+        def handler(request: ApiRequest) -> ApiResponse:
+            items = list(getattr(self.backend, collection).values())
+            for name in filters:
+                if name in request.query:
+                    items = [i for i in items if getattr(i, name) == request.query[name]]
+            return ApiResponse(200, paginate(request, items, lambda e: e.to_json()))
+        return handler
+
+    def get_handler(self, collection: str):
+        def handler(request: ApiRequest) -> ApiResponse:
+            return ApiResponse(200, self.backend.get(collection, request.params["id"]).to_json())
+        return handler
+
+    def create_project(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        tasks = [t.str("name", max_len=120) for t in p.objects("tasks")]
+        start, end = p.date("start_date"), p.date("end_date")
+        if end < start:
+            raise ValidationFailed("end_date", "must not be before start_date")
+        project = self.backend.create_project(p.str("contract_ref"), p.str("name", max_len=255),
+                                              start.isoformat(), end.isoformat(), tasks)
+        return ApiResponse(201, project.to_json())
+
+    def create_timesheet(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        timesheet = self.backend.create_timesheet(p.str("resource_id"), p.date("week_start").isoformat(),
+                                                  _line_specs(p))
+        return ApiResponse(201, timesheet.to_json())
+
+    def edit_timesheet(self, request: ApiRequest) -> ApiResponse:
+        timesheet = self.backend.edit(request.params["id"], _line_specs(Payload(request.json())))
+        return ApiResponse(200, timesheet.to_json())
+
+    def submit(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.backend.submit(request.params["id"]).to_json())
+
+    def approve(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.backend.approve(request.params["id"], request.client_id or "api").to_json())
+
+    def reject(self, request: ApiRequest) -> ApiResponse:
+        reason = Payload(request.json()).str("reason", max_len=500)
+        return ApiResponse(200, self.backend.reject(request.params["id"], reason).to_json())
+
+    def mark_billed(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        line = self.backend.mark_billed(request.params["id"], p.str("invoice_ref"))
+        return ApiResponse(200, line.to_json())

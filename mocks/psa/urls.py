@@ -1,0 +1,25 @@
+from mocks.core.routing import RouteTable
+from mocks.core.service import Service
+from mocks.psa.models import PsaBackend
+from mocks.psa.responses import PsaResponses
+
+
+def build_service(backend: PsaBackend, clients: dict[str, str]) -> Service:
+    r = PsaResponses(backend)
+    routes = RouteTable()
+    routes.add("GET", "/projects", r.list_handler("projects", ("contract_ref",)))
+    routes.add("POST", "/projects", r.create_project)
+    routes.add("GET", "/projects/{id}", r.get_handler("projects"))
+    routes.add("GET", "/resources", r.list_handler("resources"))
+    routes.add("GET", "/resources/{id}", r.get_handler("resources"))
+    routes.add("GET", "/assignments", r.list_handler("assignments", ("project_id", "resource_id")))
+    routes.add("GET", "/timesheets", r.list_handler("timesheets", ("status", "resource_id")))
+    routes.add("POST", "/timesheets", r.create_timesheet)
+    routes.add("GET", "/timesheets/{id}", r.get_handler("timesheets"))
+    routes.add("PUT", "/timesheets/{id}/lines", r.edit_timesheet)
+    routes.add("POST", "/timesheets/{id}/submit", r.submit)
+    routes.add("POST", "/timesheets/{id}/approve", r.approve)
+    routes.add("POST", "/timesheets/{id}/reject", r.reject)
+    routes.add("PUT", "/timesheet-lines/{id}/billing", r.mark_billed)
+    return Service(backend, routes, clients, snapshot=lambda: {
+        "projects": len(backend.projects), "timesheets": len(backend.timesheets)})

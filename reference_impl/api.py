@@ -1,0 +1,79 @@
+"""A small API client per system: OAuth2 tokens, JSON, problem details.
+
+Guarantee: tokens are refreshed a minute before they expire (by the
+runtime's clock), and a call that still meets a 401 fetches a new token and
+is retried once, so token expiry never surfaces as a failure of the sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    def __init__(self, system: str, method: str, path: str, response: httpx.Response) -> None:
+        self.status = response.status_code
+        try:
+            self.problem = response.json()
+        except ValueError:
+            self.problem = {"detail": response.text}
+        super().__init__(f"{system} {method} {path} -> {self.status}: {self.problem.get('detail', '')}")
+
+
+class SystemClient:
+    def __init__(self, http: httpx.Client, system: str, base_url: str, client_id: str, client_secret: str,
+                 now: Callable[[], float]) -> None:
+        self._now = now
+        self._expires_at = 0.0
+        self.http = http
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._token: str | None = None
+
+    def _fetch_token(self) -> str:
+        response = self.http.post(
+            self.base_url + "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": self._client_id,
+                  "client_secret": self._client_secret},
+        )
+        if response.status_code != 200:
+            raise ApiError(self.system, "POST", "/oauth/token", response)
+        body = response.json()
+        self._expires_at = self._now() + body["expires_in"] - 60
+        return body["access_token"]
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
+                headers: dict[str, str] | None = None) -> httpx.Response:
+        for attempt in (1, 2):
+            if self._token is None or self._now() >= self._expires_at:
+                self._token = self._fetch_token()
+            all_headers = {"authorization": f"Bearer {self._token}", **(headers or {})}
+            response = self.http.request(method, self.base_url + path, json=json, params=params,
+                                         headers=all_headers)
+            if response.status_code == 401 and attempt == 1:
+                self._token = None
+                continue
+            return response
+        return response
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a 2xx response; anything else raises :class:`ApiError`."""
+        response = self.request(method, path, **kwargs)
+        if not 200 <= response.status_code < 300:
+            raise ApiError(self.system, method, path, response)
+        return response.json() if response.content else None
+
+    def list_all(self, path: str, params: dict | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        query = dict(params or {}, limit="200")
+        while True:
+            page = self.call("GET", path, params=query)
+            items.extend(page["data"])
+            if not page.get("next_cursor"):
+                return items
+            query["cursor"] = page["next_cursor"]

@@ -1,0 +1,80 @@
+"""What every firm process shares: the clock, the systems, the scenario."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+import simpy
+from faker import Faker
+
+from mocks.core.clock import timestamp
+from simulator.scenario import Scenario
+from simulator.streams import Streams
+from simulator.systems import Systems
+
+DAY = 86400.0
+HOUR = 3600.0
+
+
+class SimClock:
+    """Simulated wall time: the scenario's start plus SimPy's ``now`` in seconds."""
+
+    def __init__(self, env: simpy.Environment, start: dt.date) -> None:
+        self.env = env
+        self.epoch = timestamp(start)
+
+    def now(self) -> float:
+        return self.epoch + self.env.now
+
+    def at(self, day: dt.date, hour: float = 0.0) -> float:
+        """SimPy time of ``hour`` o'clock on ``day``."""
+        return timestamp(day, hour) - self.epoch
+
+    def today(self) -> dt.date:
+        return dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + int(self.now() // DAY))
+
+
+@dataclass
+class Consultant:
+    resource_id: str
+    role: str
+    busy_until: dt.date
+    assignments: list[tuple[str, dt.date, dt.date]] = field(default_factory=list)  # project, start, end
+
+
+@dataclass
+class FirmContext:
+    env: simpy.Environment
+    clock: SimClock
+    scenario: Scenario
+    systems: Systems
+    streams: Streams
+    faker: Faker
+    consultants: list[Consultant] = field(default_factory=list)
+    observations: dict[str, list] = field(default_factory=dict)
+
+    def wait_until(self, t: float) -> simpy.Event:
+        return self.env.timeout(max(0.0, t - self.env.now))
+
+    @property
+    def horizon(self) -> float:
+        """SimPy time at which people stop starting new work."""
+        return self.clock.at(self.scenario.end)
+
+    def observe(self, name: str, value) -> None:
+        self.observations.setdefault(name, []).append(value)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def quarter_hours(value: float) -> str:
+    """A duration rounded to the quarter hour, as a decimal string."""
+    quarters = max(1, round(value * 4))
+    return f"{quarters // 4}.{(quarters % 4) * 25:02d}"

@@ -1,0 +1,129 @@
+"""Delivery: staffing projects, weekly timesheets, approvals and rejections.
+
+Staffing starts when the PSA project exists, which only happens once the
+connector has turned the signed contract into one; the time in between is
+the project-setup KPI. Consultants submit their week on Friday afternoon
+(some on Monday, after the fact), approvers take hours to days, and a
+rejected sheet comes back corrected. Work after the scenario's end is not
+entered, so the run settles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from mocks.core.feed import ChangeEvent
+from mocks.psa.models import LineSpec
+from simulator.firm.context import DAY, HOUR, Consultant, FirmContext, quarter_hours
+
+
+def hire(ctx: FirmContext) -> None:
+    """Create the consultants as PSA resources, roles split by the scenario's shares."""
+    roles = ctx.scenario.firm.roles
+    rng = ctx.streams.get("hiring")
+    total = sum(r.share for r in roles)
+    start = ctx.scenario.start
+    for _ in range(ctx.scenario.firm.consultants):
+        role = rng.choices(roles, weights=[r.share / total for r in roles])[0]
+        resource = ctx.systems.psa.add_resource(ctx.faker.name(), role.name)
+        ctx.consultants.append(Consultant(resource.id, role.name, start - dt.timedelta(days=1)))
+
+
+def staff_project(ctx: FirmContext, project_id: str):
+    rng = ctx.streams.get("staffing", project_id)
+    people = ctx.scenario.people
+    yield ctx.env.timeout(rng.uniform(*people.staffing_delay_hours) * HOUR)
+    project = ctx.systems.psa.projects[project_id]
+    start, end = dt.date.fromisoformat(project.start_date), dt.date.fromisoformat(project.end_date)
+    wanted = rng.randint(*ctx.scenario.contracts.team_size)
+    while True:
+        today = ctx.clock.today()
+        begin = max(start, today)
+        if begin > end - dt.timedelta(days=7) or ctx.env.now >= ctx.horizon:
+            return
+        free = [c for c in ctx.consultants if c.busy_until < begin]
+        if free:
+            team = rng.sample(free, min(wanted, len(free)))
+            for consultant in team:
+                ctx.systems.psa.assign(consultant.resource_id, project_id, begin.isoformat(), end.isoformat())
+                consultant.busy_until = end
+                consultant.assignments.append((project_id, begin, end))
+            ctx.observe("staffed", (project_id, len(team)))
+            return
+        yield ctx.env.timeout(DAY)
+
+
+def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, monday: dt.date) -> list[LineSpec]:
+    people = ctx.scenario.people
+    psa = ctx.systems.psa
+    lines = []
+    for offset in range(5):
+        day = monday + dt.timedelta(days=offset)
+        if day >= ctx.scenario.end:
+            break
+        for project_id, begin, end in consultant.assignments:
+            if begin <= day <= end:
+                task = rng.choice(psa.projects[project_id].tasks)
+                lines.append(LineSpec(day.isoformat(), project_id, task.id, consultant.role,
+                                      Decimal(quarter_hours(rng.uniform(*people.hours_per_day))),
+                                      rng.random() >= people.non_billable_share))
+                break
+    return lines
+
+
+def consultant_weeks(ctx: FirmContext, consultant: Consultant):
+    rng = ctx.streams.get("consultant", consultant.resource_id)
+    people = ctx.scenario.people
+    monday = ctx.scenario.start - dt.timedelta(days=ctx.scenario.start.weekday())
+    while monday < ctx.scenario.end:
+        friday = monday + dt.timedelta(days=4)
+        if rng.random() < people.late_submission_share:
+            when = ctx.clock.at(friday + dt.timedelta(days=3), 9 + rng.uniform(0, 3))
+        else:
+            when = ctx.clock.at(friday, 15 + rng.uniform(0, 4))
+        yield ctx.wait_until(when)
+        lines = _week_lines(ctx, rng, consultant, monday)
+        if lines:
+            psa = ctx.systems.psa
+            timesheet = psa.create_timesheet(consultant.resource_id, monday.isoformat(), lines)
+            psa.submit(timesheet.id)
+        monday += dt.timedelta(days=7)
+
+
+def _corrected(rng: random.Random, lines) -> list[LineSpec]:
+    """The consultant's fix after a rejection: one line's hours change by up to an hour."""
+    specs = [LineSpec(x.date, x.project_id, x.task_id, x.role, x.hours, x.billable) for x in lines]
+    i = rng.randrange(len(specs))
+    delta = Decimal(rng.choice(["-1", "-0.5", "-0.25", "0.25", "0.5", "1"]))
+    hours = min(Decimal(12), max(Decimal("0.25"), specs[i].hours + delta))
+    old = specs[i]
+    specs[i] = LineSpec(old.date, old.project_id, old.task_id, old.role, hours, old.billable)
+    return specs
+
+
+def review(ctx: FirmContext, timesheet_id: str):
+    rng = ctx.streams.get("approval", timesheet_id)
+    people = ctx.scenario.people
+    psa = ctx.systems.psa
+    while True:
+        yield ctx.env.timeout(rng.uniform(*people.approval_delay_hours) * HOUR)
+        timesheet = psa.timesheets[timesheet_id]
+        if timesheet.status != "submitted":
+            return
+        if rng.random() >= people.rejection_rate:
+            psa.approve(timesheet_id, approver="manager")
+            return
+        psa.reject(timesheet_id, "hours do not match the plan")
+        yield ctx.env.timeout(rng.uniform(*people.resubmit_delay_hours) * HOUR)
+        psa.edit(timesheet_id, _corrected(rng, timesheet.lines))
+        psa.submit(timesheet_id)
+
+
+def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
+    """React to PSA changes the way the firm's people would notice them."""
+    if event.type == "psa.project.created":
+        ctx.env.process(staff_project(ctx, event.entity_id))
+    elif event.type in ("psa.timesheet.created", "psa.timesheet.adjusted"):
+        ctx.env.process(review(ctx, event.entity_id))

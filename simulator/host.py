@@ -1,0 +1,83 @@
+"""Hosting a connector in simulated time: build it, feed it, crash it.
+
+The host owns the connector's :class:`~simulator.runtime.Runtime`. The
+runtime's ``storage`` outlives the connector object; a crash throws the
+object and its scheduled callbacks away and builds a fresh one on the same
+storage, which is exactly what a process restart on a real server does.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import httpx
+import simpy
+
+from mocks.core.clock import Clock
+from mocks.core.webhooks import Delivery
+from simulator.runtime import Connector, Runtime, Scheduler
+from simulator.systems import SYSTEMS, Systems
+from simulator.trace import Trace, TraceLogHandler
+
+
+class ConnectorHost:
+    def __init__(self, env: simpy.Environment, clock: Clock, systems: Systems, transport: httpx.BaseTransport,
+                 factory: Callable[[Runtime], Connector], rng: random.Random, trace: Trace,
+                 storage: MutableMapping[str, Any] | None = None) -> None:
+        self.env = env
+        self.clock = clock
+        self.systems = systems
+        self.factory = factory
+        self.rng = rng
+        self.trace = trace
+        self.storage: MutableMapping[str, Any] = {} if storage is None else storage
+        self.http = httpx.Client(transport=transport)
+        self.errors: list[str] = []
+        self.crashes = 0
+        self.connector: Connector | None = None
+        self.scheduler: Scheduler | None = None
+        self.log = logging.Logger("c2c.connector", logging.INFO)  # unregistered: one per run, no global state
+        self.log.addHandler(TraceLogHandler(trace))
+        self.start()
+
+    def record_error(self, exc: BaseException) -> None:
+        self.errors.append(f"{type(exc).__name__}: {exc}")
+        self.trace.record("connector_error", error=type(exc).__name__, detail=str(exc)[:200])
+
+    def start(self) -> None:
+        self.scheduler = Scheduler(self.env, self.record_error)
+        credentials = self.systems.credentials
+        runtime = Runtime(
+            http=self.http,
+            urls=self.systems.urls,
+            credentials={s: (credentials.client_id, credentials.client_secret) for s in SYSTEMS},
+            webhook_secret=self.systems.webhook_secret,
+            clock=self.clock,
+            scheduler=self.scheduler,
+            storage=self.storage,
+            rng=self.rng,
+            log=self.log,
+        )
+        self.connector = self.factory(runtime)
+
+    def receive(self, delivery: Delivery) -> int:
+        if self.connector is None:
+            return 503
+        return self.connector.receive(delivery)
+
+    def crash(self) -> None:
+        """Kill the connector mid-flight and start a new one on the same storage."""
+        self.crashes += 1
+        if self.scheduler is not None:
+            self.scheduler.cancel_all()
+        self.connector = None
+        self.trace.record("connector_crash", n=self.crashes)
+        self.start()
+
+    def close(self) -> None:
+        if self.connector is not None:
+            self.connector.close()
+        self.http.close()

@@ -1,0 +1,62 @@
+"""Human-readable KPI tables for the terminal (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from simulator.scenario import CURRENCY_MINOR_UNITS
+
+
+def money(minor: int, currency: str) -> str:
+    places = CURRENCY_MINOR_UNITS.get(currency, 2)
+    value = minor / 10**places
+    return f"{currency} {value:,.{places}f}"
+
+
+def _by_currency(amounts: dict[str, int]) -> str:
+    return ", ".join(money(v, c) for c, v in amounts.items()) or "none"
+
+
+def _pct(stats: dict[str, Any], unit: str) -> str:
+    if not stats.get("count"):
+        return "n/a"
+    return f"p50 {stats['p50']:,} {unit} · p95 {stats['p95']:,} {unit} (n={stats['count']})"
+
+
+def kpi_table(kpis: dict[str, Any]) -> Table:
+    table = Table(title=f"c2c · {kpis['scenario']} · seed {kpis['seed']}", show_header=True, header_style="bold")
+    table.add_column("KPI")
+    table.add_column("value", overflow="fold")
+    invoices = kpis["invoices"]
+    table.add_row("invoices posted", f"{invoices['count']:,} ({_by_currency(invoices['total_by_currency'])})")
+    table.add_row("invoice cycle time (approval → posted)", _pct(invoices["cycle_time_hours"], "h"))
+    lag = invoices["billing_lag"]
+    table.add_row("billing lag", f"{lag['lines_invoiced_in_a_later_period']:,} lines invoiced a period late "
+                                 f"({lag['share']:.1%})")
+    for snapshot in kpis["unbilled_wip"]:
+        table.add_row(f"unbilled WIP at {snapshot['month_end']}", _by_currency(snapshot["by_currency"]))
+    table.add_row("project setup time (signed → PSA project)", _pct(kpis["projects"]["project_setup_minutes"], "min"))
+    receivables = kpis["receivables"]
+    dso = receivables["dso_days"]
+    table.add_row("DSO", "n/a" if dso is None else f"{dso:,} days")
+    table.add_row("revenue leakage", _by_currency(kpis["revenue_leakage"]))
+    table.add_row("over-billing", _by_currency(kpis["over_billing"]))
+    calls = kpis["api_calls"]
+    table.add_row("API calls by the connector",
+                  " · ".join(f"{s.upper()} {v['calls']:,}" for s, v in calls.items()))
+    recon = kpis["reconciliation"]
+    style = "green" if recon["mismatches"] == 0 else "bold red"
+    table.add_row("reconciliation",
+                  f"[{style}]{recon['mismatches']:,} mismatches[/] of {recon['items_checked']:,} items checked")
+    return table
+
+
+def mismatch_lines(kpis: dict[str, Any], limit: int = 10) -> list[str]:
+    lines = []
+    for m in kpis["reconciliation"]["examples"][:limit]:
+        currency = f" {m['currency']}" if m["currency"] else ""
+        lines.append(f"[{m['rule']}] {m['item']}: expected {m['expected']}{currency}, ERP has {m['actual']}"
+                     f"{' — ' + m['detail'] if m['detail'] else ''}")
+    return lines

@@ -1,0 +1,99 @@
+"""One simulation run: the firm, the mocks and a connector, then the verdict.
+
+:func:`simulate` is pure: same scenario and seed give the same result, the
+same trace records and the same KPIs. It reads no wall clock and writes no
+file; callers pass a trace sink and a progress callback if they want them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+from faker import Faker
+
+from mocks.core.transport import InProcessTransport
+from simulator.courier import Courier
+from simulator.firm.context import DAY, FirmContext, SimClock
+from simulator.firm.delivery import consultant_weeks, hire, watch_psa
+from simulator.firm.finance import month_ends, watch_erp
+from simulator.firm.sales import sales
+from simulator.host import ConnectorHost
+from simulator.kpis import build_kpis
+from simulator.oracle import Reconciliation, reconcile
+from simulator.runtime import Connector, Runtime, load_factory
+from simulator.scenario import Scenario
+from simulator.streams import Streams
+from simulator.systems import Systems, build_systems
+from simulator.trace import Sink, Trace, TracingTransport, null_sink
+
+ConnectorFactory = Callable[[Runtime], Connector]
+
+
+@dataclass
+class SimulationResult:
+    scenario: Scenario
+    seed: int
+    systems: Systems
+    reconciliation: Reconciliation
+    kpis: dict[str, Any]
+    api_calls: Counter
+    trace_counts: Counter
+    connector_errors: list[str]
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(self.api_calls.values())
+
+
+def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
+             progress: Callable[[float], None] | None = None,
+             factory: ConnectorFactory | None = None) -> SimulationResult:
+    env = simpy.Environment()
+    clock = SimClock(env, scenario.start)
+    streams = Streams(seed)
+    systems = build_systems(clock, dict(scenario.customers.tax_jurisdictions), seed)
+    for entity in scenario.legal_entities:
+        systems.erp.add_legal_entity(entity.id, entity.name, entity.currency, entity.invoice_prefix)
+    trace = Trace(clock, sink)
+    for name in ("crm", "clm", "psa", "erp"):
+        systems.backend(name).feed.subscribe(trace.business_event)
+    transport = TracingTransport(InProcessTransport(systems.services_by_host), trace,
+                                 {f"{name}.c2c.test": name for name in systems.services})
+    host = ConnectorHost(env, clock, systems, transport, factory or load_factory(scenario.connector),
+                         streams.get("connector"), trace)
+    couriers = [Courier(env, outbox, host.receive, trace, host.record_error) for outbox in systems.outboxes.values()]
+
+    faker = Faker("en_US")
+    faker.seed_instance(streams.derive_int("faker"))
+    ctx = FirmContext(env, clock, scenario, systems, streams, faker)
+    hire(ctx)
+    systems.psa.feed.subscribe(lambda event: watch_psa(ctx, event))
+    systems.erp.feed.subscribe(lambda event: watch_erp(ctx, event))
+    env.process(sales(ctx))
+    env.process(month_ends(ctx))
+    for consultant in ctx.consultants:
+        env.process(consultant_weeks(ctx, consultant))
+
+    finish = ctx.horizon + scenario.settle_days * DAY
+    while env.now < finish:
+        env.run(until=min(finish, env.now + DAY))
+        if progress is not None:
+            progress(env.now / finish)
+    host.close()
+
+    reconciliation = reconcile(systems)
+    webhooks: Counter = Counter()
+    for courier in couriers:
+        webhooks.update(courier.stats)
+    kpis = build_kpis(
+        scenario_name=scenario.name, seed=seed, start=scenario.start, end=scenario.end, systems=systems,
+        reconciliation=reconciliation, calls=transport.calls, webhooks=webhooks,
+        wip=ctx.observations.get("unbilled_wip", []), consultants=len(ctx.consultants),
+        connector_errors=len(host.errors),
+    )
+    return SimulationResult(scenario, seed, systems, reconciliation, kpis, transport.calls, trace.counts,
+                            host.errors)

@@ -1,0 +1,95 @@
+"""The connector contract (DESIGN §5), harness side.
+
+A connector is built by a factory ``build(runtime) -> connector`` and
+exposes ``receive(delivery) -> int`` and ``close()``. The :class:`Runtime`
+is everything the harness lends it. A simulated crash discards the
+connector object and its scheduled callbacks, then builds a new one on the
+same ``storage``; whatever the connector did not put in storage is gone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import simpy
+
+from mocks.core.clock import Clock
+from mocks.core.webhooks import Delivery
+
+
+class Connector(Protocol):
+    def receive(self, delivery: Delivery) -> int: ...
+    def close(self) -> None: ...
+
+
+class ConnectorLoadError(Exception):
+    """The factory name does not resolve to a callable."""
+
+
+class Scheduler:
+    """Call-later and call-every in simulated time, for one connector instance.
+
+    Guarantee: after :meth:`cancel_all` (a crash) no callback of this
+    instance runs again, so a dead connector cannot act from the grave.
+    """
+
+    def __init__(self, env: simpy.Environment, on_error: Callable[[BaseException], None]) -> None:
+        self._env = env
+        self._alive = True
+        self._on_error = on_error
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # a connector bug must not stop the world
+            self._on_error(exc)
+
+    def call_later(self, delay_s: float, fn: Callable[[], Any]) -> None:
+        def process():
+            yield self._env.timeout(delay_s)
+            if self._alive:
+                self._run(fn)
+        self._env.process(process())
+
+    def every(self, interval_s: float, fn: Callable[[], Any]) -> None:
+        def process():
+            while True:
+                yield self._env.timeout(interval_s)
+                if not self._alive:
+                    return
+                self._run(fn)
+        self._env.process(process())
+
+    def cancel_all(self) -> None:
+        self._alive = False
+
+
+@dataclass(frozen=True)
+class Runtime:
+    http: httpx.Client
+    urls: dict[str, str]
+    credentials: dict[str, tuple[str, str]]  # system -> (client_id, client_secret)
+    webhook_secret: str
+    clock: Clock
+    scheduler: Scheduler
+    storage: MutableMapping[str, Any]
+    rng: random.Random
+    log: logging.Logger
+
+
+def load_factory(name: str) -> Callable[[Runtime], Connector]:
+    module_name, _, attr = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConnectorLoadError(f"cannot import connector module {module_name!r}: {exc}") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ConnectorLoadError(f"{module_name!r} has no callable {attr!r}; expected build(runtime) -> connector")
+    return factory

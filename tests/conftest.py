@@ -1,0 +1,64 @@
+"""Shared fixtures: fresh mock systems on a fixed clock, an authenticated
+httpx client per system, and the baseline scenario."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mocks.core.clock import FixedClock
+from mocks.core.transport import InProcessTransport
+from simulator.scenario import load_scenario
+from simulator.systems import Systems, build_systems
+
+ROOT = Path(__file__).resolve().parent.parent
+TAX_RATES = {"US-NY": Decimal("0.08875"), "GB": Decimal("0.20"), "JP": Decimal("0.10")}
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def systems(clock: FixedClock) -> Systems:
+    systems = build_systems(clock, TAX_RATES, seed=7)
+    systems.erp.add_legal_entity("US01", "c2c US", "USD", "US01")
+    systems.erp.add_legal_entity("UK01", "c2c UK", "GBP", "UK01")
+    return systems
+
+
+class Api:
+    """An httpx client per system, authenticated through the OAuth2 token endpoint."""
+
+    def __init__(self, systems: Systems) -> None:
+        self.http = httpx.Client(transport=InProcessTransport(systems.services_by_host))
+        self.urls = systems.urls
+        self.credentials = systems.credentials
+        self._tokens: dict[str, str] = {}
+
+    def token(self, system: str) -> str:
+        if system not in self._tokens:
+            response = self.http.post(self.urls[system] + "/oauth/token", data={
+                "grant_type": "client_credentials", "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret})
+            assert response.status_code == 200, response.text
+            self._tokens[system] = response.json()["access_token"]
+        return self._tokens[system]
+
+    def __call__(self, system: str, method: str, path: str, **kwargs) -> httpx.Response:
+        headers = {"authorization": f"Bearer {self.token(system)}", **kwargs.pop("headers", {})}
+        return self.http.request(method, self.urls[system] + path, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def api(systems: Systems) -> Api:
+    return Api(systems)
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    return load_scenario(ROOT / "scenarios" / "baseline.yaml")
