@@ -3,17 +3,20 @@
 What it guarantees (and how):
 
 - One ERP customer per CRM account and one billing project per contract:
-  every create carries an ``Idempotency-Key`` derived from the source id, and
-  the resulting ids are remembered in durable storage.
-- An approved timesheet becomes one ERP charge per billable line, priced
-  from the contract's rate card by *work date*; the key is derived from the
-  line id and timesheet version, so a redelivered webhook charges nothing
-  twice.
-- A posted invoice marks its timesheet lines billed in the PSA.
+  creates carry an ``Idempotency-Key`` derived from the source id, and the
+  ids are remembered in durable storage. Account changes reach the ERP
+  customer with ``If-Match``.
+- Every billable source item (timesheet line, expense, milestone, retainer
+  period) ends with ERP net charges equal to its value under the contract's
+  current version (DESIGN §6); :mod:`reference_impl.billing` gets it there
+  by reversal and re-charge, with holds and releases on capped contracts.
+- Events are thin: the connector always reads the current entity, so a
+  late or repeated event never writes stale data, and any event for an
+  item simply re-settles it.
 - Webhooks are verified (Standard Webhooks, runtime clock) before anything
   else; a forged one gets 401 and changes nothing.
-- Events are thin: the connector always reads the current entity, so a
-  late or repeated event never writes stale data.
+- Retainer periods are charged when the ERP opens them, and a periodic
+  sweep of open periods catches up on any it missed.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from decimal import Decimal
 from typing import Any
 
 from reference_impl.api import ApiError, SystemClient
-from reference_impl.rating import price, rate_for
+from reference_impl.billing import ChargeWriter, ContractBilling, Target
+from reference_impl.ledger import Ledger
+from reference_impl.rating import Unrateable, marked_up, milestone_amount, period_in_term, price, rate_for
 from reference_impl.signatures import InvalidSignature, verify
 
 CUSTOMER_NAME_MAX = 40
+PERIOD_SWEEP_S = 6 * 3600
 
 
 class ReferenceConnector:
@@ -39,13 +45,23 @@ class ReferenceConnector:
             system: SystemClient(runtime.http, system, url, *runtime.credentials[system], runtime.clock.now)
             for system, url in runtime.urls.items()
         }
+        self.ledger = Ledger(self.storage)
+        self.writer = ChargeWriter(self.clients["erp"], self.ledger)
         self.handlers = {
             "crm.account.created": self.sync_customer,
-            "crm.account.updated": self.sync_customer,
+            "crm.account.updated": self.update_customer,
             "clm.contract.signed": self.set_up_contract,
-            "psa.timesheet.approved": self.charge_timesheet,
-            "erp.invoice.posted": self.mark_invoice_lines_billed,
+            "clm.contract.amended": self.reprice_contract,
+            "psa.timesheet.approved": self.settle_timesheet,
+            "psa.timesheet.adjusted": self.settle_timesheet,
+            "psa.timesheet.rejected": self.settle_timesheet,
+            "psa.expense.approved": self.settle_expense,
+            "psa.expense.rejected": self.settle_expense,
+            "psa.milestone.approved": self.settle_milestone,
+            "erp.period.opened": self.bill_retainers,
+            "erp.invoice.posted": self.mark_invoice_billed,
         }
+        runtime.scheduler.every(PERIOD_SWEEP_S, self.sweep_periods)
 
     # -- the webhook endpoint -------------------------------------------------
     def receive(self, delivery: Any) -> int:
@@ -60,20 +76,30 @@ class ReferenceConnector:
             return 204
         try:
             handler(event["data"]["id"])
-        except ApiError as exc:
-            self.runtime.log.warning("%s failed: %s", event["type"], exc)
-            return 503 if exc.status >= 500 or exc.status == 429 else 500
+        except (ApiError, Unrateable) as exc:
+            self.runtime.log.warning("%s %s failed: %s", event["type"], event["data"]["id"], exc)
+            return 503 if isinstance(exc, ApiError) and (exc.status >= 500 or exc.status == 429) else 500
         return 200
 
     def close(self) -> None:
         return None
 
-    # -- master data ------------------------------------------------------------
-    def _remember(self, kind: str, source_id: str, target_id: str) -> None:
-        self.storage[f"{kind}:{source_id}"] = target_id
+    # -- durable id mappings -----------------------------------------------------
+    def _remember(self, kind: str, source_id: str, target: Any) -> None:
+        self.storage[f"{kind}:{source_id}"] = target
 
-    def _recall(self, kind: str, source_id: str) -> str | None:
+    def _recall(self, kind: str, source_id: str) -> Any:
         return self.storage.get(f"{kind}:{source_id}")
+
+    # -- master data ------------------------------------------------------------
+    @staticmethod
+    def _customer_fields(account: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": account["legal_name"][:CUSTOMER_NAME_MAX],  # the full name travels in legal_name
+            "legal_name": account["legal_name"],
+            "tax_id": account["tax_id"],
+            "billing_address": account["billing_address"],
+        }
 
     def sync_customer(self, account_id: str) -> str:
         known = self._recall("customer", account_id)
@@ -82,19 +108,28 @@ class ReferenceConnector:
         account = self.clients["crm"].call("GET", f"/accounts/{account_id}")
         customer = self.clients["erp"].call(
             "POST", "/customers", headers={"idempotency-key": f"customer:{account_id}"},
-            json={
-                "external_ref": account_id,
-                "name": account["legal_name"][:CUSTOMER_NAME_MAX],
-                "legal_name": account["legal_name"],
-                "tax_id": account["tax_id"],
-                "tax_jurisdiction": account["tax_jurisdiction"],
-                "currency": account["currency"],
-                "billing_address": account["billing_address"],
-            },
+            json={"external_ref": account_id, "tax_jurisdiction": account["tax_jurisdiction"],
+                  "currency": account["currency"], **self._customer_fields(account)},
         )
         self._remember("customer", account_id, customer["id"])
+        self._remember("customer_synced_version", account_id, account["version"])
         return customer["id"]
 
+    def update_customer(self, account_id: str) -> None:
+        customer_id = self._recall("customer", account_id)
+        if customer_id is None:
+            self.sync_customer(account_id)
+            return
+        account = self.clients["crm"].call("GET", f"/accounts/{account_id}")
+        if account["version"] <= (self._recall("customer_synced_version", account_id) or 0):
+            return  # a stale event: this or a newer version is already in the ERP
+        erp = self.clients["erp"]
+        current = erp.request("GET", f"/customers/{customer_id}")
+        erp.call("PATCH", f"/customers/{customer_id}", json=self._customer_fields(account),
+                 headers={"if-match": current.headers["etag"]})
+        self._remember("customer_synced_version", account_id, account["version"])
+
+    # -- contracts ------------------------------------------------------------------
     def set_up_contract(self, contract_id: str, contract: dict[str, Any] | None = None) -> None:
         if self._recall("billing_project", contract_id) and self._recall("psa_project", contract_id):
             return
@@ -115,10 +150,24 @@ class ReferenceConnector:
                 json={"contract_ref": contract_id, "name": contract["title"], "start_date": contract["start_date"],
                       "end_date": contract["end_date"], "tasks": [{"name": "Delivery"}, {"name": "Project management"}]},
             )
+            if contract["milestones"]:
+                psa.call("POST", f"/projects/{project['id']}/milestones", json={"milestones": [
+                    {"ref": m["ref"], "name": m["name"], "planned_date": m["planned_date"]}
+                    for m in contract["milestones"]]})
             self._remember("psa_project", contract_id, project["id"])
             self._remember("contract_of_project", project["id"], contract_id)
+        if contract["billing_type"] == "retainer":
+            self._remember("retainer", contract_id, True)
+            self.settle_retainer(contract)
 
-    # -- billing ------------------------------------------------------------------
+    def _billing(self, contract: dict[str, Any]) -> ContractBilling:
+        self.set_up_contract(contract["id"], contract)
+        return ContractBilling(contract["id"], contract["version"], self._recall("billing_project", contract["id"]),
+                               contract["currency"], contract["billing_type"], contract["cap"])
+
+    def _contract(self, contract_id: str) -> dict[str, Any]:
+        return self.clients["clm"].call("GET", f"/contracts/{contract_id}")
+
     def _contract_of(self, project_id: str) -> str:
         contract_id = self._recall("contract_of_project", project_id)
         if contract_id is None:
@@ -126,45 +175,141 @@ class ReferenceConnector:
             self._remember("contract_of_project", project_id, contract_id)
         return contract_id
 
-    def charge_timesheet(self, timesheet_id: str) -> None:
-        timesheet = self.clients["psa"].call("GET", f"/timesheets/{timesheet_id}")
-        if timesheet["status"] != "approved":
-            return  # a stale event: the sheet moved on since
-        contracts: dict[str, dict[str, Any]] = {}
-        for line in timesheet["lines"]:
-            if not line["billable"]:
-                continue
-            contract_id = self._contract_of(line["project_id"])
-            if contract_id not in contracts:
-                contracts[contract_id] = self.clients["clm"].call("GET", f"/contracts/{contract_id}")
-                self.set_up_contract(contract_id, contracts[contract_id])
-            contract = contracts[contract_id]
-            hours = Decimal(line["hours"])
-            rate = rate_for(contract["rate_card"], line["role"], line["date"])
-            self.clients["erp"].call(
-                "POST", "/charges", headers={"idempotency-key": f"charge:{line['id']}:v{timesheet['version']}"},
-                json={
-                    "billing_project_id": self._recall("billing_project", contract_id),
-                    "charge_date": line["date"],
-                    "description": f"{line['role']} {line['hours']}h on {line['date']}",
-                    "quantity": line["hours"], "unit_price": rate, "amount": price(hours, rate),
-                    "currency": contract["currency"],
-                    "lineage": {
-                        "contract_id": contract_id, "contract_version": contract["version"],
-                        "source_system": "psa", "source_type": "timesheet_line", "source_id": line["id"],
-                        "source_version": timesheet["version"], "timesheet_id": timesheet_id,
-                        "approval_id": timesheet["approval_id"],
-                    },
-                },
-            )
+    def reprice_contract(self, contract_id: str) -> None:
+        """An amendment: every item already charged is re-valued under the new version."""
+        contract = self._contract(contract_id)
+        billing = self._billing(contract)
+        targets = [self._retarget(contract, record.key, record.facts) for record in self.ledger.items_of(contract_id)]
+        self.writer.settle(billing, [t for t in targets if t is not None])
+        if contract["billing_type"] == "capped_tm":
+            self.writer.rebalance(billing)
+        if contract["billing_type"] == "retainer":
+            self.settle_retainer(contract)
 
-    def mark_invoice_lines_billed(self, invoice_id: str) -> None:
+    # -- valuing source items -------------------------------------------------------------
+    def _retarget(self, contract: dict[str, Any], key: str, facts: dict[str, Any]) -> Target | None:
+        kind = facts.get("kind")
+        if kind == "timesheet_line":
+            return self._line_target(contract, facts)
+        if kind == "expense":
+            return self._expense_target(contract, facts)
+        if kind == "milestone":
+            return self._milestone_target(contract, facts)
+        if kind == "retainer_period":
+            return self._retainer_target(contract, facts["period"])
+        return None
+
+    def _lineage(self, contract: dict[str, Any], source_type: str, source_id: str, version: int,
+                 approval_id: str | None, **extra: Any) -> dict[str, Any]:
+        return {"contract_id": contract["id"], "contract_version": contract["version"],
+                "source_system": "clm" if source_type == "retainer_period" else "psa", "source_type": source_type,
+                "source_id": source_id, "source_version": version, "approval_id": approval_id, **extra}
+
+    def _line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        amount, rate = 0, 0
+        if f["approved"] and f["billable"]:
+            rate = rate_for(contract["rate_card"], f["role"], f["date"])
+            amount = price(Decimal(f["hours"]), rate)
+        return Target(f"psa:timesheet_line/{f['line_id']}", f["date"], amount, f["date"],
+                      f"{f['role']} {f['hours']}h on {f['date']}", f["hours"], rate,
+                      self._lineage(contract, "timesheet_line", f["line_id"], f["version"], f["approval_id"],
+                                    timesheet_id=f["timesheet_id"]), f)
+
+    def _expense_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        amount = marked_up(f["cost"], contract["expense_markup_pct"]) if f["approved"] and f["billable"] else 0
+        return Target(f"psa:expense/{f['expense_id']}", f["date"], amount, f["date"],
+                      f"Expense: {f['description']}", "1", amount,
+                      self._lineage(contract, "expense", f["expense_id"], f["version"], f["approval_id"]), f)
+
+    def _milestone_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        amount = milestone_amount(contract, f["ref"]) if f["approved"] else 0
+        return Target(f"psa:milestone/{f['milestone_id']}", f["date"], amount, f["date"],
+                      f"Milestone: {f['name']}", "1", amount,
+                      self._lineage(contract, "milestone", f["milestone_id"], f["version"], f["approval_id"]), f)
+
+    def _retainer_target(self, contract: dict[str, Any], period: str) -> Target:
+        amount = contract["retainer_fee"] if period_in_term(contract, period) else 0
+        first_day = f"{period}-01"
+        return Target(f"clm:retainer_period/{contract['id']}/{period}", first_day, amount, first_day,
+                      f"Retainer {period}", "1", amount,
+                      self._lineage(contract, "retainer_period", f"{contract['id']}/{period}", contract["version"],
+                                    None, period=period), {"kind": "retainer_period", "period": period})
+
+    # -- settling on PSA events -------------------------------------------------------------
+    def settle_timesheet(self, timesheet_id: str) -> None:
+        timesheet = self.clients["psa"].call("GET", f"/timesheets/{timesheet_id}")
+        approved = timesheet["status"] == "approved"
+        facts_by_contract: dict[str, list[dict[str, Any]]] = {}
+        current = set()
+        for line in timesheet["lines"]:
+            current.add(line["id"])
+            facts_by_contract.setdefault(self._contract_of(line["project_id"]), []).append({
+                "kind": "timesheet_line", "line_id": line["id"], "timesheet_id": timesheet_id,
+                "hours": line["hours"], "role": line["role"], "date": line["date"], "billable": line["billable"],
+                "approved": approved, "version": timesheet["version"], "approval_id": timesheet["approval_id"],
+            })
+        for line_id in self._recall("timesheet_lines", timesheet_id) or []:
+            if line_id not in current:  # a line the adjustment removed is worth nothing now
+                record = self.ledger.get(f"psa:timesheet_line/{line_id}")
+                if record is not None:
+                    facts_by_contract.setdefault(record.contract_id, []).append({**record.facts, "approved": False})
+        self._remember("timesheet_lines", timesheet_id, sorted(current | set(self._recall("timesheet_lines",
+                                                                                          timesheet_id) or [])))
+        for contract_id, facts in facts_by_contract.items():
+            contract = self._contract(contract_id)
+            self.writer.settle(self._billing(contract), [self._line_target(contract, f) for f in facts])
+
+    def settle_expense(self, expense_id: str) -> None:
+        expense = self.clients["psa"].call("GET", f"/expenses/{expense_id}")
+        contract = self._contract(self._contract_of(expense["project_id"]))
+        facts = {"kind": "expense", "expense_id": expense_id, "cost": expense["cost"], "date": expense["date"],
+                 "description": expense["description"], "billable": expense["billable"],
+                 "approved": expense["status"] == "approved", "version": expense["version"],
+                 "approval_id": expense["approval_id"]}
+        self.writer.settle(self._billing(contract), [self._expense_target(contract, facts)])
+
+    def settle_milestone(self, milestone_id: str) -> None:
+        milestone = self.clients["psa"].call("GET", f"/milestones/{milestone_id}")
+        contract = self._contract(self._contract_of(milestone["project_id"]))
+        facts = {"kind": "milestone", "milestone_id": milestone_id, "ref": milestone["ref"],
+                 "name": milestone["name"], "date": (milestone["approved_at"] or milestone["planned_date"])[:10],
+                 "approved": milestone["status"] == "approved", "version": milestone["version"],
+                 "approval_id": milestone["approval_id"]}
+        self.writer.settle(self._billing(contract), [self._milestone_target(contract, facts)])
+
+    # -- retainers ----------------------------------------------------------------------------
+    def bill_retainers(self, period: str) -> None:
+        for key, _ in list(self.storage.scan("retainer:")):
+            contract = self._contract(key.split(":", 1)[1])
+            self.writer.settle(self._billing(contract), [self._retainer_target(contract, period)])
+        self._remember("period_billed", period, True)
+
+    def sweep_periods(self) -> None:
+        """Catch up on periods opened while this connector was not listening (one call when nothing is new)."""
+        for period in self._open_periods():
+            if not self._recall("period_billed", period):
+                self.bill_retainers(period)
+
+    def settle_retainer(self, contract: dict[str, Any]) -> None:
+        """Every open period of one retainer, e.g. when it is signed late or its term is amended."""
+        self.writer.settle(self._billing(contract), [self._retainer_target(contract, p) for p in self._open_periods()])
+
+    def _open_periods(self) -> list[str]:
+        return [p["period"] for p in self.clients["erp"].list_all("/periods")]
+
+    # -- billing status write-back -------------------------------------------------------------
+    def mark_invoice_billed(self, invoice_id: str) -> None:
         invoice = self.clients["erp"].call("GET", f"/invoices/{invoice_id}")
+        psa = self.clients["psa"]
+        paths = {"timesheet_line": "/timesheet-lines/{}/billing", "expense": "/expenses/{}/billing",
+                 "milestone": "/milestones/{}/billing"}
+        done = set()
         for line in invoice["lines"]:
             lineage = line["lineage"]
-            if lineage.get("source_type") == "timesheet_line":
-                self.clients["psa"].call("PUT", f"/timesheet-lines/{lineage['source_id']}/billing",
-                                         json={"invoice_ref": invoice["number"]})
+            path = paths.get(lineage.get("source_type"))
+            if path and lineage["source_id"] not in done and line["amount"] > 0:
+                done.add(lineage["source_id"])
+                psa.call("PUT", path.format(lineage["source_id"]), json={"invoice_ref": invoice["number"]})
 
 
 def build(runtime: Any) -> ReferenceConnector:

@@ -19,6 +19,7 @@ import simpy
 from mocks.core.clock import Clock
 from mocks.core.webhooks import Delivery
 from simulator.runtime import Connector, Runtime, Scheduler
+from simulator.storage import MemoryStorage
 from simulator.systems import SYSTEMS, Systems
 from simulator.trace import Trace, TraceLogHandler
 
@@ -33,7 +34,7 @@ class ConnectorHost:
         self.factory = factory
         self.rng = rng
         self.trace = trace
-        self.storage: MutableMapping[str, Any] = {} if storage is None else storage
+        self.storage: MutableMapping[str, Any] = MemoryStorage() if storage is None else storage
         self.http = httpx.Client(transport=transport)
         self.errors: list[str] = []
         self.crashes = 0

@@ -40,8 +40,10 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
     posted = [i for i in erp.invoices.values() if i.status == "posted"]
     cycle_hours, lag, lines = [], 0, 0
     totals: Counter = Counter()
+    counts: Counter = Counter()
     for invoice in posted:
         totals[invoice.currency] += invoice.total
+        counts[invoice.currency] += 1
         for line in invoice.lines:
             lineage = line["lineage"]
             approval = approved_at.get(lineage.get("approval_id"))
@@ -53,7 +55,9 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
     return {
         "count": len(posted),
         "lines": lines,
+        "count_by_currency": dict(sorted(counts.items())),
         "total_by_currency": dict(sorted(totals.items())),
+        "disputed": sum(1 for i in posted if i.disputes),
         "cycle_time_hours": percentiles(cycle_hours),
         "billing_lag": {"lines_invoiced_in_a_later_period": lag,
                         "share": round(lag / lines, 4) if lines else 0.0},
@@ -86,6 +90,63 @@ def setup_kpis(systems: Systems) -> dict[str, Any]:
             "contracts_without_project": signed - len(minutes)}
 
 
+def contract_kpis(systems: Systems) -> dict[str, Any]:
+    clm = systems.clm
+    signed = [c for c in clm.contracts.values() if c.signed_at]
+    by_type = Counter(c.billing_type for c in signed)
+    amendments = [a for a in clm.amendments.values() if a.status == "signed"]
+    retro = sum(1 for a in amendments if any(e.effective_from < a.signed_at[:10] for e in a.rate_card))
+    kinds: Counter = Counter()
+    for a in amendments:
+        kinds.update(k for k, v in (("rates", a.rate_card), ("cap", a.cap), ("end_date", a.end_date),
+                                    ("milestones", a.milestone_amounts)) if v)
+    return {"signed_by_billing_type": dict(sorted(by_type.items())), "amendments": len(amendments),
+            "retro_amendments": retro, "amendments_by_change": dict(sorted(kinds.items()))}
+
+
+def ledger_kpis(systems: Systems) -> dict[str, Any]:
+    erp, psa = systems.erp, systems.psa
+    holds = sum(1 for c in erp.charges.values() if c.created_held and c.amount > 0)
+    releases = sum(1 for c in erp.charges.values() if c.released_at)
+    post_invoice = 0
+    for charge in erp.charges.values():
+        original = erp.charges.get(charge.reversal_of) if charge.reversal_of else None
+        if original is not None and original.invoice_id:
+            posted_at = erp.invoices[original.invoice_id].posted_at
+            if posted_at and posted_at <= charge.created_at:
+                post_invoice += 1
+    reapproved = sum(1 for t in psa.timesheets.values() if sum(1 for a in psa.approvals
+                                                              if a["entity_id"] == t.id) > 1) if psa.approvals else 0
+    return {"cap_holds": holds, "cap_releases": releases, "post_invoice_adjustments": post_invoice,
+            "reversals": sum(1 for c in erp.charges.values() if c.reversal_of),
+            "timesheets_reapproved": reapproved}
+
+
+def latency_kpis(systems: Systems) -> dict[str, Any]:
+    """Sync latency per interface: source change to its ERP counterpart, in minutes."""
+    crm, clm, erp, psa = systems.crm, systems.clm, systems.erp, systems.psa
+    customer_created = {c.external_ref: c.created_at for c in erp.customers.values()}
+    project_created = {p.contract_ref: p.created_at for p in erp.billing_projects.values()}
+    first_charge: dict[str, str] = {}
+    for charge in erp.charges.values():
+        approval = charge.lineage.get("approval_id")
+        if approval and approval not in first_charge:
+            first_charge[approval] = charge.created_at
+    approved_at = {a["approval_id"]: a["approved_at"] for a in psa.approvals}
+
+    def minutes(pairs):
+        return percentiles([(_ts(b) - _ts(a)) / 60 for a, b in pairs if a and b])
+
+    return {
+        "crm_account_to_erp_customer_minutes": minutes(
+            (a.created_at, customer_created.get(a.id)) for a in crm.accounts.values()),
+        "clm_contract_to_erp_billing_project_minutes": minutes(
+            (c.signed_at, project_created.get(c.id)) for c in clm.contracts.values() if c.signed_at),
+        "psa_approval_to_erp_charge_minutes": minutes(
+            (approved_at[a], first_charge[a]) for a in first_charge if a in approved_at),
+    }
+
+
 def api_kpis(calls: Counter) -> dict[str, Any]:
     result = {}
     for system in SYSTEMS:
@@ -115,6 +176,9 @@ def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, s
         "over_billing": dict(sorted(reconciliation.over_billing.items())),
         "receivables": receivables_kpis(systems, (end - start).days),
         "projects": setup_kpis(systems),
+        "contracts": contract_kpis(systems),
+        "ledger": ledger_kpis(systems),
+        "sync_latency": latency_kpis(systems),
         "api_calls": api_kpis(calls),
         "webhooks": dict(sorted(webhooks.items())),
         "connector_errors": connector_errors,

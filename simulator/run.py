@@ -20,7 +20,7 @@ from simulator.courier import Courier
 from simulator.firm.context import DAY, FirmContext, SimClock
 from simulator.firm.delivery import consultant_weeks, hire, watch_psa
 from simulator.firm.finance import month_ends, watch_erp
-from simulator.firm.sales import sales
+from simulator.firm.sales import account_updates, sales
 from simulator.host import ConnectorHost
 from simulator.kpis import build_kpis
 from simulator.oracle import Reconciliation, reconcile
@@ -75,6 +75,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     systems.erp.feed.subscribe(lambda event: watch_erp(ctx, event))
     env.process(sales(ctx))
     env.process(month_ends(ctx))
+    env.process(account_updates(ctx))
     for consultant in ctx.consultants:
         env.process(consultant_weeks(ctx, consultant))
 

@@ -92,22 +92,64 @@ class RateIncrease(_Model):
     pct: Range = (3.0, 8.0)
 
 
+BILLING_TYPES = ("time_and_materials", "capped_tm", "fixed_fee_milestones", "retainer")
+
+
 class Contracts(_Model):
     initial: int = Field(default=0, ge=0)
     per_month: float = Field(ge=0)
+    billing_types: dict[str, float] = Field(default_factory=lambda: {"time_and_materials": 1.0})
     duration_months: IntRange = (2, 6)
     team_size: IntRange = (2, 6)
     discount_pct: Range = (0.0, 10.0)
     rate_increase: RateIncrease = RateIncrease()
+    expense_markup_pct: Range = (0.0, 0.0)
+    cap_factor: Range = (0.6, 1.1)
+    milestones: IntRange = (2, 5)
+    retainer_hours_per_month: Range = (40.0, 120.0)
     payment_terms_days: int = Field(default=30, ge=0, le=120)
+
+    @field_validator("billing_types")
+    @classmethod
+    def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
+        for name, weight in mix.items():
+            if name not in BILLING_TYPES:
+                raise ValueError(f"unknown billing type {name!r}; known: {', '.join(BILLING_TYPES)}")
+            if weight < 0:
+                raise ValueError(f"weight of {name} must not be negative")
+        if not any(mix.values()):
+            raise ValueError("at least one billing type needs a positive weight")
+        return mix
 
     @model_validator(mode="after")
     def _ranges(self) -> Contracts:
-        _ordered_pair(self.duration_months, "duration_months")
-        _ordered_pair(self.team_size, "team_size")
-        _ordered_pair(self.discount_pct, "discount_pct")
-        if self.duration_months[0] < 1 or self.team_size[0] < 1:
-            raise ValueError("duration_months and team_size must start at 1 or more")
+        for name in ("duration_months", "team_size", "discount_pct", "expense_markup_pct", "cap_factor",
+                     "milestones", "retainer_hours_per_month"):
+            _ordered_pair(getattr(self, name), name)
+        if self.duration_months[0] < 1 or self.team_size[0] < 1 or self.milestones[0] < 1:
+            raise ValueError("duration_months, team_size and milestones must start at 1 or more")
+        return self
+
+
+class Pipeline(_Model):
+    """CRM opportunities: each deal is worked through stages and won or lost."""
+
+    win_rate: Probability = 1.0
+    stage_days: Range = (0.0, 0.0)
+
+
+class Amendments(_Model):
+    probability: Probability = 0.0  # per signed contract
+    retro_share: Probability = 0.5  # of rate amendments, effective in the past
+    rate_change_pct: Range = (-5.0, 10.0)
+    cap_raise_pct: Range = (10.0, 60.0)
+    extension_months: IntRange = (1, 3)
+    milestone_change_pct: Range = (-10.0, 20.0)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Amendments:
+        for name in ("rate_change_pct", "cap_raise_pct", "extension_months", "milestone_change_pct"):
+            _ordered_pair(getattr(self, name), name)
         return self
 
 
@@ -121,11 +163,19 @@ class People(_Model):
     legal_review_days: Range = (1.0, 6.0)
     staffing_delay_hours: Range = (4.0, 72.0)
     payment_delay_days: Range = (-5.0, 25.0)
+    expenses_per_week: Probability = 0.0  # chance a consultant on a T&M or capped project files an expense
+    expense_cost_hours: Range = (0.2, 4.0)  # an expense costs this many hours at the lowest role's rate
+    expense_rejection_rate: Probability = 0.05
+    adjustment_rate: Probability = 0.0  # share of approved timesheets corrected later
+    adjustment_delay_days: Range = (1.0, 45.0)
+    milestone_approval_days: Range = (1.0, 10.0)
+    account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
 
     @model_validator(mode="after")
     def _ranges(self) -> People:
         for name in ("hours_per_day", "approval_delay_hours", "resubmit_delay_hours", "legal_review_days",
-                     "staffing_delay_hours", "payment_delay_days"):
+                     "staffing_delay_hours", "payment_delay_days", "expense_cost_hours", "adjustment_delay_days",
+                     "milestone_approval_days"):
             _ordered_pair(getattr(self, name), name)
         return self
 
@@ -141,6 +191,8 @@ class Scenario(_Model):
     customers: Customers
     contracts: Contracts
     people: People = People()
+    pipeline: Pipeline = Pipeline()
+    amendments: Amendments = Amendments()
     connector: str = "reference_impl.connector:build"
 
     @field_validator("start")

@@ -11,3 +11,8 @@ class IllegalContractTransition(Conflict):
         super().__init__(
             f"contract {contract_id} is {status}; cannot {action}", contract_id=contract_id, status=status
         )
+
+
+class AmendmentNotFound(NotFound):
+    def __init__(self, amendment_id: str) -> None:
+        super().__init__(f"amendment {amendment_id} does not exist", amendment_id=amendment_id)

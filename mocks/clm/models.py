@@ -7,12 +7,12 @@ lineage that names "contract X version N" can always be resolved.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from mocks.clm.exceptions import ContractNotFound, IllegalContractTransition
+from mocks.clm.exceptions import AmendmentNotFound, ContractNotFound, IllegalContractTransition
 from mocks.core.backend import Backend
+from mocks.core.problems import ValidationFailed
 
 BILLING_TYPES = ("time_and_materials", "capped_tm", "fixed_fee_milestones", "retainer")
 TRANSITIONS = {
@@ -33,6 +33,17 @@ class RateCardEntry:
 
 
 @dataclass
+class MilestoneTerm:
+    ref: str
+    name: str
+    amount: int  # minor units
+    planned_date: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "name": self.name, "amount": self.amount, "planned_date": self.planned_date}
+
+
+@dataclass
 class Terms:
     """The commercial terms of one contract version."""
 
@@ -43,6 +54,9 @@ class Terms:
     expense_markup_pct: str = "0"
     cap: int | None = None
     effective_date: str | None = None
+    milestones: list[MilestoneTerm] = field(default_factory=list)
+    retainer_fee: int | None = None
+    amendment_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,7 +67,57 @@ class Terms:
             "expense_markup_pct": self.expense_markup_pct,
             "cap": self.cap,
             "effective_date": self.effective_date,
+            "milestones": [m.to_json() for m in self.milestones],
+            "retainer_fee": self.retainer_fee,
+            "amendment_id": self.amendment_id,
         }
+
+
+@dataclass
+class Amendment:
+    """Proposed changes to a signed contract; signing it creates the next version.
+
+    ``rate_card`` entries are added to the card (an entry for the same role
+    and effective date replaces the old one); an ``effective_from`` in the
+    past makes the amendment retroactive. ``milestone_amounts`` maps a
+    milestone ref to its new amount.
+    """
+
+    id: str
+    contract_id: str
+    sequence: int
+    effective_date: str
+    rate_card: list[RateCardEntry] = field(default_factory=list)
+    cap: int | None = None
+    end_date: str | None = None
+    milestone_amounts: dict[str, int] = field(default_factory=dict)
+    status: str = "draft"
+    signed_at: str | None = None
+    creates_version: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "contract_id": self.contract_id, "sequence": self.sequence,
+            "effective_date": self.effective_date, "rate_card": [e.to_json() for e in self.rate_card],
+            "cap": self.cap, "end_date": self.end_date, "milestone_amounts": dict(self.milestone_amounts),
+            "status": self.status, "signed_at": self.signed_at, "creates_version": self.creates_version,
+        }
+
+    def apply_to(self, terms: Terms) -> Terms:
+        card = {(e.role, e.effective_from): e for e in terms.rate_card}
+        for entry in self.rate_card:
+            card[(entry.role, entry.effective_from)] = entry
+        milestones = [
+            MilestoneTerm(m.ref, m.name, self.milestone_amounts.get(m.ref, m.amount), m.planned_date)
+            for m in terms.milestones
+        ]
+        return Terms(
+            version=terms.version + 1, start_date=terms.start_date, end_date=self.end_date or terms.end_date,
+            rate_card=sorted(card.values(), key=lambda e: (e.role, e.effective_from)),
+            expense_markup_pct=terms.expense_markup_pct, cap=self.cap if self.cap is not None else terms.cap,
+            effective_date=self.effective_date, milestones=milestones, retainer_fee=terms.retainer_fee,
+            amendment_id=self.id,
+        )
 
 
 @dataclass
@@ -103,6 +167,7 @@ class ClmBackend(Backend):
     def __init__(self, clock, feed_retention: int | None = None) -> None:
         super().__init__(clock, feed_retention)
         self.contracts: dict[str, Contract] = {}
+        self.amendments: dict[str, Amendment] = {}
 
     def create_contract(self, *, account_id: str, legal_entity: str, currency: str, billing_type: str,
                         title: str, terms: Terms, opportunity_id: str | None = None) -> Contract:
@@ -132,5 +197,42 @@ class ClmBackend(Backend):
         self.publish(f"contract.{target}", contract.id, contract.version)
         return contract
 
-    def snapshot_terms(self, contract: Contract) -> Terms:
-        return copy.deepcopy(contract.terms)
+    # -- amendments ---------------------------------------------------------------
+    def propose_amendment(self, contract_id: str, *, effective_date: str, rate_card: list[RateCardEntry] | None = None,
+                          cap: int | None = None, end_date: str | None = None,
+                          milestone_amounts: dict[str, int] | None = None) -> Amendment:
+        contract = self.get_contract(contract_id)
+        if contract.status != "signed":
+            raise IllegalContractTransition(contract.id, contract.status, "amend")
+        known = {m.ref for m in contract.terms.milestones}
+        for ref in milestone_amounts or {}:
+            if ref not in known:
+                raise ValidationFailed("milestone_amounts", f"contract {contract.id} has no milestone {ref!r}")
+        if cap is not None and contract.billing_type != "capped_tm":
+            raise ValidationFailed("cap", f"contract {contract.id} is {contract.billing_type}, not capped_tm")
+        sequence = 1 + sum(1 for a in self.amendments.values() if a.contract_id == contract.id)
+        amendment = Amendment(self.next_id("amd"), contract.id, sequence, effective_date, list(rate_card or []),
+                              cap, end_date, dict(milestone_amounts or {}))
+        self.amendments[amendment.id] = amendment
+        self.publish("amendment.created", amendment.id, 1)
+        return amendment
+
+    def get_amendment(self, amendment_id: str) -> Amendment:
+        try:
+            return self.amendments[amendment_id]
+        except KeyError:
+            raise AmendmentNotFound(amendment_id) from None
+
+    def sign_amendment(self, amendment_id: str) -> Contract:
+        """Sign: the contract's current terms become history and the amended terms the new version."""
+        amendment = self.get_amendment(amendment_id)
+        if amendment.status != "draft":
+            raise IllegalContractTransition(amendment.id, amendment.status, "sign amendment")
+        contract = self.get_contract(amendment.contract_id)
+        contract.history.append(contract.terms)
+        contract.terms = amendment.apply_to(contract.terms)
+        amendment.status = "signed"
+        amendment.signed_at = self.now_iso()
+        amendment.creates_version = contract.version
+        self.publish("contract.amended", contract.id, contract.version)
+        return contract

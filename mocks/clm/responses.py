@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from mocks.clm.models import BILLING_TYPES, ClmBackend, RateCardEntry, Terms
+from mocks.clm.models import BILLING_TYPES, ClmBackend, MilestoneTerm, RateCardEntry, Terms
 from mocks.core.pagination import paginate
 from mocks.core.problems import NotFound, ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload
+
+
+def _rate_card(entries: list[Payload]) -> list[RateCardEntry]:
+    return [RateCardEntry(e.str("role", max_len=60), e.int("rate", minimum=0), e.date("effective_from").isoformat())
+            for e in entries]
 
 
 class ClmResponses:
@@ -33,22 +38,55 @@ class ClmResponses:
         start, end = p.date("start_date"), p.date("end_date")
         if end < start:
             raise ValidationFailed("end_date", "must not be before start_date")
-        rate_card = []
-        for entry in p.objects("rate_card"):
-            rate_card.append(RateCardEntry(entry.str("role", max_len=60), entry.int("rate", minimum=0),
-                                           entry.date("effective_from").isoformat()))
-        cap = p.int("cap", None, minimum=0)
+        billing_type = p.choice("billing_type", BILLING_TYPES)
+        rate_card = _rate_card(p.objects("rate_card")) if "rate_card" in p.body else []
+        milestones = [
+            MilestoneTerm(m.str("ref", max_len=40), m.str("name", max_len=120), m.int("amount", minimum=0),
+                          m.date("planned_date").isoformat())
+            for m in (p.objects("milestones") if "milestones" in p.body else [])
+        ]
+        terms = Terms(1, start.isoformat(), end.isoformat(), rate_card,
+                      str(p.decimal("expense_markup_pct", None) or "0"), p.int("cap", None, minimum=0),
+                      milestones=milestones, retainer_fee=p.int("retainer_fee", None, minimum=1))
+        required = {"time_and_materials": ("rate_card", terms.rate_card), "capped_tm": ("cap", terms.cap),
+                    "fixed_fee_milestones": ("milestones", terms.milestones),
+                    "retainer": ("retainer_fee", terms.retainer_fee)}[billing_type]
+        if not required[1]:
+            raise ValidationFailed(required[0], f"is required for billing type {billing_type}")
         contract = self.backend.create_contract(
             account_id=p.str("account_id"),
             legal_entity=p.str("legal_entity"),
             currency=p.str("currency", max_len=3),
-            billing_type=p.choice("billing_type", BILLING_TYPES),
+            billing_type=billing_type,
             title=p.str("title", max_len=255),
             opportunity_id=p.str("opportunity_id", None),
-            terms=Terms(1, start.isoformat(), end.isoformat(), rate_card,
-                        str(p.decimal("expense_markup_pct", None) or "0"), cap),
+            terms=terms,
         )
         return ApiResponse(201, contract.to_json())
+
+    def propose_amendment(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        amounts = p.object("milestone_amounts", None)
+        amendment = self.backend.propose_amendment(
+            request.params["id"],
+            effective_date=p.date("effective_date").isoformat(),
+            rate_card=_rate_card(p.objects("rate_card")) if "rate_card" in p.body else None,
+            cap=p.int("cap", None, minimum=0),
+            end_date=p.date("end_date", None).isoformat() if p.body.get("end_date") else None,
+            milestone_amounts={ref: amounts.int(ref, minimum=0) for ref in amounts.body} if amounts else None,
+        )
+        return ApiResponse(201, amendment.to_json())
+
+    def get_amendment(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.backend.get_amendment(request.params["id"]).to_json())
+
+    def list_amendments(self, request: ApiRequest) -> ApiResponse:
+        contract = self.backend.get_contract(request.params["id"])
+        items = [a for a in self.backend.amendments.values() if a.contract_id == contract.id]
+        return ApiResponse(200, paginate(request, items, lambda a: a.to_json()))
+
+    def sign_amendment(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.backend.sign_amendment(request.params["id"]).to_json())
 
     def transition_handler(self, action: str):
         def handler(request: ApiRequest) -> ApiResponse:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mocks.core.backend import Backend
+from mocks.core.problems import Conflict, NotFound
 from mocks.crm.exceptions import AccountNotFound
 
 
@@ -26,6 +27,29 @@ class Account:
         return asdict(self)
 
 
+STAGES = ("prospecting", "proposal", "negotiation", "closed_won", "closed_lost")
+
+
+@dataclass
+class Opportunity:
+    id: str
+    account_id: str
+    name: str
+    amount: int  # minor units, estimated contract value
+    currency: str
+    close_date: str
+    stage: str = "prospecting"
+    version: int = 1
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage.startswith("closed_")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "status": "won" if self.stage == "closed_won" else
+                "lost" if self.stage == "closed_lost" else "open"}
+
+
 UPDATABLE = ("legal_name", "billing_country", "tax_id", "tax_jurisdiction", "billing_address")
 
 
@@ -35,6 +59,7 @@ class CrmBackend(Backend):
     def __init__(self, clock, feed_retention: int | None = None) -> None:
         super().__init__(clock, feed_retention)
         self.accounts: dict[str, Account] = {}
+        self.opportunities: dict[str, Opportunity] = {}
 
     def create_account(self, **fields: Any) -> Account:
         now = self.now_iso()
@@ -58,3 +83,27 @@ class CrmBackend(Backend):
         self.publish("account.updated", account.id, account.version)
         return account
 
+
+    def create_opportunity(self, account_id: str, name: str, amount: int, currency: str,
+                           close_date: str) -> Opportunity:
+        self.get_account(account_id)
+        opportunity = Opportunity(self.next_id("opp"), account_id, name, amount, currency, close_date)
+        self.opportunities[opportunity.id] = opportunity
+        self.publish("opportunity.created", opportunity.id, opportunity.version)
+        return opportunity
+
+    def get_opportunity(self, opportunity_id: str) -> Opportunity:
+        try:
+            return self.opportunities[opportunity_id]
+        except KeyError:
+            raise NotFound(f"opportunity {opportunity_id} does not exist") from None
+
+    def move_opportunity(self, opportunity_id: str, stage: str) -> Opportunity:
+        """Stages only move forward, and a closed opportunity stays closed."""
+        opportunity = self.get_opportunity(opportunity_id)
+        if opportunity.is_closed or STAGES.index(stage) <= STAGES.index(opportunity.stage):
+            raise Conflict(f"opportunity {opportunity.id} is {opportunity.stage}; cannot move to {stage}")
+        opportunity.stage = stage
+        opportunity.version += 1
+        self.publish("opportunity.stage_changed", opportunity.id, opportunity.version)
+        return opportunity

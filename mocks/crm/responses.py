@@ -6,7 +6,7 @@ from mocks.core.etag import check_if_match, etag
 from mocks.core.pagination import paginate
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload
-from mocks.crm.models import UPDATABLE, CrmBackend
+from mocks.crm.models import STAGES, UPDATABLE, CrmBackend
 
 
 def _address(payload: Payload, field: str) -> dict[str, str]:
@@ -53,3 +53,27 @@ class CrmResponses:
                 changes[name] = _address(p, name) if name == "billing_address" else p.str(name, max_len=255)
         account = self.backend.update_account(account.id, changes)
         return ApiResponse(200, account.to_json(), {"etag": etag(account.version)})
+
+    def list_opportunities(self, request: ApiRequest) -> ApiResponse:
+        items = list(self.backend.opportunities.values())
+        if "account_id" in request.query:
+            items = [o for o in items if o.account_id == request.query["account_id"]]
+        return ApiResponse(200, paginate(request, items, lambda o: o.to_json()))
+
+    def get_opportunity(self, request: ApiRequest) -> ApiResponse:
+        opportunity = self.backend.get_opportunity(request.params["id"])
+        return ApiResponse(200, opportunity.to_json(), {"etag": etag(opportunity.version)})
+
+    def create_opportunity(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        opportunity = self.backend.create_opportunity(
+            p.str("account_id"), p.str("name", max_len=255), p.int("amount", minimum=0),
+            p.str("currency", max_len=3), p.date("close_date").isoformat())
+        return ApiResponse(201, opportunity.to_json(), {"etag": etag(opportunity.version)})
+
+    def move_opportunity(self, request: ApiRequest) -> ApiResponse:
+        opportunity = self.backend.get_opportunity(request.params["id"])
+        check_if_match(request, opportunity.version)
+        stage = Payload(request.json()).choice("stage", STAGES)
+        opportunity = self.backend.move_opportunity(opportunity.id, stage)
+        return ApiResponse(200, opportunity.to_json(), {"etag": etag(opportunity.version)})

@@ -11,4 +11,8 @@ def build_service(backend: CrmBackend, clients: dict[str, str]) -> Service:
     routes.add("POST", "/accounts", r.create_account)
     routes.add("GET", "/accounts/{id}", r.get_account)
     routes.add("PATCH", "/accounts/{id}", r.update_account)
+    routes.add("GET", "/opportunities", r.list_opportunities)
+    routes.add("POST", "/opportunities", r.create_opportunity)
+    routes.add("GET", "/opportunities/{id}", r.get_opportunity)
+    routes.add("PATCH", "/opportunities/{id}", r.move_opportunity)
     return Service(backend, routes, clients, snapshot=lambda: {"accounts": len(backend.accounts)})

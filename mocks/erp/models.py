@@ -4,6 +4,11 @@ Guarantees the rest of c2c relies on:
 
 - Charges form the unbilled ledger. A charge is never edited or deleted;
   a correction is a new charge (``reversal_of`` names the one it reverses).
+- A charge created with ``hold`` is *held*: it is on the ledger but no
+  billing run picks it up until it is released (capped contracts park
+  their overage this way). Releasing part of a held charge splits it: the
+  original becomes ``released`` and two new charges (unbilled and held)
+  carry the parts, so no charge's amount ever changes.
 - A billing run for (legal entity, period) happens once. It gathers, per
   billing project, every unbilled charge dated on or before the period's
   last day into one draft invoice.
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +54,7 @@ class Customer:
     currency: str
     billing_address: dict[str, str]
     version: int = 1
+    created_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -63,6 +69,7 @@ class BillingProject:
     currency: str
     name: str
     payment_terms_days: int
+    created_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -81,8 +88,11 @@ class Charge:
     lineage: dict[str, Any]
     reversal_of: str | None
     created_at: str
-    status: str = "unbilled"
+    status: str = "unbilled"  # held | unbilled | invoiced | released
     invoice_id: str | None = None
+    released_from: str | None = None
+    released_at: str | None = None
+    created_held: bool = False
 
     def to_json(self) -> dict[str, Any]:
         body = self.__dict__.copy()
@@ -109,6 +119,7 @@ class Invoice:
     due_date: str | None = None
     amount_paid: int = 0
     paid_at: str | None = None
+    disputes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -165,7 +176,7 @@ class ErpBackend(Backend):
             raise NoTaxProfile(fields["tax_jurisdiction"])
         if fields["currency"] not in MINOR_UNITS:
             raise ValidationFailed("currency", f"{fields['currency']!r} is not a supported ISO 4217 currency")
-        customer = Customer(id=self.next_id("cus"), **fields)
+        customer = Customer(id=self.next_id("cus"), created_at=self.now_iso(), **fields)
         self.customers[customer.id] = customer
         self.publish("customer.created", customer.id, customer.version)
         return customer
@@ -177,7 +188,7 @@ class ErpBackend(Backend):
         if currency != entity.currency:
             raise ValidationFailed("currency", f"{currency} differs from legal entity {entity.id}'s {entity.currency}")
         project = BillingProject(self.next_id("bpr"), customer_id, legal_entity, contract_ref, currency, name,
-                                 payment_terms_days)
+                                 payment_terms_days, self.now_iso())
         self.billing_projects[project.id] = project
         self.publish("billing_project.created", project.id, 1)
         return project
@@ -185,21 +196,58 @@ class ErpBackend(Backend):
     # -- the unbilled ledger --------------------------------------------------
     def create_charge(self, *, billing_project_id: str, charge_date: str, description: str, quantity: Decimal,
                       unit_price: int, amount: int, currency: str, lineage: dict[str, Any],
-                      reversal_of: str | None = None) -> Charge:
+                      reversal_of: str | None = None, hold: bool = False) -> Charge:
         project = self.get("billing_projects", billing_project_id)
         if currency != project.currency:
             raise ValidationFailed("currency", f"{currency} differs from billing project currency {project.currency}")
         if reversal_of is not None:
             self.get("charges", reversal_of)
         charge = Charge(self.next_id("chg"), billing_project_id, charge_date, description, quantity, unit_price,
-                        amount, currency, lineage, reversal_of, self.now_iso())
+                        amount, currency, lineage, reversal_of, self.now_iso(), "held" if hold else "unbilled",
+                        created_held=hold)
         self.charges[charge.id] = charge
         self.publish("charge.created", charge.id, 1)
         return charge
 
+    def release_charge(self, charge_id: str, amount: int | None = None) -> list[Charge]:
+        """Release a held charge, wholly or ``amount`` of it; returns the charges that now exist for it."""
+        charge = self.get("charges", charge_id)
+        if charge.status != "held":
+            raise Conflict(f"charge {charge.id} is {charge.status}; only held charges can be released")
+        charge.released_at = self.now_iso()
+        if amount is None or amount == charge.amount:
+            charge.status = "unbilled"
+            self.publish("charge.released", charge.id, 2)
+            return [charge]
+        if not (0 < amount < charge.amount if charge.amount > 0 else charge.amount < amount < 0):
+            raise ValidationFailed("amount", f"must lie strictly between 0 and the held amount {charge.amount}")
+        charge.status = "released"
+        parts = []
+        for part, status in ((amount, "unbilled"), (charge.amount - amount, "held")):
+            piece = Charge(self.next_id("chg"), charge.billing_project_id, charge.charge_date, charge.description,
+                           charge.quantity, charge.unit_price, part, charge.currency, charge.lineage, None,
+                           self.now_iso(), status, released_from=charge.id)
+            self.charges[piece.id] = piece
+            parts.append(piece)
+        self.publish("charge.released", charge.id, 2)
+        return parts
+
+    def record_dispute(self, invoice_id: str, reason: str, charge_ids: list[str]) -> Invoice:
+        invoice = self.get("invoices", invoice_id)
+        if invoice.status != "posted":
+            raise Conflict(f"invoice {invoice.id} is {invoice.status}; only posted invoices can be disputed")
+        on_invoice = {line["charge_id"] for line in invoice.lines}
+        unknown = [c for c in charge_ids if c not in on_invoice]
+        if unknown:
+            raise ValidationFailed("charge_ids", f"not on invoice {invoice.id}: {', '.join(unknown)}")
+        invoice.disputes.append({"reason": reason, "charge_ids": list(charge_ids), "raised_at": self.now_iso()})
+        self.publish("invoice.disputed", invoice.id, 2 + len(invoice.disputes))
+        return invoice
     # -- billing ----------------------------------------------------------------
     def open_period(self, period: str) -> None:
         period_end(period)
+        if period in self.periods_opened:
+            raise Conflict(f"period {period} is already open")
         self.periods_opened.append(period)
         self.publish("period.opened", period, 1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mocks.core.etag import check_if_match, etag
 from mocks.core.pagination import paginate
+from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload
 from mocks.erp.models import ErpBackend
@@ -76,9 +77,25 @@ class ErpResponses:
             billing_project_id=p.str("billing_project_id"), charge_date=p.date("charge_date").isoformat(),
             description=p.str("description", max_len=255), quantity=p.decimal("quantity"),
             unit_price=p.int("unit_price"), amount=p.int("amount"), currency=p.str("currency", max_len=3),
-            lineage=lineage.body, reversal_of=p.str("reversal_of", None),
+            lineage=lineage.body, reversal_of=p.str("reversal_of", None), hold=p.bool("hold", False),
         )
         return ApiResponse(201, charge.to_json())
+
+    def release_charge(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json() if request.body else {})
+        charges = self.backend.release_charge(request.params["id"], p.int("amount", None))
+        return ApiResponse(200, {"data": [c.to_json() for c in charges]})
+
+    def list_periods(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, paginate(request, self.backend.periods_opened, lambda p: {"period": p, "status": "open"}))
+
+    def dispute_invoice(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        ids = p.body.get("charge_ids", [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValidationFailed("charge_ids", "must be an array of charge ids")
+        invoice = self.backend.record_dispute(request.params["id"], p.str("reason", max_len=500), ids)
+        return ApiResponse(201, invoice.to_json())
 
     def run_billing(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())

@@ -22,3 +22,11 @@ class DuplicateProject(Conflict):
             f"a project for contract {contract_ref} already exists: {project_id}",
             contract_ref=contract_ref, existing_id=project_id,
         )
+
+
+class IllegalTransition(Conflict):
+    kind = "illegal_transition"
+    title = "Illegal transition"
+
+    def __init__(self, entity: str, entity_id: str, status: str, action: str) -> None:
+        super().__init__(f"{entity} {entity_id} is {status}; cannot {action}", entity_id=entity_id, status=status)

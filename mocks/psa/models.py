@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from mocks.core.backend import Backend
-from mocks.psa.exceptions import DuplicateProject, IllegalTimesheetTransition, PsaNotFound
+from mocks.psa.exceptions import DuplicateProject, IllegalTimesheetTransition, IllegalTransition, PsaNotFound
 
 
 @dataclass
@@ -110,6 +110,50 @@ class Timesheet:
         }
 
 
+@dataclass
+class Expense:
+    id: str
+    resource_id: str
+    project_id: str
+    date: str
+    description: str
+    cost: int  # minor units of the project's currency
+    currency: str
+    billable: bool
+    status: str = "submitted"
+    version: int = 1
+    approval_id: str | None = None
+    approved_at: str | None = None
+    billing_status: str = "unbilled"
+    invoice_ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Milestone:
+    id: str
+    project_id: str
+    ref: str  # the contract's milestone ref
+    name: str
+    planned_date: str
+    status: str = "planned"
+    version: int = 1
+    completed_at: str | None = None
+    approval_id: str | None = None
+    approved_at: str | None = None
+    billing_status: str = "unbilled"
+    invoice_ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+MILESTONE_TRANSITIONS = {"complete": ("planned", "completed"), "approve": ("completed", "approved")}
+EXPENSE_TRANSITIONS = {"approve": ("submitted", "approved"), "reject": ("submitted", "rejected")}
+
+
 @dataclass(frozen=True)
 class LineSpec:
     """A line as a person enters it, before the PSA gives it an id."""
@@ -133,6 +177,8 @@ class PsaBackend(Backend):
         self.assignments: dict[str, Assignment] = {}
         self.timesheets: dict[str, Timesheet] = {}
         self.lines: dict[str, tuple[Timesheet, TimesheetLine]] = {}
+        self.expenses: dict[str, Expense] = {}
+        self.milestones: dict[str, Milestone] = {}
         self.approvals: list[dict[str, Any]] = []  # every approval ever given, for ground truth
 
     # -- projects ---------------------------------------------------------
@@ -210,12 +256,9 @@ class PsaBackend(Backend):
         timesheet = self.get("timesheets", timesheet_id)
         self._require(timesheet, ("submitted",), "approve")
         timesheet.status = "approved"
-        timesheet.approval_id = self.next_id("apr")
-        timesheet.approved_at = self.now_iso()
+        timesheet.approval_id, timesheet.approved_at = self._approval("timesheet", timesheet.id,
+                                                                      timesheet.version, approver)
         timesheet.rejection_reason = None
-        self.approvals.append({"approval_id": timesheet.approval_id, "timesheet_id": timesheet.id,
-                               "version": timesheet.version, "approved_at": timesheet.approved_at,
-                               "approver": approver})
         self.publish("timesheet.approved", timesheet.id, timesheet.version)
         return timesheet
 
@@ -249,6 +292,71 @@ class PsaBackend(Backend):
             timesheet.status = "draft"
             self.publish("timesheet.edited", timesheet.id, timesheet.version)
         return timesheet
+
+    # -- expenses and milestones ---------------------------------------------------
+    def _approval(self, kind: str, entity_id: str, version: int, approver: str) -> tuple[str, str]:
+        approval_id, now = self.next_id("apr"), self.now_iso()
+        self.approvals.append({"approval_id": approval_id, "kind": kind, "entity_id": entity_id,
+                               "version": version, "approved_at": now, "approver": approver})
+        return approval_id, now
+
+    def submit_expense(self, *, resource_id: str, project_id: str, date: str, description: str, cost: int,
+                       currency: str, billable: bool) -> Expense:
+        self.get("resources", resource_id)
+        self.get("projects", project_id)
+        expense = Expense(self.next_id("exp"), resource_id, project_id, date, description, cost, currency, billable)
+        self.expenses[expense.id] = expense
+        self.publish("expense.submitted", expense.id, expense.version)
+        return expense
+
+    def decide_expense(self, expense_id: str, action: str, approver: str = "approver") -> Expense:
+        expense = self.get("expenses", expense_id)
+        source, target = EXPENSE_TRANSITIONS[action]
+        if expense.status != source:
+            raise IllegalTransition("expense", expense.id, expense.status, action)
+        expense.status = target
+        if target == "approved":
+            expense.approval_id, expense.approved_at = self._approval("expense", expense.id, expense.version, approver)
+        self.publish(f"expense.{target}", expense.id, expense.version)
+        return expense
+
+    def add_milestones(self, project_id: str, milestones: list[tuple[str, str, str]]) -> list[Milestone]:
+        """Create the project's milestones from (ref, name, planned_date); a ref already present is kept."""
+        self.get("projects", project_id)
+        existing = {m.ref: m for m in self.milestones.values() if m.project_id == project_id}
+        created = []
+        for ref, name, planned in milestones:
+            if ref in existing:
+                created.append(existing[ref])
+                continue
+            milestone = Milestone(self.next_id("mst"), project_id, ref, name, planned)
+            self.milestones[milestone.id] = milestone
+            self.publish("milestone.created", milestone.id, milestone.version)
+            created.append(milestone)
+        return created
+
+    def advance_milestone(self, milestone_id: str, action: str, approver: str = "approver") -> Milestone:
+        milestone = self.get("milestones", milestone_id)
+        source, target = MILESTONE_TRANSITIONS[action]
+        if milestone.status != source:
+            raise IllegalTransition("milestone", milestone.id, milestone.status, action)
+        milestone.status = target
+        if target == "completed":
+            milestone.completed_at = self.now_iso()
+        else:
+            milestone.approval_id, milestone.approved_at = self._approval("milestone", milestone.id,
+                                                                          milestone.version, approver)
+        self.publish(f"milestone.{target}", milestone.id, milestone.version)
+        return milestone
+
+    def mark_item_billed(self, collection: str, entity_id: str, invoice_ref: str) -> Any:
+        """Billing status write-back for an expense or a milestone; repeating it changes nothing."""
+        item = self.get(collection, entity_id)
+        if item.invoice_ref != invoice_ref:
+            item.billing_status = "billed"
+            item.invoice_ref = invoice_ref
+            self.publish(f"{collection.rstrip('s')}.billing_updated", item.id, item.version)
+        return item
 
     def mark_billed(self, line_id: str, invoice_ref: str) -> TimesheetLine:
         try:

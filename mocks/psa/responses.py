@@ -75,6 +75,40 @@ class PsaResponses:
         reason = Payload(request.json()).str("reason", max_len=500)
         return ApiResponse(200, self.backend.reject(request.params["id"], reason).to_json())
 
+    def submit_expense(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        expense = self.backend.submit_expense(
+            resource_id=p.str("resource_id"), project_id=p.str("project_id"), date=p.date("date").isoformat(),
+            description=p.str("description", max_len=255), cost=p.int("cost", minimum=1),
+            currency=p.str("currency", max_len=3), billable=p.bool("billable", True))
+        return ApiResponse(201, expense.to_json())
+
+    def expense_action(self, action: str):
+        def handler(request: ApiRequest) -> ApiResponse:
+            return ApiResponse(200, self.backend.decide_expense(request.params["id"], action,
+                                                                request.client_id or "api").to_json())
+        return handler
+
+    def add_milestones(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        specs = [(m.str("ref", max_len=40), m.str("name", max_len=120), m.date("planned_date").isoformat())
+                 for m in p.objects("milestones")]
+        created = self.backend.add_milestones(request.params["id"], specs)
+        return ApiResponse(201, {"data": [m.to_json() for m in created]})
+
+    def milestone_action(self, action: str):
+        def handler(request: ApiRequest) -> ApiResponse:
+            return ApiResponse(200, self.backend.advance_milestone(request.params["id"], action,
+                                                                   request.client_id or "api").to_json())
+        return handler
+
+    def item_billed(self, collection: str):
+        def handler(request: ApiRequest) -> ApiResponse:
+            p = Payload(request.json())
+            item = self.backend.mark_item_billed(collection, request.params["id"], p.str("invoice_ref"))
+            return ApiResponse(200, item.to_json())
+        return handler
+
     def mark_billed(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())
         line = self.backend.mark_billed(request.params["id"], p.str("invoice_ref"))

@@ -21,5 +21,17 @@ def build_service(backend: PsaBackend, clients: dict[str, str]) -> Service:
     routes.add("POST", "/timesheets/{id}/approve", r.approve)
     routes.add("POST", "/timesheets/{id}/reject", r.reject)
     routes.add("PUT", "/timesheet-lines/{id}/billing", r.mark_billed)
+    routes.add("GET", "/expenses", r.list_handler("expenses", ("project_id", "status")))
+    routes.add("POST", "/expenses", r.submit_expense)
+    routes.add("GET", "/expenses/{id}", r.get_handler("expenses"))
+    routes.add("PUT", "/expenses/{id}/billing", r.item_billed("expenses"))
+    routes.add("GET", "/milestones", r.list_handler("milestones", ("project_id", "status")))
+    routes.add("POST", "/projects/{id}/milestones", r.add_milestones)
+    routes.add("GET", "/milestones/{id}", r.get_handler("milestones"))
+    routes.add("PUT", "/milestones/{id}/billing", r.item_billed("milestones"))
+    for action in ("approve", "reject"):
+        routes.add("POST", f"/expenses/{{id}}/{action}", r.expense_action(action))
+    for action in ("complete", "approve"):
+        routes.add("POST", f"/milestones/{{id}}/{action}", r.milestone_action(action))
     return Service(backend, routes, clients, snapshot=lambda: {
         "projects": len(backend.projects), "timesheets": len(backend.timesheets)})

@@ -1,11 +1,14 @@
-"""Delivery: staffing projects, weekly timesheets, approvals and rejections.
+"""Delivery: staffing, weekly timesheets, expenses, milestones and approvals.
 
 Staffing starts when the PSA project exists, which only happens once the
 connector has turned the signed contract into one; the time in between is
 the project-setup KPI. Consultants submit their week on Friday afternoon
 (some on Monday, after the fact), approvers take hours to days, and a
-rejected sheet comes back corrected. Work after the scenario's end is not
-entered, so the run settles.
+rejected sheet comes back corrected. Some approved sheets are corrected
+weeks later (sometimes after they were invoiced) and must be approved
+again. Hours on fixed-fee and retainer work are logged as non-billable;
+those contracts bill by milestone or by month. Work after the scenario's
+end is not entered, so the run settles.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from decimal import Decimal
 from mocks.core.feed import ChangeEvent
 from mocks.psa.models import LineSpec
 from simulator.firm.context import DAY, HOUR, Consultant, FirmContext, quarter_hours
+from simulator.scenario import CURRENCY_MINOR_UNITS
 
 
 def hire(ctx: FirmContext) -> None:
@@ -55,6 +59,13 @@ def staff_project(ctx: FirmContext, project_id: str):
         yield ctx.env.timeout(DAY)
 
 
+BILLS_BY_THE_HOUR = ("time_and_materials", "capped_tm")
+
+
+def billing_type_of(ctx: FirmContext, project_id: str) -> str:
+    return ctx.systems.clm.contracts[ctx.systems.psa.projects[project_id].contract_ref].billing_type
+
+
 def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, monday: dt.date) -> list[LineSpec]:
     people = ctx.scenario.people
     psa = ctx.systems.psa
@@ -66,9 +77,10 @@ def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, mo
         for project_id, begin, end in consultant.assignments:
             if begin <= day <= end:
                 task = rng.choice(psa.projects[project_id].tasks)
+                billable = rng.random() >= people.non_billable_share
                 lines.append(LineSpec(day.isoformat(), project_id, task.id, consultant.role,
                                       Decimal(quarter_hours(rng.uniform(*people.hours_per_day))),
-                                      rng.random() >= people.non_billable_share))
+                                      billable and billing_type_of(ctx, project_id) in BILLS_BY_THE_HOUR))
                 break
     return lines
 
@@ -89,7 +101,29 @@ def consultant_weeks(ctx: FirmContext, consultant: Consultant):
             psa = ctx.systems.psa
             timesheet = psa.create_timesheet(consultant.resource_id, monday.isoformat(), lines)
             psa.submit(timesheet.id)
+            hourly = [line for line in lines if billing_type_of(ctx, line.project_id) in BILLS_BY_THE_HOUR]
+            if hourly and rng.random() < people.expenses_per_week:
+                _file_expense(ctx, rng, consultant, hourly[-1])
         monday += dt.timedelta(days=7)
+
+
+def _file_expense(ctx: FirmContext, rng: random.Random, consultant: Consultant, line: LineSpec) -> None:
+    contract = ctx.systems.clm.contracts[ctx.systems.psa.projects[line.project_id].contract_ref]
+    cheapest = min(role.rates[contract.currency] for role in ctx.scenario.firm.roles)
+    cost = Decimal(str(rng.uniform(*ctx.scenario.people.expense_cost_hours))) * cheapest
+    minor = int(cost * 10 ** CURRENCY_MINOR_UNITS[contract.currency])
+    expense = ctx.systems.psa.submit_expense(
+        resource_id=consultant.resource_id, project_id=line.project_id, date=line.date,
+        description=rng.choice(["Travel", "Hotel", "Meals", "Rail fare", "Software licence"]),
+        cost=max(1, minor), currency=contract.currency, billable=rng.random() < 0.9)
+    ctx.env.process(review_expense(ctx, expense.id))
+
+
+def review_expense(ctx: FirmContext, expense_id: str):
+    rng = ctx.streams.get("expense", expense_id)
+    yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.approval_delay_hours) * HOUR)
+    action = "reject" if rng.random() < ctx.scenario.people.expense_rejection_rate else "approve"
+    ctx.systems.psa.decide_expense(expense_id, action, approver="manager")
 
 
 def _corrected(rng: random.Random, lines) -> list[LineSpec]:
@@ -114,11 +148,40 @@ def review(ctx: FirmContext, timesheet_id: str):
             return
         if rng.random() >= people.rejection_rate:
             psa.approve(timesheet_id, approver="manager")
+            if rng.random() < people.adjustment_rate:
+                ctx.env.process(adjust(ctx, timesheet_id))
             return
         psa.reject(timesheet_id, "hours do not match the plan")
         yield ctx.env.timeout(rng.uniform(*people.resubmit_delay_hours) * HOUR)
         psa.edit(timesheet_id, _corrected(rng, timesheet.lines))
         psa.submit(timesheet_id)
+
+
+def adjust(ctx: FirmContext, timesheet_id: str):
+    """A correction to an approved sheet, weeks later: a new version that needs approval again."""
+    rng = ctx.streams.get("adjustment", timesheet_id)
+    yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.adjustment_delay_days) * DAY)
+    psa = ctx.systems.psa
+    timesheet = psa.timesheets[timesheet_id]
+    if timesheet.status != "approved" or ctx.env.now >= ctx.horizon:
+        return
+    invoiced = any(line.billing_status == "billed" for line in timesheet.lines)
+    psa.edit(timesheet_id, _corrected(rng, timesheet.lines))
+    ctx.observe("adjustments", {"timesheet": timesheet_id, "after_invoice": invoiced})
+
+
+def deliver_milestone(ctx: FirmContext, milestone_id: str):
+    """The team completes the deliverable around its planned date; the client accepts it days later."""
+    rng = ctx.streams.get("milestone", milestone_id)
+    psa = ctx.systems.psa
+    milestone = psa.milestones[milestone_id]
+    planned = dt.date.fromisoformat(milestone.planned_date)
+    yield ctx.wait_until(ctx.clock.at(planned + dt.timedelta(days=rng.randint(-2, 5)), 16))
+    if ctx.env.now >= ctx.horizon:
+        return
+    psa.advance_milestone(milestone_id, "complete", approver="project_manager")
+    yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.milestone_approval_days) * DAY)
+    psa.advance_milestone(milestone_id, "approve", approver="client")
 
 
 def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
@@ -127,3 +190,5 @@ def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
         ctx.env.process(staff_project(ctx, event.entity_id))
     elif event.type in ("psa.timesheet.created", "psa.timesheet.adjusted"):
         ctx.env.process(review(ctx, event.entity_id))
+    elif event.type == "psa.milestone.created":
+        ctx.env.process(deliver_milestone(ctx, event.entity_id))

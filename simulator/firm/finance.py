@@ -1,9 +1,14 @@
-"""Finance and customers: periods, month-end billing runs, payments.
+"""Finance and customers: periods, month-end billing runs, disputes, payments.
 
 On the 1st of each month the ERP opens the period; at 06:00 finance runs
 billing for the month just closed, per legal entity, and posts every draft.
 Work approved after that run waits for the next one (billing lag).
-Customers pay each posted invoice around its due date.
+
+Customers check each invoice against their contract when it arrives: if
+it bills any item for more than the contract says it is worth (so far,
+across every invoice they have had), or a capped contract beyond its cap,
+they dispute it and pay only after the dispute is settled. Otherwise they
+pay around the due date.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import datetime as dt
 
 from mocks.core.feed import ChangeEvent
 from simulator.firm.context import DAY, FirmContext, add_months
-from simulator.oracle import wip_at
+from simulator.oracle import Valuer, item_of, wip_at
 
 BILLING_HOUR = 6.0
 
@@ -36,12 +41,36 @@ def month_ends(ctx: FirmContext):
                 erp.post_invoice(invoice.id)
 
 
+def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:
+    """The charges on ``invoice`` that take an item (or a capped contract) past what the contract allows."""
+    received: dict[str, int] = ctx.observations.setdefault("received_by_item", {})  # type: ignore[assignment]
+    received_by_contract: dict[str, int] = ctx.observations.setdefault("received_by_contract", {})  # type: ignore
+    valuer = Valuer(ctx.systems, with_approvals=False)
+    wrong = []
+    contract_id = ctx.systems.erp.billing_projects[invoice.billing_project_id].contract_ref
+    for line in invoice.lines:
+        item = item_of(line["lineage"])
+        received[item] = received.get(item, 0) + line["amount"]
+        received_by_contract[contract_id] = received_by_contract.get(contract_id, 0) + line["amount"]
+        source = valuer.value(item) if item else None
+        if source is None or received[item] > source.amount:
+            wrong.append(line["charge_id"])
+    cap = ctx.systems.clm.contracts[contract_id].terms.cap
+    if cap is not None and received_by_contract[contract_id] > cap and not wrong:
+        wrong = [line["charge_id"] for line in invoice.lines if line["amount"] > 0][:1]
+    return wrong
+
+
 def pay(ctx: FirmContext, invoice_id: str):
     rng = ctx.streams.get("customer", invoice_id)
     erp = ctx.systems.erp
     invoice = erp.invoices[invoice_id]
     due = dt.date.fromisoformat(invoice.due_date)
     delay = rng.uniform(*ctx.scenario.people.payment_delay_days)
+    disputed = _overbilled_charges(ctx, invoice)
+    if disputed:
+        erp.record_dispute(invoice.id, "billed beyond the contract", disputed)
+        delay += rng.uniform(10, 30)  # paid once the dispute is settled
     yield ctx.wait_until(ctx.clock.at(due, 10) + delay * DAY)
     balance = invoice.total - invoice.amount_paid
     if balance > 0:

@@ -1,10 +1,14 @@
-"""Sales: accounts appear in the CRM, contracts are drafted and signed in the CLM.
+"""Sales and account management: the pipeline, contracts and amendments.
 
 Deals arrive as a Poisson process (``contracts.per_month``) plus an initial
-backlog. Each deal opens a new account until the customer count is reached,
-then sells to existing accounts. Rate cards start at the firm's list rates
-less a negotiated discount, and some contracts carry an effective-dated rate
-increase part-way through the term, so rating by work date matters.
+backlog. Each deal is an opportunity in the CRM, worked through its stages
+and won or lost. A won deal becomes a contract in the CLM, of a billing
+type drawn from the scenario's mix, with terms sized from the team and
+duration: rate cards (with an effective-dated increase on some), caps below
+the expected T&M value (so some work goes on hold), milestone schedules and
+monthly retainer fees. After signing, some contracts are amended: rate
+changes (some retroactive), cap raises, extensions, milestone repricing.
+Account managers also update account master data now and then.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
-from mocks.clm.models import RateCardEntry, Terms
+from mocks.clm.models import MilestoneTerm, RateCardEntry, Terms
 from simulator.firm.context import DAY, FirmContext, add_months
-from simulator.scenario import CURRENCY_MINOR_UNITS
+from simulator.scenario import CURRENCY_MINOR_UNITS, LegalEntity
+
+HOURS_PER_MONTH = 21 * 7.5
 
 
 def _minor(amount: Decimal, currency: str) -> int:
@@ -23,11 +29,17 @@ def _minor(amount: Decimal, currency: str) -> int:
     return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _round_to(amount: int, currency: str, major: int = 100) -> int:
+    step = major * 10 ** CURRENCY_MINOR_UNITS[currency]
+    return max(step, round(amount / step) * step)
+
+
 def _new_account(ctx: FirmContext, rng: random.Random, currency: str) -> str:
     fake = ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
+    suffix = rng.choice(["Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc"])
     account = ctx.systems.crm.create_account(
-        legal_name=fake.company() + " " + rng.choice(["Inc.", "LLC", "Ltd.", "Group", "Holdings Corp."]),
+        legal_name=f"{fake.company()} {suffix}",
         billing_country=jurisdiction[:2],
         currency=currency,
         tax_id=fake.bothify("##-#######"),
@@ -54,7 +66,41 @@ def _rate_card(ctx: FirmContext, rng: random.Random, currency: str, start: dt.da
     return entries
 
 
-def close_deal(ctx: FirmContext, rng: random.Random, delay_s: float):
+def _estimated_value(ctx: FirmContext, card: list[RateCardEntry], months: int) -> int:
+    team = sum(ctx.scenario.contracts.team_size) / 2
+    first_rates = [e.rate for e in card if e.effective_from == card[0].effective_from]
+    return int(team * months * HOURS_PER_MONTH * sum(first_rates) / len(first_rates))
+
+
+def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: LegalEntity, start: dt.date,
+           months: int) -> Terms:
+    plan = ctx.scenario.contracts
+    currency = entity.currency
+    end = add_months(start, months) - dt.timedelta(days=1)
+    card = _rate_card(ctx, rng, currency, start, end)
+    value = _estimated_value(ctx, card, months)
+    markup = "0"
+    if billing_type in ("time_and_materials", "capped_tm"):
+        markup = str(round(rng.uniform(*plan.expense_markup_pct), 1))
+    terms = Terms(1, start.isoformat(), end.isoformat(), card, markup)
+    if billing_type == "capped_tm":
+        terms.cap = _round_to(int(value * rng.uniform(*plan.cap_factor)), currency)
+    elif billing_type == "fixed_fee_milestones":
+        count = rng.randint(*plan.milestones)
+        span = (end - start).days
+        for i in range(count):
+            planned = start + dt.timedelta(days=span * (i + 1) // count)
+            terms.milestones.append(MilestoneTerm(f"M{i + 1}", f"Deliverable {i + 1}",
+                                                  _round_to(value // count, currency, 10), planned.isoformat()))
+    elif billing_type == "retainer":
+        rates = sorted(e.rate for e in card if e.effective_from == start.isoformat())
+        terms.retainer_fee = _round_to(int(rng.uniform(*plan.retainer_hours_per_month) * rates[len(rates) // 2]),
+                                       currency, 10)
+    return terms
+
+
+def close_deal(ctx: FirmContext, deal: int, delay_s: float):
+    rng = ctx.streams.get("deal", str(deal))
     yield ctx.env.timeout(delay_s)
     scenario = ctx.scenario
     entities = scenario.legal_entities
@@ -65,26 +111,112 @@ def close_deal(ctx: FirmContext, rng: random.Random, delay_s: float):
         account_id = _new_account(ctx, rng, entity.currency)
     else:
         account_id = rng.choice(same_currency)
+    mix = scenario.contracts.billing_types
+    billing_type = rng.choices(list(mix), weights=list(mix.values()))[0]
+    months = rng.randint(*scenario.contracts.duration_months)
+
+    # The opportunity is worked through the pipeline before anything is drafted.
+    opportunity = crm.create_opportunity(account_id, f"{ctx.faker.bs().title()}", 0, entity.currency,
+                                         (ctx.clock.today() + dt.timedelta(days=30)).isoformat())
+    for stage in ("proposal", "negotiation"):
+        yield ctx.env.timeout(rng.uniform(*scenario.pipeline.stage_days) * DAY)
+        crm.move_opportunity(opportunity.id, stage)
+    if rng.random() >= scenario.pipeline.win_rate:
+        crm.move_opportunity(opportunity.id, "closed_lost")
+        return
+    crm.move_opportunity(opportunity.id, "closed_won")
+
     review_days = rng.uniform(*scenario.people.legal_review_days)
     sign_day = ctx.clock.today() + dt.timedelta(days=int(review_days) + 1)
-    start = sign_day + dt.timedelta(days=(7 - sign_day.weekday()) % 7 + 7 * rng.randint(0, 1))
-    end = add_months(start, rng.randint(*scenario.contracts.duration_months)) - dt.timedelta(days=1)
+    if billing_type == "retainer":
+        start = add_months(sign_day.replace(day=1), 1)
+    else:
+        start = sign_day + dt.timedelta(days=(7 - sign_day.weekday()) % 7 + 7 * rng.randint(0, 1))
     clm = ctx.systems.clm
     contract = clm.create_contract(
-        account_id=account_id, legal_entity=entity.id, currency=entity.currency, billing_type="time_and_materials",
-        title=f"{ctx.faker.catch_phrase().title()} SOW",
-        terms=Terms(1, start.isoformat(), end.isoformat(), _rate_card(ctx, rng, entity.currency, start, end)),
+        account_id=account_id, legal_entity=entity.id, currency=entity.currency, billing_type=billing_type,
+        title=f"{ctx.faker.catch_phrase().title()} SOW", opportunity_id=opportunity.id,
+        terms=_terms(ctx, rng, billing_type, entity, start, months),
     )
     clm.transition(contract.id, "submit")
     yield ctx.env.timeout(review_days * DAY)
     clm.transition(contract.id, "sign")
+    if rng.random() < scenario.amendments.probability:
+        ctx.env.process(amend(ctx, contract.id))
+
+
+def _amendment_changes(ctx: FirmContext, rng: random.Random, contract, today: dt.date) -> dict:
+    plan = ctx.scenario.amendments
+    terms = contract.terms
+    start, end = dt.date.fromisoformat(terms.start_date), dt.date.fromisoformat(terms.end_date)
+    if contract.billing_type == "capped_tm" and rng.random() < 0.6:
+        return {"cap": _round_to(int(terms.cap * (1 + rng.uniform(*plan.cap_raise_pct) / 100)), contract.currency)}
+    if contract.billing_type == "fixed_fee_milestones":
+        chosen = rng.sample(terms.milestones, rng.randint(1, len(terms.milestones)))
+        return {"milestone_amounts": {m.ref: _round_to(int(m.amount * (1 + rng.uniform(*plan.milestone_change_pct) / 100)),
+                                                       contract.currency, 10) for m in chosen}}
+    if contract.billing_type == "retainer" or rng.random() < 0.2:
+        return {"end_date": (add_months(end + dt.timedelta(days=1), rng.randint(*plan.extension_months))
+                             - dt.timedelta(days=1)).isoformat()}
+    if rng.random() < plan.retro_share and today > start:
+        effective = start + dt.timedelta(days=rng.randint(0, (today - start).days))
+    else:
+        effective = today + dt.timedelta(days=rng.randint(1, 30))
+    factor = Decimal(str(1 + rng.uniform(*plan.rate_change_pct) / 100))
+    current = {}
+    for entry in terms.rate_card:  # the rate in force on the effective date, per role
+        if entry.effective_from <= effective.isoformat():
+            current[entry.role] = entry.rate
+    return {"rate_card": [RateCardEntry(role, int((Decimal(rate) * factor).quantize(Decimal(1), ROUND_HALF_UP)),
+                                        effective.isoformat()) for role, rate in sorted(current.items())]}
+
+
+def amend(ctx: FirmContext, contract_id: str):
+    """An amendment some way into the term, signed a few days after it is proposed."""
+    rng = ctx.streams.get("amendment", contract_id)
+    clm = ctx.systems.clm
+    contract = clm.contracts[contract_id]
+    start, end = dt.date.fromisoformat(contract.terms.start_date), dt.date.fromisoformat(contract.terms.end_date)
+    when = start + dt.timedelta(days=int((end - start).days * rng.uniform(0.3, 0.9)))
+    yield ctx.wait_until(ctx.clock.at(when, 11))
+    if ctx.env.now >= ctx.horizon:
+        return
+    changes = _amendment_changes(ctx, rng, contract, ctx.clock.today())
+    if not changes.get("rate_card", True):
+        return
+    amendment = clm.propose_amendment(contract_id, effective_date=when.isoformat(), **changes)
+    yield ctx.env.timeout(rng.uniform(1, 5) * DAY)
+    clm.sign_amendment(amendment.id)
+    ctx.observe("amendments", {"contract": contract_id, "kind": sorted(changes)[0],
+                               "retro": bool(changes.get("rate_card"))
+                               and changes["rate_card"][0].effective_from < ctx.clock.today().isoformat()})
+
+
+def account_updates(ctx: FirmContext):
+    """Now and then an account moves office or corrects its tax id; the ERP customer must follow."""
+    rng = ctx.streams.get("account_updates")
+    chance = ctx.scenario.people.account_updates_per_month
+    if chance <= 0:
+        return
+    while ctx.env.now < ctx.horizon:
+        yield ctx.env.timeout(rng.uniform(25, 35) * DAY)
+        for account in list(ctx.systems.crm.accounts.values()):
+            if rng.random() < chance:
+                if rng.random() < 0.7:
+                    address = {"line1": ctx.faker.street_address(), "city": ctx.faker.city(),
+                               "postal_code": ctx.faker.postcode(), "country": account.billing_address["country"]}
+                    ctx.systems.crm.update_account(account.id, {"billing_address": address})
+                else:
+                    ctx.systems.crm.update_account(account.id, {"tax_id": ctx.faker.bothify("##-#######")})
 
 
 def sales(ctx: FirmContext):
     rng = ctx.streams.get("sales")
     plan = ctx.scenario.contracts
+    deals = 0
     for _ in range(plan.initial):
-        ctx.env.process(close_deal(ctx, rng, rng.uniform(0, 3 * DAY)))
+        deals += 1
+        ctx.env.process(close_deal(ctx, deals, rng.uniform(0, 3 * DAY)))
     if plan.per_month <= 0:
         return
     mean_gap = 30 * DAY / plan.per_month
@@ -92,4 +224,5 @@ def sales(ctx: FirmContext):
         yield ctx.env.timeout(rng.expovariate(1 / mean_gap))
         if ctx.env.now >= ctx.horizon - 30 * DAY:
             return  # a deal signed in the last month would bill nothing in the run
-        ctx.env.process(close_deal(ctx, rng, 0))
+        deals += 1
+        ctx.env.process(close_deal(ctx, deals, 0))

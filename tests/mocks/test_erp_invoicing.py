@@ -1,0 +1,207 @@
+"""Billing runs, gapless invoice numbers per legal entity and invoice arithmetic (DESIGN §6)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from tests.mocks.factories import assert_problem, create, erp_charge, erp_customer, erp_project
+
+US_TAX = Decimal("0.08875")  # US-NY
+UK_TAX = Decimal("0.20")  # GB
+
+
+def half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@pytest.fixture
+def books(api):
+    """Two US01 projects and two UK01 projects, each with one January charge."""
+    us = create(api, "erp", "/customers", erp_customer("Acme"))
+    uk = create(api, "erp", "/customers", erp_customer("Brit", tax_jurisdiction="GB", currency="GBP",
+                                                      billing_address={"line1": "1 High St", "city": "London",
+                                                                       "postal_code": "EC1", "country": "GB"}))
+    projects = {
+        "us_a": erp_project(api, us["id"], "US01", "USD", "ctr_us_a"),
+        "uk_a": erp_project(api, uk["id"], "UK01", "GBP", "ctr_uk_a"),
+        "us_b": erp_project(api, us["id"], "US01", "USD", "ctr_us_b"),
+        "uk_b": erp_project(api, uk["id"], "UK01", "GBP", "ctr_uk_b"),
+    }
+    for name, project in projects.items():
+        create(api, "erp", "/charges", erp_charge(project["id"], 10_000, currency=project["currency"],
+                                                  description=name))
+    return projects
+
+
+def run(api, legal_entity: str, period: str = "2026-01") -> list[dict]:
+    return create(api, "erp", "/billing-runs", {"legal_entity": legal_entity, "period": period})["invoices"]
+
+
+def post(api, invoice_id: str) -> dict:
+    response = api("erp", "POST", f"/invoices/{invoice_id}/post")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_invoice_numbers_are_gapless_per_legal_entity(api, books):
+    us_invoices = run(api, "US01")
+    uk_invoices = run(api, "UK01")
+    assert len(us_invoices) == 2 and len(uk_invoices) == 2
+    assert all(i["status"] == "draft" and i["number"] is None for i in us_invoices + uk_invoices)
+
+    order = [uk_invoices[1], us_invoices[0], uk_invoices[0], us_invoices[1]]  # interleaved series
+    numbers = [post(api, invoice["id"])["number"] for invoice in order]
+
+    assert numbers == ["UK01-000001", "US01-000001", "UK01-000002", "US01-000002"]
+    listed = api("erp", "GET", "/invoices", params={"status": "posted"}).json()["data"]
+    assert sorted(i["number"] for i in listed) == ["UK01-000001", "UK01-000002", "US01-000001", "US01-000002"]
+
+
+def test_drafts_consume_no_number(api, books):
+    us_invoices = run(api, "US01")
+    # the first draft stays unposted; the second gets number 1, then the first gets number 2
+    assert post(api, us_invoices[1]["id"])["number"] == "US01-000001"
+    draft = api("erp", "GET", f"/invoices/{us_invoices[0]['id']}").json()
+    assert draft["status"] == "draft" and draft["number"] is None
+    assert post(api, us_invoices[0]["id"])["number"] == "US01-000002"
+
+
+def test_numbering_continues_across_periods_without_gaps(api, systems, books):
+    for invoice in run(api, "US01", "2026-01"):
+        post(api, invoice["id"])
+    create(api, "erp", "/charges", erp_charge(books["us_a"]["id"], 500, charge_date="2026-02-10"))
+    february = run(api, "US01", "2026-02")
+    assert len(february) == 1
+    assert post(api, february[0]["id"])["number"] == "US01-000003"
+
+
+def test_second_billing_run_for_same_entity_and_period_is_conflict(api, systems, books):
+    first = run(api, "US01")
+    create(api, "erp", "/charges", erp_charge(books["us_a"]["id"], 777))  # arrives after the run
+
+    again = api("erp", "POST", "/billing-runs", json={"legal_entity": "US01", "period": "2026-01"})
+
+    assert_problem(again, 409, "conflict")
+    assert len(systems.erp.invoices) == len(first)
+    # the other entity's run for the same period is independent
+    assert len(run(api, "UK01")) == 2
+
+
+def test_posted_invoice_cannot_be_posted_again(api, books):
+    invoice = run(api, "US01")[0]
+    posted = post(api, invoice["id"])
+
+    again = api("erp", "POST", f"/invoices/{invoice['id']}/post")
+
+    body = assert_problem(again, 409)
+    assert invoice["id"] in body["detail"]
+    after = api("erp", "GET", f"/invoices/{invoice['id']}").json()
+    assert after["number"] == posted["number"] == "US01-000001"
+    assert after["posted_at"] == posted["posted_at"]
+
+
+def test_charges_dated_after_period_end_are_not_invoiced(api, systems, books):
+    project_id = books["us_a"]["id"]
+    on_last_day = create(api, "erp", "/charges", erp_charge(project_id, 300, charge_date="2026-01-31"))
+    next_month = create(api, "erp", "/charges", erp_charge(project_id, 400, charge_date="2026-02-01"))
+
+    invoices = run(api, "US01", "2026-01")
+
+    invoice = next(i for i in invoices if i["billing_project_id"] == project_id)
+    charge_ids = {line["charge_id"] for line in invoice["lines"]}
+    assert on_last_day["id"] in charge_ids
+    assert next_month["id"] not in charge_ids
+    assert systems.erp.charges[next_month["id"]].status == "unbilled"
+    assert api("erp", "GET", f"/charges/{on_last_day['id']}").json()["invoice_id"] == invoice["id"]
+
+    february = run(api, "US01", "2026-02")
+    assert [line["charge_id"] for line in february[0]["lines"]] == [next_month["id"]]
+
+
+def test_run_only_bills_its_own_legal_entity(api, systems, books):
+    run(api, "US01")
+    uk_charges = [c for c in systems.erp.charges.values() if c.currency == "GBP"]
+    assert uk_charges and all(c.status == "unbilled" for c in uk_charges)
+
+
+@pytest.mark.parametrize(("amounts", "tax_rate", "jurisdiction"), [
+    ([10_000, 12_345, 1, 4, 99_999], US_TAX, "US-NY"),
+    ([250, 2, 3, 7, 12_345], UK_TAX, "GB"),
+    ([5_000, -1_235, 1_235], US_TAX, "US-NY"),  # a reversal in the same invoice
+])
+def test_tax_per_line_is_half_up_and_total_is_exact(api, amounts, tax_rate, jurisdiction):
+    entity, currency = ("US01", "USD") if jurisdiction == "US-NY" else ("UK01", "GBP")
+    customer = create(api, "erp", "/customers", erp_customer("Taxed", tax_jurisdiction=jurisdiction, currency=currency))
+    project = erp_project(api, customer["id"], entity, currency)
+    for amount in amounts:
+        create(api, "erp", "/charges", erp_charge(project["id"], amount, currency=currency))
+
+    (invoice,) = run(api, entity)
+
+    assert [line["amount"] for line in invoice["lines"]] == amounts
+    expected_tax = [half_up(Decimal(a) * tax_rate) for a in amounts]
+    assert [line["tax"] for line in invoice["lines"]] == expected_tax
+    assert invoice["subtotal"] == sum(amounts)
+    assert invoice["tax_total"] == sum(expected_tax)
+    assert invoice["total"] == sum(amounts) + sum(expected_tax)
+
+
+def test_tax_rounds_exact_halves_up_not_to_even(api):
+    # 28_400 * 0.08875 = 2520.5 and 25 * 0.10 = 2.5: banker's rounding would give 2520 and 2
+    us = create(api, "erp", "/customers", erp_customer("Half"))
+    jp = create(api, "erp", "/customers", erp_customer("Nihon", tax_jurisdiction="JP"))
+    cases = {}
+    for customer, amount, expected_tax in ((us, 28_400, 2_521), (jp, 25, 3)):
+        project = erp_project(api, customer["id"], contract_ref=customer["id"])
+        create(api, "erp", "/charges", erp_charge(project["id"], amount))
+        cases[project["id"]] = (amount, expected_tax)
+
+    invoices = run(api, "US01")
+
+    assert len(invoices) == 2
+    for invoice in invoices:
+        amount, expected_tax = cases[invoice["billing_project_id"]]
+        assert invoice["lines"][0]["tax"] == expected_tax
+        assert invoice["total"] == amount + expected_tax
+
+
+def test_invoice_lines_carry_lineage(api, books):
+    invoice = run(api, "US01")[0]
+    line = invoice["lines"][0]
+    assert line["lineage"] == {"source": "test", "amount": 10_000}
+    assert line["description"] == "us_a"
+
+
+def test_billing_run_validates_period_and_entity(api, books):
+    assert_problem(api("erp", "POST", "/billing-runs", json={"legal_entity": "US01", "period": "2026-13"}), 422)
+    body = assert_problem(api("erp", "POST", "/billing-runs", json={"legal_entity": "US01", "period": "January"}), 422)
+    assert body["field"] == "period"
+    assert_problem(api("erp", "POST", "/billing-runs", json={"legal_entity": "XX99", "period": "2026-01"}), 404)
+    # a rejected run does not count as the period's run
+    assert len(run(api, "US01")) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: period is not canonicalised, so '2026-1' is a second run of January "
+                                       "(mocks/erp/models.py period_end:135-140, run_billing key:251)")
+def test_non_canonical_period_cannot_rerun_a_billed_month(api, systems, books):
+    run(api, "US01", "2026-01")
+    create(api, "erp", "/charges", erp_charge(books["us_a"]["id"], 999, charge_date="2026-01-20"))
+
+    again = api("erp", "POST", "/billing-runs", json={"legal_entity": "US01", "period": "2026-1"})
+
+    assert again.status_code in (409, 422), again.text
+    january = [i for i in systems.erp.invoices.values() if i.billing_project_id == books["us_a"]["id"]]
+    assert len(january) == 1
+
+
+def test_payments_only_on_posted_invoices_up_to_balance(api, books):
+    invoice = run(api, "US01")[0]
+    assert_problem(api("erp", "POST", "/payments", json={"invoice_id": invoice["id"], "amount": 1}), 409)
+    posted = post(api, invoice["id"])
+    over = api("erp", "POST", "/payments", json={"invoice_id": invoice["id"], "amount": posted["total"] + 1})
+    assert assert_problem(over, 422)["field"] == "amount"
+    create(api, "erp", "/payments", {"invoice_id": invoice["id"], "amount": posted["total"]})
+    paid = api("erp", "GET", f"/invoices/{invoice['id']}").json()
+    assert paid["amount_paid"] == paid["total"] and paid["paid_at"] is not None

@@ -1,0 +1,141 @@
+"""Idempotency-Key on ERP POSTs, with Stripe's semantics (mocks/core/idempotency.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mocks.factories import assert_problem, create, erp_charge, erp_customer, erp_project
+
+DAY = 24 * 3600
+
+
+@pytest.fixture
+def project(api) -> dict:
+    customer = create(api, "erp", "/customers", erp_customer())
+    return erp_project(api, customer["id"])
+
+
+def post_charge(api, project_id: str, key: str, amount: int = 10_000, **overrides):
+    return api("erp", "POST", "/charges", json=erp_charge(project_id, amount, **overrides),
+               headers={"Idempotency-Key": key})
+
+
+def test_same_key_same_payload_replays_stored_response(api, systems, project):
+    first = post_charge(api, project["id"], "key-1")
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+
+    second = post_charge(api, project["id"], "key-1")
+
+    assert second.status_code == 201
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.json() == first.json()
+    assert second.content == first.content  # byte for byte
+    assert len(systems.erp.charges) == 1
+    events = api("erp", "GET", "/events").json()["data"]
+    assert [e["type"] for e in events].count("erp.charge.created") == 1
+
+
+def test_distinct_keys_create_distinct_entities(api, systems, project):
+    a = post_charge(api, project["id"], "key-a")
+    b = post_charge(api, project["id"], "key-b")
+    assert a.json()["id"] != b.json()["id"]
+    assert len(systems.erp.charges) == 2
+
+
+def test_without_key_every_post_creates(api, systems, project):
+    for _ in range(2):
+        assert api("erp", "POST", "/charges", json=erp_charge(project["id"], 500)).status_code == 201
+    assert len(systems.erp.charges) == 2
+
+
+def test_same_key_different_payload_is_idempotency_error(api, systems, project):
+    assert post_charge(api, project["id"], "key-1", amount=10_000).status_code == 201
+
+    response = post_charge(api, project["id"], "key-1", amount=20_000)
+
+    body = assert_problem(response, 400, "idempotency_error")
+    assert body["type"].endswith("idempotency_error")
+    assert body["idempotency_key"] == "key-1"
+    assert len(systems.erp.charges) == 1
+
+
+def test_same_key_on_a_different_endpoint_is_idempotency_error(api, systems, project):
+    assert post_charge(api, project["id"], "shared").status_code == 201
+    response = api("erp", "POST", "/customers", json=erp_customer("Other"), headers={"Idempotency-Key": "shared"})
+    assert_problem(response, 400, "idempotency_error")
+    assert len(systems.erp.customers) == 1
+
+
+def test_validation_failure_stores_nothing_and_fixed_retry_succeeds(api, systems, project):
+    broken = erp_charge(project["id"], 10_000)
+    del broken["description"]
+    rejected = api("erp", "POST", "/charges", json=broken, headers={"Idempotency-Key": "key-1"})
+    assert_problem(rejected, 422, "validation_error")
+    assert len(systems.services["erp"].idempotency) == 0
+
+    fixed = post_charge(api, project["id"], "key-1")
+
+    assert fixed.status_code == 201, fixed.text
+    assert "idempotent-replayed" not in fixed.headers
+    assert len(systems.erp.charges) == 1
+
+
+def test_keys_expire_after_24h_of_simulated_time(api, systems, clock, project):
+    first = post_charge(api, project["id"], "key-1")
+    clock.advance(DAY - 60)
+    api._tokens.clear()  # the bearer token lives an hour; the key lives a day
+    within = post_charge(api, project["id"], "key-1")
+    assert within.headers.get("idempotent-replayed") == "true"
+    assert within.json()["id"] == first.json()["id"]
+
+    clock.advance(120)  # now past 24 h since the first request
+    api._tokens.clear()
+    after = post_charge(api, project["id"], "key-1")
+
+    assert after.status_code == 201
+    assert "idempotent-replayed" not in after.headers
+    assert after.json()["id"] != first.json()["id"]
+    assert len(systems.erp.charges) == 2
+
+
+def test_expired_key_may_be_reused_with_a_new_payload(api, systems, clock, project):
+    assert post_charge(api, project["id"], "key-1", amount=1).status_code == 201
+    clock.advance(DAY + 1)
+    api._tokens.clear()
+    assert post_charge(api, project["id"], "key-1", amount=2).status_code == 201
+    assert sorted(c.amount for c in systems.erp.charges.values()) == [1, 2]
+
+
+def test_replayed_invoice_post_is_not_a_conflict(api, systems, project):
+    """A connector retrying a post after a lost response gets the first answer, not a 409."""
+    assert post_charge(api, project["id"], "chg").status_code == 201
+    run = create(api, "erp", "/billing-runs", {"legal_entity": "US01", "period": "2026-01"})
+    invoice_id = run["invoices"][0]["id"]
+
+    first = api("erp", "POST", f"/invoices/{invoice_id}/post", headers={"Idempotency-Key": "post-1"})
+    retry = api("erp", "POST", f"/invoices/{invoice_id}/post", headers={"Idempotency-Key": "post-1"})
+    unkeyed = api("erp", "POST", f"/invoices/{invoice_id}/post")
+
+    assert first.status_code == 200 and first.json()["number"] == "US01-000001"
+    assert retry.status_code == 200 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["number"] == "US01-000001"
+    assert_problem(unkeyed, 409)
+    assert systems.erp.legal_entities["US01"].last_number == 1
+
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the stored response body is kept by reference (mocks/core/idempotency.py:64) "
+                                       "and Invoice.to_json is a shallow copy, so a later dispute leaks into the replay")
+def test_replay_is_byte_for_byte_even_after_the_entity_changed(api, project):
+    assert post_charge(api, project["id"], "chg").status_code == 201
+    invoice_id = create(api, "erp", "/billing-runs", {"legal_entity": "US01", "period": "2026-01"})["invoices"][0]["id"]
+    first = api("erp", "POST", f"/invoices/{invoice_id}/post", headers={"Idempotency-Key": "post-1"})
+    charge_id = first.json()["lines"][0]["charge_id"]
+    disputed = api("erp", "POST", f"/invoices/{invoice_id}/disputes", json={"reason": "too much", "charge_ids": [charge_id]})
+    assert disputed.status_code == 201, disputed.text
+
+    replay = api("erp", "POST", f"/invoices/{invoice_id}/post", headers={"Idempotency-Key": "post-1"})
+
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.content == first.content
