@@ -61,6 +61,7 @@ class ReferenceConnector:
             "erp.period.opened": self.bill_retainers,
             "erp.invoice.posted": self.mark_invoice_billed,
         }
+        self.subscriptions = frozenset(self.handlers)
         runtime.scheduler.every(PERIOD_SWEEP_S, self.sweep_periods)
 
     # -- the webhook endpoint -------------------------------------------------

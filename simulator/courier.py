@@ -26,10 +26,12 @@ LATENCY_S = 1.0
 
 class Courier:
     def __init__(self, env: simpy.Environment, outbox: Outbox, receive: Callable[[Delivery], int], trace: Trace,
-                 on_error: Callable[[BaseException], None]) -> None:
+                 on_error: Callable[[BaseException], None],
+                 subscribed: Callable[[str], bool] = lambda event_type: True) -> None:
         self.env = env
         self.outbox = outbox
         self._receive = receive
+        self._subscribed = subscribed
         self.trace = trace
         self._on_error = on_error
         self.stats: Counter[str] = Counter()
@@ -38,8 +40,10 @@ class Courier:
 
     def _dispatch(self) -> None:
         while self.outbox.pending:
-            self.in_flight += 1
-            self.env.process(self._deliver(self.outbox.pending.popleft()))
+            event = self.outbox.pending.popleft()
+            if self._subscribed(event.type):  # like a webhook endpoint's event-type filter
+                self.in_flight += 1
+                self.env.process(self._deliver(event))
 
     def _attempt(self, event: ChangeEvent, attempt: int) -> bool:
         delivery = self.outbox.sign(event)

@@ -64,6 +64,16 @@ class ConnectorHost:
         )
         self.connector = self.factory(runtime)
 
+    def subscribed(self, event_type: str) -> bool:
+        """Whether the connector's webhook subscription covers ``event_type``.
+
+        A connector may declare ``subscriptions`` (a set of event types), as a
+        real webhook endpoint is configured with the events it wants; without
+        it, every event is delivered.
+        """
+        wanted = getattr(self.connector, "subscriptions", None)
+        return wanted is None or event_type in wanted
+
     def receive(self, delivery: Delivery) -> int:
         if self.connector is None:
             return 503

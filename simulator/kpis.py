@@ -115,8 +115,8 @@ def ledger_kpis(systems: Systems) -> dict[str, Any]:
             posted_at = erp.invoices[original.invoice_id].posted_at
             if posted_at and posted_at <= charge.created_at:
                 post_invoice += 1
-    reapproved = sum(1 for t in psa.timesheets.values() if sum(1 for a in psa.approvals
-                                                              if a["entity_id"] == t.id) > 1) if psa.approvals else 0
+    approvals_per_sheet = Counter(a["entity_id"] for a in psa.approvals if a["kind"] == "timesheet")
+    reapproved = sum(1 for n in approvals_per_sheet.values() if n > 1)
     return {"cap_holds": holds, "cap_releases": releases, "post_invoice_adjustments": post_invoice,
             "reversals": sum(1 for c in erp.charges.values() if c.reversal_of),
             "timesheets_reapproved": reapproved}

@@ -247,7 +247,7 @@ def reconcile(systems: Systems) -> Reconciliation:
             held[item] += charge.amount
 
     by_contract: dict[str, list[SourceItem]] = defaultdict(list)
-    for item, want in expected.items():
+    for want in expected.values():
         by_contract[want.contract_id].append(want)
     for contract_id, items in by_contract.items():
         contract = clm.contracts[contract_id]

@@ -65,7 +65,8 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
                                  {f"{name}.c2c.test": name for name in systems.services})
     host = ConnectorHost(env, clock, systems, transport, factory or load_factory(scenario.connector),
                          streams.get("connector"), trace)
-    couriers = [Courier(env, outbox, host.receive, trace, host.record_error) for outbox in systems.outboxes.values()]
+    couriers = [Courier(env, outbox, host.receive, trace, host.record_error, host.subscribed)
+                for outbox in systems.outboxes.values()]
 
     faker = Faker("en_US")
     faker.seed_instance(streams.derive_int("faker"))

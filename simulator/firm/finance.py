@@ -42,21 +42,29 @@ def month_ends(ctx: FirmContext):
 
 
 def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:
-    """The charges on ``invoice`` that take an item (or a capped contract) past what the contract allows."""
+    """The charges on ``invoice`` that take an item (or a capped contract) past what the contract allows.
+
+    The customer keeps a running total per item over every invoice it has
+    received, and judges the invoice as a whole: a reversal and its
+    re-charge on the same invoice net out before anything is compared.
+    """
     received: dict[str, int] = ctx.observations.setdefault("received_by_item", {})  # type: ignore[assignment]
-    received_by_contract: dict[str, int] = ctx.observations.setdefault("received_by_contract", {})  # type: ignore
-    valuer = Valuer(ctx.systems, with_approvals=False)
-    wrong = []
+    by_contract: dict[str, int] = ctx.observations.setdefault("received_by_contract", {})  # type: ignore
     contract_id = ctx.systems.erp.billing_projects[invoice.billing_project_id].contract_ref
+    charges_of: dict[str | None, list[str]] = {}
     for line in invoice.lines:
         item = item_of(line["lineage"])
         received[item] = received.get(item, 0) + line["amount"]
-        received_by_contract[contract_id] = received_by_contract.get(contract_id, 0) + line["amount"]
+        by_contract[contract_id] = by_contract.get(contract_id, 0) + line["amount"]
+        charges_of.setdefault(item, []).append(line["charge_id"])
+    valuer = Valuer(ctx.systems, with_approvals=False)
+    wrong = []
+    for item, charge_ids in charges_of.items():
         source = valuer.value(item) if item else None
         if source is None or received[item] > source.amount:
-            wrong.append(line["charge_id"])
+            wrong.extend(charge_ids)
     cap = ctx.systems.clm.contracts[contract_id].terms.cap
-    if cap is not None and received_by_contract[contract_id] > cap and not wrong:
+    if cap is not None and by_contract[contract_id] > cap and not wrong:
         wrong = [line["charge_id"] for line in invoice.lines if line["amount"] > 0][:1]
     return wrong
 
