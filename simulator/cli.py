@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from simulator.output import JsonLinesSink, write_kpis, write_run
 from simulator.report import kpi_table, mismatch_lines
@@ -20,6 +22,18 @@ from simulator.scenario import ScenarioError, load_scenario
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
+
+
+def say(*parts: str | tuple[str, str]) -> None:
+    """A message on stdout from plain text and (text, style) parts. The text is never read as markup (paths and
+    messages hold brackets) nor hard-wrapped at the terminal width, so each line stays whole to grep and to paste,
+    even in an 80-column CI log."""
+    console.print(Text.assemble(*parts), soft_wrap=True, highlight=False)
+
+
+def fail(message: str, label: str = "error:") -> None:
+    """An error on stderr, each line of ``message`` whole, as with ``say``."""
+    errors.print(Text.assemble((label, "bold red"), " ", message), soft_wrap=True, highlight=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,10 +55,14 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
     try:
         parsed = load_scenario(scenario)
     except ScenarioError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        fail(str(exc))
         sys.exit(2)
     out_dir = out_dir or Path("out") / f"{parsed.name}-seed{seed}"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create output directory {out_dir}: {exc.strerror}")
+        sys.exit(2)
     reproduce = f"c2c simulate {shlex.quote(str(scenario))} --seed {seed} --out {shlex.quote(str(out_dir))}"
     started = time.perf_counter()
     try:
@@ -52,17 +70,16 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
             TextColumn("[bold]simulating[/] {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(), console=console, disable=quiet, transient=True,
         ) as progress:
-            task = progress.add_task(f"{parsed.name} (seed {seed})", total=1.0)
+            task = progress.add_task(f"{escape(parsed.name)} (seed {seed})", total=1.0)
             result = run_simulation(parsed, seed, sink=JsonLinesSink(events),
                                     progress=lambda done: progress.update(task, completed=done))
     except ConnectorLoadError as exc:
-        errors.print(f"[bold red]error:[/] connector: {exc}", highlight=False)
+        fail(f"connector: {exc}")
         sys.exit(2)
     except Exception:
         crash = out_dir / "crash.txt"
         crash.write_text(traceback.format_exc())
-        errors.print(f"[bold red]internal error[/] while simulating seed {seed}; details in {crash}\n"
-                     f"reproduce with: {reproduce}", highlight=False)
+        fail(f"while simulating seed {seed}; details in {crash}\nreproduce with: {reproduce}", label="internal error")
         sys.exit(3)
     wall = time.perf_counter() - started
     write_kpis(out_dir / "kpis.json", result.kpis)
@@ -71,13 +88,13 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
     if not quiet:
         console.print(kpi_table(result.kpis))
         for line in mismatch_lines(result.kpis):
-            console.print(f"  [red]•[/] {line}", highlight=False)
-        console.print(f"wall {run['wall_seconds']} s · peak RSS {run['peak_rss_mib']} MiB · "
-                      f"{run['connector_calls_per_wall_second']:,} connector calls/s")
-    console.print(f"wrote {out_dir}/kpis.json, events.jsonl, run.json")
+            say("  ", ("•", "red"), " ", line)
+        say(f"wall {run['wall_seconds']} s · peak RSS {run['peak_rss_mib']} MiB · "
+            f"{run['connector_calls_per_wall_second']:,} connector calls/s")
+    say(f"wrote {out_dir}/kpis.json, events.jsonl, run.json")
     if not result.reconciliation.ok:
-        console.print(f"[bold red]{len(result.reconciliation.mismatches)} reconciliation mismatches[/]; "
-                      f"reproduce with: {reproduce}")
+        say((f"{len(result.reconciliation.mismatches)} reconciliation mismatches", "bold red"),
+            f"; reproduce with: {reproduce}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 CURRENCY_MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2}
 
@@ -24,33 +25,48 @@ class ScenarioError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def _ordered_pair(value: tuple[float, float], name: str = "range") -> tuple[float, float]:
-    if value[0] > value[1]:
-        raise ValueError(f"{name} must be [low, high] with low <= high, got {list(value)}")
-    return value
+def _ordered(pair: tuple) -> tuple:
+    """The one range check: a ``[low, high]`` pair must not be reversed."""
+    if pair[0] > pair[1]:
+        raise ValueError(f"must be [low, high] with low <= high, got {list(pair)}")
+    return pair
 
 
-Range = tuple[float, float]
-IntRange = tuple[int, int]
+def _known_currency(currency: str) -> str:
+    if currency not in CURRENCY_MINOR_UNITS:
+        raise ValueError(f"unknown currency {currency!r}; known: {', '.join(CURRENCY_MINOR_UNITS)}")
+    return currency
+
+
+def _tax_fraction(rate: Decimal) -> Decimal:
+    if not 0 <= rate < 1:
+        raise ValueError(f"a tax rate must be a fraction in [0, 1), got {rate}")
+    return rate
+
+
+# Each range validates itself, so an error's location is the range field (its line, its dotted path).
+OrderedRange = AfterValidator(_ordered)
+Range = Annotated[tuple[float, float], OrderedRange]
+IntRange = Annotated[tuple[int, int], OrderedRange]
+CountRange = Annotated[tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]], OrderedRange]  # starts at 1
+DelayRange = Annotated[tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]], OrderedRange]  # waited out
 Probability = Annotated[float, Field(ge=0, le=1)]
+Currency = Annotated[str, AfterValidator(_known_currency)]
 
 
 class Role(_Model):
     name: str = Field(min_length=1, max_length=60)
     share: float = Field(gt=0)
-    rates: dict[str, Decimal]
+    rates: dict[str, Annotated[Decimal, Field(gt=0)]]
 
     @field_validator("rates")
     @classmethod
     def _known_currencies(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
-        for currency, rate in rates.items():
-            if currency not in CURRENCY_MINOR_UNITS:
-                raise ValueError(f"unknown currency {currency!r}; known: {', '.join(CURRENCY_MINOR_UNITS)}")
-            if rate <= 0:
-                raise ValueError(f"rate for {currency} must be positive")
+        for currency in rates:
+            _known_currency(currency)
         return rates
 
 
@@ -62,29 +78,14 @@ class Firm(_Model):
 class LegalEntity(_Model):
     id: str = Field(min_length=1, max_length=10)
     name: str
-    currency: str
+    currency: Currency
     invoice_prefix: str = Field(min_length=1, max_length=10)
     weight: float = Field(default=1.0, gt=0)
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, currency: str) -> str:
-        if currency not in CURRENCY_MINOR_UNITS:
-            raise ValueError(f"unknown currency {currency!r}; known: {', '.join(CURRENCY_MINOR_UNITS)}")
-        return currency
 
 
 class Customers(_Model):
     count: int = Field(ge=1)
-    tax_jurisdictions: dict[str, Decimal] = Field(min_length=1)
-
-    @field_validator("tax_jurisdictions")
-    @classmethod
-    def _rates(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
-        for name, rate in rates.items():
-            if not 0 <= rate < 1:
-                raise ValueError(f"tax rate of {name} must be a fraction in [0, 1), got {rate}")
-        return rates
+    tax_jurisdictions: dict[str, Annotated[Decimal, AfterValidator(_tax_fraction)]] = Field(min_length=1)
 
 
 class RateIncrease(_Model):
@@ -98,44 +99,33 @@ BILLING_TYPES = ("time_and_materials", "capped_tm", "fixed_fee_milestones", "ret
 class Contracts(_Model):
     initial: int = Field(default=0, ge=0)
     per_month: float = Field(ge=0)
-    billing_types: dict[str, float] = Field(default_factory=lambda: {"time_and_materials": 1.0})
-    duration_months: IntRange = (2, 6)
-    team_size: IntRange = (2, 6)
+    billing_types: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {"time_and_materials": 1.0})
+    duration_months: CountRange = (2, 6)
+    team_size: CountRange = (2, 6)
     discount_pct: Range = (0.0, 10.0)
     rate_increase: RateIncrease = RateIncrease()
     expense_markup_pct: Range = (0.0, 0.0)
     cap_factor: Range = (0.6, 1.1)
-    milestones: IntRange = (2, 5)
+    milestones: CountRange = (2, 5)
     retainer_hours_per_month: Range = (40.0, 120.0)
     payment_terms_days: int = Field(default=30, ge=0, le=120)
 
     @field_validator("billing_types")
     @classmethod
     def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
-        for name, weight in mix.items():
+        for name in mix:
             if name not in BILLING_TYPES:
                 raise ValueError(f"unknown billing type {name!r}; known: {', '.join(BILLING_TYPES)}")
-            if weight < 0:
-                raise ValueError(f"weight of {name} must not be negative")
         if not any(mix.values()):
             raise ValueError("at least one billing type needs a positive weight")
         return mix
-
-    @model_validator(mode="after")
-    def _ranges(self) -> Contracts:
-        for name in ("duration_months", "team_size", "discount_pct", "expense_markup_pct", "cap_factor",
-                     "milestones", "retainer_hours_per_month"):
-            _ordered_pair(getattr(self, name), name)
-        if self.duration_months[0] < 1 or self.team_size[0] < 1 or self.milestones[0] < 1:
-            raise ValueError("duration_months, team_size and milestones must start at 1 or more")
-        return self
 
 
 class Pipeline(_Model):
     """CRM opportunities: each deal is worked through stages and won or lost."""
 
     win_rate: Probability = 1.0
-    stage_days: Range = (0.0, 0.0)
+    stage_days: DelayRange = (0.0, 0.0)
 
 
 class Amendments(_Model):
@@ -146,38 +136,24 @@ class Amendments(_Model):
     extension_months: IntRange = (1, 3)
     milestone_change_pct: Range = (-10.0, 20.0)
 
-    @model_validator(mode="after")
-    def _ranges(self) -> Amendments:
-        for name in ("rate_change_pct", "cap_raise_pct", "extension_months", "milestone_change_pct"):
-            _ordered_pair(getattr(self, name), name)
-        return self
-
 
 class People(_Model):
     hours_per_day: Range = (6.0, 9.0)
     non_billable_share: Probability = 0.05
     late_submission_share: Probability = 0.15
-    approval_delay_hours: Range = (2.0, 96.0)
+    approval_delay_hours: DelayRange = (2.0, 96.0)
     rejection_rate: Probability = 0.05
-    resubmit_delay_hours: Range = (2.0, 48.0)
-    legal_review_days: Range = (1.0, 6.0)
-    staffing_delay_hours: Range = (4.0, 72.0)
+    resubmit_delay_hours: DelayRange = (2.0, 48.0)
+    legal_review_days: DelayRange = (1.0, 6.0)
+    staffing_delay_hours: DelayRange = (4.0, 72.0)
     payment_delay_days: Range = (-5.0, 25.0)
     expenses_per_week: Probability = 0.0  # chance a consultant on a T&M or capped project files an expense
     expense_cost_hours: Range = (0.2, 4.0)  # an expense costs this many hours at the lowest role's rate
     expense_rejection_rate: Probability = 0.05
     adjustment_rate: Probability = 0.0  # share of approved timesheets corrected later
-    adjustment_delay_days: Range = (1.0, 45.0)
-    milestone_approval_days: Range = (1.0, 10.0)
+    adjustment_delay_days: DelayRange = (1.0, 45.0)
+    milestone_approval_days: DelayRange = (1.0, 10.0)
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
-
-    @model_validator(mode="after")
-    def _ranges(self) -> People:
-        for name in ("hours_per_day", "approval_delay_hours", "resubmit_delay_hours", "legal_review_days",
-                     "staffing_delay_hours", "payment_delay_days", "expense_cost_hours", "adjustment_delay_days",
-                     "milestone_approval_days"):
-            _ordered_pair(getattr(self, name), name)
-        return self
 
 
 class Scenario(_Model):
@@ -211,12 +187,19 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _rates_cover_entities(self) -> Scenario:
-        for entity in self.legal_entities:
-            for role in self.firm.roles:
-                if entity.currency not in role.rates:
-                    raise ValueError(
-                        f"role {role.name!r} has no rate in {entity.currency}, the currency of legal entity {entity.id}"
-                    )
+        # A cross-field check, reported at each entity's currency (its line, its path) rather than at the whole
+        # scenario: a ValidationError raised in a validator keeps the locations of its errors.
+        errors = []
+        for i, entity in enumerate(self.legal_entities):
+            missing = [repr(role.name) for role in self.firm.roles if entity.currency not in role.rates]
+            if missing:
+                who = f"role {missing[0]} has" if len(missing) == 1 else f"roles {', '.join(missing)} have"
+                message = f"{who} no rate in {entity.currency}, the currency of legal entity {entity.id}"
+                errors.append(InitErrorDetails(type=PydanticCustomError("currency_without_rate", "{message}",
+                                                                        {"message": message}),
+                                               loc=("legal_entities", i, "currency"), input=entity.currency))
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
 
     @property
@@ -229,18 +212,46 @@ class Scenario(_Model):
 # -- YAML with line numbers ----------------------------------------------------
 
 
-def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
+def _dotted(path: tuple) -> str:
+    return ".".join(str(part) for part in path) or "(scenario)"
+
+
+def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: str, open_nodes: frozenset = frozenset()) -> Any:
+    """The plain value of ``node``, recording the line of every path in ``lines``.
+
+    Rejects what PyYAML would accept silently or crash on: a key given twice
+    (the last would win), a key that is not a plain scalar, an alias that
+    contains itself, a tag no safe loader knows.
+    """
+    line = node.start_mark.line + 1
+    lines[path] = line
+    if id(node) in open_nodes:
+        raise ScenarioError(f"{source} line {line}: {_dotted(path)}: an alias cannot contain itself")
     if isinstance(node, yaml.MappingNode):
+        open_nodes = open_nodes | {id(node)}
         result = {}
         for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScenarioError(f"{source} line {key_line}: {_dotted(path)}: a key must be a plain name, "
+                                    f"not a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}")
             key = key_node.value
-            result[key] = _to_python(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            if key in result:
+                raise ScenarioError(f"{source} line {key_line}: {_dotted((*path, key))}: duplicated key {key!r} "
+                                    f"(first given on line {lines[(*path, key)]})")
+            result[key] = _to_python(value_node, (*path, key), lines, source, open_nodes)
+            lines[(*path, key)] = key_line
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        open_nodes = open_nodes | {id(node)}
+        return [_to_python(item, (*path, i), lines, source, open_nodes) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source} line {line}: {_dotted(path)}: not a plain value: "
+                            f"{getattr(exc, 'problem', None) or exc}") from None
 
 
 def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
@@ -248,6 +259,13 @@ def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
         if loc[:end] in lines:
             return lines[loc[:end]]
     return None
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, without the "Value error, " it puts before our own validators' messages."""
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return error["msg"]
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
@@ -260,7 +278,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     if root is None:
         raise ScenarioError(f"{source}: the file is empty")
     lines: dict[tuple, int] = {}
-    raw = _to_python(root, (), lines)
+    raw = _to_python(root, (), lines, source)
     if not isinstance(raw, dict):
         raise ScenarioError(f"{source} line 1: a scenario must be a mapping of fields")
     try:
@@ -269,10 +287,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         messages = []
         for error in exc.errors():
             loc = tuple(error["loc"])
-            field = ".".join(str(p) for p in loc) or "(scenario)"
             line = _line_of(loc, lines)
             where = f" line {line}" if line else ""
-            messages.append(f"{source}{where}: {field}: {error['msg']}")
+            messages.append(f"{source}{where}: {_dotted(loc)}: {_message(error)}")
         raise ScenarioError("\n".join(messages)) from None
 
 

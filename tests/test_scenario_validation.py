@@ -151,7 +151,11 @@ def test_start_not_on_the_first_of_a_month() -> None:
 
 REVERSED_RANGES = [
     pytest.param("contracts", "  duration_months: [2, 4]", "  duration_months: [4, 2]", "duration_months", id="contracts"),
+    pytest.param("contracts", None, "  cap_factor: [1.1, 0.6]\n", "cap_factor", id="contracts-cap_factor"),
     pytest.param("people", None, "people:\n  hours_per_day: [9, 6]\n", "hours_per_day", id="people"),
+    pytest.param("pipeline", None, "pipeline:\n  win_rate: 0.5\n  stage_days: [12, 2]\n", "stage_days", id="pipeline"),
+    pytest.param("amendments", None, "amendments:\n  probability: 0.5\n  extension_months: [3, 1]\n",
+                 "extension_months", id="amendments"),
 ]
 
 
@@ -166,12 +170,143 @@ def test_reversed_range_is_rejected(block: str, old: str | None, new: str, field
     assert "low <= high" in message
 
 
-@pytest.mark.xfail(strict=True, reason="range checks are model validators, so the error names the enclosing block's "
-                                       "line and path, not the range's (see report)")
 @pytest.mark.parametrize(("block", "old", "new", "field"), REVERSED_RANGES)
 def test_reversed_range_points_at_the_range(block: str, old: str | None, new: str, field: str) -> None:
     text = reversed_range_text(old, new)
     assert_points_at(error_of(text), line_of(text, field), f"{block}.{field}")
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    pytest.param("  duration_months: [2, 4]", "  duration_months: [0, 4]", "contracts.duration_months.0", id="duration"),
+    pytest.param("  per_month: 1", "  per_month: 1\n  milestones: [0, 3]", "contracts.milestones.0", id="milestones"),
+    pytest.param("  per_month: 1", "  per_month: 1\n  team_size: [-1, 3]", "contracts.team_size.0", id="team_size"),
+])
+def test_counts_start_at_one(old: str, new: str, path: str) -> None:
+    text = edit(old, new)
+    message = error_of(text)
+    assert_points_at(message, line_of(text, path.split(".")[1]), path)
+    assert "greater than or equal to 1" in message
+
+
+@pytest.mark.parametrize(("block", "field"), [
+    ("pipeline", "stage_days"), ("people", "legal_review_days"), ("people", "approval_delay_hours"),
+    ("people", "milestone_approval_days"),
+])
+def test_negative_delay_is_rejected(block: str, field: str) -> None:
+    """A delay is waited out by the simulation, which cannot go back in time."""
+    text = MINIMAL + f"{block}:\n  {field}: [-2, 5]\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, field), f"{block}.{field}.0")
+    assert "greater than or equal to 0" in message
+
+
+def test_early_payment_is_a_negative_delay_that_is_allowed() -> None:
+    scenario = parse_scenario(MINIMAL + "people:\n  payment_delay_days: [-10, -1]\n", SOURCE)
+    assert scenario.people.payment_delay_days == (-10.0, -1.0)
+
+
+def test_messages_are_ours_without_pydantic_prefix() -> None:
+    message = error_of(edit("  duration_months: [2, 4]", "  duration_months: [4, 2]"))
+    assert "Value error" not in message
+    assert message.endswith("contracts.duration_months: must be [low, high] with low <= high, got [4, 2]"), message
+
+
+def test_infinity_is_not_a_number() -> None:
+    text = edit("  per_month: 1", "  per_month: .inf")
+    assert_points_at(error_of(text), line_of(text, "per_month"), "contracts.per_month")
+
+
+def test_tax_rate_points_at_its_jurisdiction() -> None:
+    text = edit('tax_jurisdictions: {US-NY: "0.08875"}', 'tax_jurisdictions:\n    US-NY: "0.08875"\n    US-CA: "7.25"')
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "US-CA"), "customers.tax_jurisdictions.US-CA")
+    assert "fraction in [0, 1), got 7.25" in message
+
+
+def test_role_rate_must_be_positive() -> None:
+    text = edit('rates: {USD: "100.00"}', 'rates: {USD: "0"}')
+    assert_points_at(error_of(text), line_of(text, "rates:"), "firm.roles.0.rates.USD")
+
+
+def test_unknown_currency_of_a_role_rate() -> None:
+    text = edit('rates: {USD: "100.00"}', 'rates: {USD: "100.00", USX: "90.00"}')
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "rates:"), "firm.roles.0.rates")
+    assert "unknown currency 'USX'" in message
+
+
+# -- billing types, pipeline and amendments --------------------------------------------------------------
+
+
+def test_billing_types_pipeline_and_amendments_parse() -> None:
+    text = (MINIMAL + "  billing_types: {time_and_materials: 0.5, capped_tm: 0.2, fixed_fee_milestones: 0.2, retainer: 0.1}\n"
+            "  cap_factor: [0.5, 1.0]\n  milestones: [2, 4]\n  retainer_hours_per_month: [30, 90]\n"
+            "  expense_markup_pct: [0, 15]\n"
+            "pipeline: {win_rate: 0.75, stage_days: [2, 12]}\n"
+            "amendments: {probability: 0.45, retro_share: 0.5, rate_change_pct: [-5, 12], extension_months: [1, 3]}\n")
+    scenario = parse_scenario(text, SOURCE)
+    assert scenario.contracts.billing_types["retainer"] == 0.1
+    assert scenario.contracts.milestones == (2, 4)
+    assert scenario.pipeline.stage_days == (2.0, 12.0)
+    assert scenario.amendments.rate_change_pct == (-5.0, 12.0)
+
+
+def test_defaults_of_the_new_sections() -> None:
+    scenario = parse_scenario(MINIMAL, SOURCE)
+    assert scenario.contracts.billing_types == {"time_and_materials": 1.0}
+    assert scenario.pipeline.win_rate == 1.0
+    assert scenario.amendments.probability == 0.0
+
+
+def test_unknown_billing_type() -> None:
+    text = MINIMAL + "  billing_types: {time_and_materials: 0.5, hourly: 0.5}\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "billing_types"), "contracts.billing_types")
+    assert "unknown billing type 'hourly'" in message
+    assert "time_and_materials" in message  # the known ones are listed
+
+
+def test_negative_billing_weight_points_at_the_weight() -> None:
+    text = MINIMAL + "  billing_types:\n    time_and_materials: 1\n    retainer: -0.5\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "retainer:"), "contracts.billing_types.retainer")
+    assert "greater than or equal to 0" in message
+
+
+def test_billing_mix_needs_a_positive_weight() -> None:
+    text = MINIMAL + "  billing_types: {retainer: 0}\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "billing_types"), "contracts.billing_types")
+    assert "positive weight" in message
+
+
+@pytest.mark.parametrize(("block", "field", "value"), [
+    ("amendments", "probability", "1.5"),
+    ("amendments", "retro_share", "-0.1"),
+    ("pipeline", "win_rate", "2"),
+    ("people", "expenses_per_week", "1.01"),
+    ("people", "account_updates_per_month", "-1"),
+])
+def test_probability_outside_zero_to_one(block: str, field: str, value: str) -> None:
+    text = MINIMAL + f"{block}:\n  {field}: {value}\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, field), f"{block}.{field}")
+    assert "than or equal to" in message
+
+
+def test_unknown_key_in_amendments() -> None:
+    text = MINIMAL + "amendments:\n  probabilty: 0.5\n"
+    assert_points_at(error_of(text), line_of(text, "probabilty"), "amendments.probabilty")
+
+
+def test_wrong_type_of_a_new_range() -> None:
+    text = MINIMAL + "  cap_factor: high\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "cap_factor"), "contracts.cap_factor")
+    assert "valid tuple" in message
+
+
+# -- cross-field checks ------------------------------------------------------------------------------
 
 
 LEGAL_ENTITY_WITHOUT_RATE = edit(
@@ -187,8 +322,6 @@ def test_legal_entity_currency_without_role_rate_is_rejected() -> None:
     assert "UK01" in message
 
 
-@pytest.mark.xfail(strict=True, reason="the cross-field check is a Scenario model validator: the error says "
-                                       "'line 1: (scenario)' (see report)")
 def test_legal_entity_currency_without_role_rate_points_at_the_entity_or_role() -> None:
     text = LEGAL_ENTITY_WITHOUT_RATE
     message = error_of(text)
@@ -197,12 +330,45 @@ def test_legal_entity_currency_without_role_rate_points_at_the_entity_or_role() 
     assert at_entity in message or at_role in message, message
 
 
-@pytest.mark.xfail(strict=True, reason="PyYAML keeps the last of duplicated keys, so a repeated field silently "
-                                       "overrides the first (see report)")
 def test_duplicated_key_is_rejected() -> None:
     text = MINIMAL + "months: 4\n"
     with pytest.raises(ScenarioError, match=rf"line {text.count(chr(10))}\b.*months"):
         parse_scenario(text, SOURCE)
+
+
+def test_every_entity_without_rates_is_reported() -> None:
+    text = edit('  - {id: US01, name: "c2c US", currency: USD, invoice_prefix: US01}\n',
+                '  - {id: US01, name: "c2c US", currency: USD, invoice_prefix: US01}\n'
+                '  - {id: UK01, name: "c2c UK", currency: GBP, invoice_prefix: UK01}\n'
+                '  - {id: DE01, name: "c2c DE", currency: EUR, invoice_prefix: DE01}\n')
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "UK01"), "legal_entities.1.currency")
+    assert_points_at(message, line_of(text, "DE01"), "legal_entities.2.currency")
+
+
+def test_duplicated_nested_key_names_both_lines() -> None:
+    text = edit("  per_month: 1", "  per_month: 1\n  initial: 2\n  per_month: 3")
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "per_month: 3"), "contracts.per_month")
+    assert f"first given on line {line_of(text, 'per_month: 1')}" in message
+
+
+def test_duplicated_key_in_a_flow_mapping() -> None:
+    text = edit('rates: {USD: "100.00"}', 'rates: {USD: "100.00", USD: "90.00"}')
+    assert_points_at(error_of(text), line_of(text, "rates:"), "firm.roles.0.rates.USD")
+
+
+@pytest.mark.parametrize(("extra", "needle", "words"), [
+    pytest.param("description: !custom text\n", "description", "not a plain value", id="unknown-tag"),
+    pytest.param("description: !!python/object:os.system echo\n", "description", "not a plain value", id="python-tag"),
+    pytest.param("people: &p {hours_per_day: *p}\n", "people", "an alias cannot contain itself", id="recursive-alias"),
+    pytest.param("? [a, b]\n: 1\n", "? [a, b]", "a key must be a plain name", id="list-key"),
+])
+def test_yaml_that_pyyaml_accepts_but_a_scenario_cannot_hold(extra: str, needle: str, words: str) -> None:
+    text = MINIMAL + extra
+    message = error_of(text)
+    assert message.startswith(f"{SOURCE} line {line_of(text, needle)}: "), message
+    assert words in message
 
 
 # -- not a scenario at all -------------------------------------------------------------------------
