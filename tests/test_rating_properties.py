@@ -252,11 +252,36 @@ def test_rate_on_entry_effective_on_the_work_date_applies() -> None:
     assert rate_for([e.to_json() for e in card], "analyst", "2026-02-01") == 110
 
 
-@pytest.mark.xfail(strict=True, reason="oracle.rate_on takes the last of two same-day entries, rating.rate_for the first; "
-                                       "the CLM accepts such rate cards (see report)")
-def test_duplicate_effective_date_is_rated_the_same_by_oracle_and_connector() -> None:
-    card = [RateCardEntry("analyst", 100, "2026-01-01"), RateCardEntry("analyst", 120, "2026-01-01")]
-    assert rate_on(card, "analyst", "2026-01-15") == connector_rate(card, "analyst", "2026-01-15")
+def test_duplicate_effective_date_is_rejected_by_the_clm(api, systems) -> None:
+    """Two rates for one role from one day are ambiguous: the oracle (``rate_on``) would take the last and
+    the connector (``rate_for``) the first. The CLM refuses such a card, on create and in an amendment, so
+    neither ever meets one; the same role on *another* day is a rate change both rate alike."""
+    contract = {"account_id": "acc_1", "legal_entity": "US01", "currency": "USD", "billing_type": "time_and_materials",
+                "title": "SOW", "start_date": "2026-01-01", "end_date": "2026-12-31"}
+    duplicate = [{"role": "analyst", "rate": 100, "effective_from": "2026-01-01"},
+                 {"role": "analyst", "rate": 120, "effective_from": "2026-01-01"}]
+
+    rejected = api("clm", "POST", "/contracts", json={**contract, "rate_card": duplicate})
+
+    assert rejected.status_code == 422, rejected.text
+    assert rejected.json()["field"] == "rate_card[1].effective_from"
+    assert systems.clm.contracts == {}
+
+    stepped = [duplicate[0], {**duplicate[1], "effective_from": "2026-01-15"}]
+    created = api("clm", "POST", "/contracts", json={**contract, "rate_card": stepped})
+    assert created.status_code == 201, created.text
+    ctr = created.json()["id"]
+    for action in ("submit", "sign"):
+        assert api("clm", "POST", f"/contracts/{ctr}/{action}").status_code == 200
+    amended = api("clm", "POST", f"/contracts/{ctr}/amendments", json={"effective_date": "2026-02-01",
+                                                                        "rate_card": duplicate})
+    assert amended.status_code == 422, amended.text
+    assert amended.json()["field"] == "rate_card[1].effective_from"
+    assert systems.clm.amendments == {}
+
+    card = [RateCardEntry(e["role"], e["rate"], e["effective_from"]) for e in created.json()["rate_card"]]
+    for work_date, want in (("2026-01-14", 100), ("2026-01-15", 120), ("2026-03-01", 120), ("2025-12-31", None)):
+        assert rate_on(card, "analyst", work_date) == connector_rate(card, "analyst", work_date) == want
 
 
 # -- invoice identity: total = sum(lines) + sum(per-line tax) -------------------------------------

@@ -9,7 +9,7 @@ class ContractNotFound(NotFound):
 class IllegalContractTransition(Conflict):
     def __init__(self, contract_id: str, status: str, action: str) -> None:
         super().__init__(
-            f"contract {contract_id} is {status}; cannot {action}", contract_id=contract_id, status=status
+            f"contract {contract_id} is {status}; cannot {action}", contract_id=contract_id, current_status=status
         )
 
 

@@ -78,7 +78,8 @@ class Amendment:
     """Proposed changes to a signed contract; signing it creates the next version.
 
     ``rate_card`` entries are added to the card (an entry for the same role
-    and effective date replaces the old one); an ``effective_from`` in the
+    and effective date replaces the old one; the amendment itself lists each
+    role and date at most once); an ``effective_from`` in the
     past makes the amendment retroactive. ``milestone_amounts`` maps a
     milestone ref to its new amount.
     """
@@ -161,6 +162,21 @@ class Contract:
         return next((t for t in self.history if t.version == version), None)
 
 
+def check_rate_card(entries: list[RateCardEntry], field: str = "rate_card") -> None:
+    """422 naming ``rate_card[i].effective_from`` when entry ``i`` repeats an earlier entry's role and date.
+
+    Two rates for one role from one day make the rate on that day ambiguous;
+    every card the CLM stores has at most one entry per (role, effective date).
+    """
+    seen: dict[tuple[str, str], int] = {}
+    for i, entry in enumerate(entries):
+        first = seen.setdefault((entry.role, entry.effective_from), i)
+        if first != i:
+            raise ValidationFailed(f"{field}[{i}].effective_from",
+                                   f"role {entry.role!r} already has a rate effective from {entry.effective_from} "
+                                   f"({field}[{first}])")
+
+
 class ClmBackend(Backend):
     system = "clm"
 
@@ -171,6 +187,7 @@ class ClmBackend(Backend):
 
     def create_contract(self, *, account_id: str, legal_entity: str, currency: str, billing_type: str,
                         title: str, terms: Terms, opportunity_id: str | None = None) -> Contract:
+        check_rate_card(terms.rate_card)
         contract = Contract(
             id=self.next_id("ctr"), account_id=account_id, legal_entity=legal_entity, currency=currency,
             billing_type=billing_type, title=title, terms=terms, opportunity_id=opportunity_id,
@@ -210,6 +227,7 @@ class ClmBackend(Backend):
                 raise ValidationFailed("milestone_amounts", f"contract {contract.id} has no milestone {ref!r}")
         if cap is not None and contract.billing_type != "capped_tm":
             raise ValidationFailed("cap", f"contract {contract.id} is {contract.billing_type}, not capped_tm")
+        check_rate_card(rate_card or [])
         sequence = 1 + sum(1 for a in self.amendments.values() if a.contract_id == contract.id)
         amendment = Amendment(self.next_id("amd"), contract.id, sequence, effective_date, list(rate_card or []),
                               cap, end_date, dict(milestone_amounts or {}))

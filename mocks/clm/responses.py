@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mocks.clm.models import BILLING_TYPES, ClmBackend, MilestoneTerm, RateCardEntry, Terms
+from mocks.core.etag import etag
 from mocks.core.pagination import paginate
 from mocks.core.problems import NotFound, ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
@@ -23,12 +24,14 @@ class ClmResponses:
         return ApiResponse(200, paginate(request, items, lambda c: c.to_json()))
 
     def get_contract(self, request: ApiRequest) -> ApiResponse:
-        return ApiResponse(200, self.backend.get_contract(request.params["id"]).to_json())
+        contract = self.backend.get_contract(request.params["id"])
+        return ApiResponse(200, contract.to_json(), {"etag": etag(contract.version)})
 
     def get_version(self, request: ApiRequest) -> ApiResponse:
         contract = self.backend.get_contract(request.params["id"])
         raw = request.params["version"]
-        terms = contract.terms_at(int(raw)) if raw.isdigit() else None
+        # ASCII digits only: "²".isdigit() is True but int("²") fails, and "١" is not a version anyone issued
+        terms = contract.terms_at(int(raw)) if raw.isascii() and raw.isdigit() else None
         if terms is None:
             raise NotFound(f"contract {contract.id} has no version {raw}")
         return ApiResponse(200, {"contract_id": contract.id, **terms.to_json()})
@@ -82,8 +85,8 @@ class ClmResponses:
 
     def list_amendments(self, request: ApiRequest) -> ApiResponse:
         contract = self.backend.get_contract(request.params["id"])
-        items = [a for a in self.backend.amendments.values() if a.contract_id == contract.id]
-        return ApiResponse(200, paginate(request, items, lambda a: a.to_json()))
+        items = list(self.backend.amendments.values())
+        return ApiResponse(200, paginate(request, items, lambda a: a.to_json(), lambda a: a.contract_id == contract.id))
 
     def sign_amendment(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse(200, self.backend.sign_amendment(request.params["id"]).to_json())

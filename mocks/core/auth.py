@@ -2,7 +2,9 @@
 
 Guarantee: a token is valid for exactly ``ttl_s`` seconds of the clock the
 system runs on (simulated or real); after that every call with it answers
-401, as a real SaaS API does, so a connector must refresh.
+401, as a real SaaS API does, so a connector must refresh. Every 401 carries
+a ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3): ``error="invalid_token"``
+when a token was sent but is unknown or expired, none when it was missing.
 """
 
 from __future__ import annotations
@@ -32,21 +34,30 @@ class TokenIssuer:
             raise BadRequest("grant_type must be client_credentials", error="unsupported_grant_type")
         client_id, secret = form.get("client_id"), form.get("client_secret")
         if client_id not in self.clients or self.clients[client_id] != secret:
-            raise Unauthorized("unknown client_id or wrong client_secret", error="invalid_client")
+            raise Unauthorized("unknown client_id or wrong client_secret", challenge=self._challenge(),
+                               error="invalid_client")
         self._issued += 1
         token = f"{self.system}_tok_{self._issued:08d}"
         self._tokens[token] = (client_id, self._now() + self.ttl_s)
         return ApiResponse(200, {"access_token": token, "token_type": "Bearer", "expires_in": int(self.ttl_s)})
 
+    def _challenge(self, error: str | None = None, description: str | None = None) -> str:
+        """A ``WWW-Authenticate`` value for this system's realm (RFC 6750 §3)."""
+        challenge = f'Bearer realm="{self.system}"'
+        if error is not None:
+            challenge += f', error="{error}", error_description="{description}"'
+        return challenge
+
     def authenticate(self, request: ApiRequest) -> str:
-        """Return the client id behind the request's bearer token or raise 401."""
+        """Return the client id behind the request's bearer token or raise 401 with a Bearer challenge."""
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer "):
-            raise Unauthorized("missing bearer token; obtain one at POST /oauth/token")
+            raise Unauthorized("missing bearer token; obtain one at POST /oauth/token", challenge=self._challenge())
         entry = self._tokens.get(header[7:])
         if entry is None:
-            raise Unauthorized("unknown bearer token")
+            raise Unauthorized("unknown bearer token", challenge=self._challenge("invalid_token", "unknown token"))
         client_id, expires_at = entry
         if self._now() >= expires_at:
-            raise Unauthorized("bearer token expired; obtain a new one at POST /oauth/token")
+            raise Unauthorized("bearer token expired; obtain a new one at POST /oauth/token",
+                               challenge=self._challenge("invalid_token", "token expired"))
         return client_id

@@ -2,7 +2,9 @@
 
 - The first response to a key is stored and replayed, byte for byte, for a
   later request with the same key and the same payload (marked with
-  ``Idempotent-Replayed: true``).
+  ``Idempotent-Replayed: true``). The body is encoded and the headers copied
+  when the response is stored, so later changes to the entity it showed
+  (a dispute on a posted invoice, say) never leak into a replay.
 - The same key with a different payload is a 400 ``idempotency_error``:
   silently returning the old result would hide a client bug.
 - Results are stored only once the endpoint ran: a request rejected by
@@ -23,10 +25,12 @@ from mocks.core.routing import ApiRequest, ApiResponse
 DEFAULT_RETENTION_S = 24 * 3600
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Stored:
     fingerprint: str
-    response: ApiResponse
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes  # the encoded body, exactly as first sent
     stored_at: float
 
 
@@ -57,9 +61,11 @@ class IdempotencyStore:
                     f"Idempotency-Key {key!r} was first used for a different request; use a new key for a new request",
                     idempotency_key=key,
                 )
-            replay = stored.response
-            return ApiResponse(replay.status, replay.body, {**replay.headers, "idempotent-replayed": "true"})
+            return ApiResponse(stored.status, headers={**dict(stored.headers), "idempotent-replayed": "true"},
+                               content=stored.content)
         response = run(request)
         if response.status < 500 and response.status not in (400, 401, 422, 429):
-            self._entries[scoped] = _Stored(fingerprint, response, now)
+            response = response.frozen()  # the first answer is sent from the very bytes that are stored
+            self._entries[scoped] = _Stored(fingerprint, response.status, tuple(response.headers.items()),
+                                            response.encode(), now)
         return response

@@ -3,6 +3,13 @@
 Every rule violation raises a :class:`Problem`; the dispatcher turns it into
 an ``application/problem+json`` response. A handler never returns a bare 500
 for bad input, so a caller can always tell what it did wrong.
+
+Guarantees: the standard members (``type``, ``title``, ``status``,
+``detail``, ``instance``) always mean what RFC 9457 says; an extension
+member can never overwrite one of them (``status`` is always the HTTP
+status code, so an entity's own status travels as ``current_status``).
+Headers a status code requires (``Allow`` on 405, ``WWW-Authenticate`` on
+401) travel with the problem in :attr:`Problem.headers`.
 """
 
 from __future__ import annotations
@@ -11,18 +18,26 @@ from typing import Any
 
 PROBLEM_BASE = "https://c2c.dev/problems/"
 
+# RFC 9457 §3.1: the members every problem may carry, with their fixed meaning.
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
 
 class Problem(Exception):
-    """An error a client caused or must handle; carries its HTTP status."""
+    """An error a client caused or must handle; carries its HTTP status and response headers."""
 
     status = 400
     kind = "bad_request"
     title = "Bad request"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        shadowing = sorted(STANDARD_MEMBERS.intersection(extra))
+        if shadowing:
+            # a programming error, not a client's: fail where the problem is built
+            raise TypeError(f"extension member(s) {', '.join(shadowing)} would overwrite RFC 9457 members")
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        self.headers: dict[str, str] = dict(headers or {})  # lower-case names
 
     def to_json(self) -> dict[str, Any]:
         body = {
@@ -31,7 +46,8 @@ class Problem(Exception):
             "status": self.status,
             "detail": self.detail,
         }
-        body.update(self.extra)
+        for name, value in self.extra.items():
+            body.setdefault(name, value)  # never replaces a standard member
         return body
 
 
@@ -49,9 +65,14 @@ class ValidationFailed(Problem):
 
 
 class Unauthorized(Problem):
+    """401 with the ``WWW-Authenticate`` challenge RFC 9110 §11.6.1 requires (RFC 6750 ``Bearer``)."""
+
     status = 401
     kind = "unauthorized"
     title = "Unauthorized"
+
+    def __init__(self, detail: str, *, challenge: str = "Bearer", **extra: Any) -> None:
+        super().__init__(detail, headers={"www-authenticate": challenge}, **extra)
 
 
 class NotFound(Problem):
@@ -61,9 +82,14 @@ class NotFound(Problem):
 
 
 class MethodNotAllowed(Problem):
+    """405 with the ``Allow`` header RFC 9110 §15.5.6 requires, listing the methods the resource has."""
+
     status = 405
     kind = "method_not_allowed"
     title = "Method not allowed"
+
+    def __init__(self, detail: str, allowed: list[str], **extra: Any) -> None:
+        super().__init__(detail, headers={"allow": ", ".join(sorted(allowed))}, **extra)
 
 
 class Conflict(Problem):

@@ -57,32 +57,55 @@ class ApiRequest:
 
 @dataclass(slots=True)
 class ApiResponse:
+    """A response before serialisation.
+
+    ``body`` is JSON-able data, encoded when the transport sends it. A
+    response whose bytes are already fixed (an idempotent replay) carries
+    them in ``content`` instead; :meth:`encode` then returns them unchanged.
+    """
+
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
 
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "application/json")
 
     def encode(self) -> bytes:
+        if self.content is not None:
+            return self.content
         if self.body is None:
             return b""
         return json.dumps(self.body, separators=(",", ":")).encode()
 
+    def frozen(self) -> ApiResponse:
+        """This response with its body encoded now: later changes to the entities it showed cannot reach it."""
+        return ApiResponse(self.status, None, dict(self.headers), self.encode())
+
 
 def problem_response(problem: Problem) -> ApiResponse:
-    return ApiResponse(problem.status, problem.to_json(), {"content-type": "application/problem+json"})
+    """The problem as ``application/problem+json``, with the headers its status code requires."""
+    return ApiResponse(problem.status, problem.to_json(), {**problem.headers, "content-type": "application/problem+json"})
 
 
 Handler = Callable[[ApiRequest], ApiResponse]
+
+
+def _specificity(template: str) -> tuple[int, ...]:
+    """Sort key: position by position, a literal segment (0) before a ``{param}`` (1)."""
+    return tuple(1 if _PARAM.search(segment) else 0 for segment in template.split("/"))
 
 
 class RouteTable:
     """Maps (method, path) to a handler with one regex match per request.
 
     All templates compile into a single alternation, so dispatch cost does
-    not grow with the number of routes a system declares.
+    not grow with the number of routes a system declares. Where two
+    templates match the same path, the one with a literal segment at the
+    first position where they differ wins (``/invoices/summary`` over
+    ``/invoices/{id}``), whatever order they were registered in.
     """
 
     def __init__(self) -> None:
@@ -103,7 +126,8 @@ class RouteTable:
             by_template.setdefault(template, {})[method] = handler
         parts = []
         self._groups = []
-        for i, (template, methods) in enumerate(by_template.items()):
+        ordered = sorted(by_template.items(), key=lambda item: _specificity(item[0]))  # stable: ties keep registration order
+        for i, (template, methods) in enumerate(ordered):
             names = _PARAM.findall(template)
             escaped = re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
             regex = _PARAM.sub(lambda m, i=i: f"(?P<r{i}_{m.group(1)}>[^/]+)", escaped)
@@ -122,5 +146,6 @@ class RouteTable:
         template, methods, names = self._groups[index]
         handler = methods.get(method)
         if handler is None:
-            raise MethodNotAllowed(f"{method} is not allowed on {template}; allowed: {', '.join(sorted(methods))}")
+            raise MethodNotAllowed(f"{method} is not allowed on {template}; allowed: {', '.join(sorted(methods))}",
+                                   allowed=list(methods))
         return handler, {name: m.group(f"r{index}_{name}") for name in names}

@@ -5,6 +5,11 @@ API conventions every system shares (DESIGN §3): OAuth2 bearer tokens,
 ``Idempotency-Key`` on POST where the system honours it, RFC 9457 errors,
 the change feed at ``GET /events`` and the ``/_c2c`` control endpoints.
 Transports (in-process, ASGI) call :meth:`Service.handle` and nothing else.
+
+Public paths (the token endpoint, the OpenAPI document) and the ``/_c2c``
+control endpoints need no bearer token and bypass the idempotency layer:
+a token response is never stored or replayed, so every POST /oauth/token
+issues a fresh token whatever ``Idempotency-Key`` it carries.
 """
 
 from __future__ import annotations
@@ -49,10 +54,11 @@ class Service:
     def handle(self, request: ApiRequest) -> ApiResponse:
         try:
             handler, request.params = self.routes.match(request.method, request.path)
-            if request.path not in PUBLIC_PATHS and not request.path.startswith("/_c2c/"):
+            public = request.path in PUBLIC_PATHS or request.path.startswith("/_c2c/")
+            if not public:
                 request.client_id = self.tokens.authenticate(request)
             key = request.headers.get("idempotency-key")
-            if key and request.method == "POST" and self.idempotency is not None:
+            if key and request.method == "POST" and self.idempotency is not None and not public:
                 return self.idempotency.handle(request, key, handler)
             return handler(request)
         except Problem as problem:

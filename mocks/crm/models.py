@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mocks.core.backend import Backend
-from mocks.core.problems import Conflict, NotFound
+from mocks.core.problems import Conflict, NotFound, ValidationFailed
 from mocks.crm.exceptions import AccountNotFound
 
 
@@ -75,14 +75,21 @@ class CrmBackend(Backend):
             raise AccountNotFound(account_id) from None
 
     def update_account(self, account_id: str, changes: dict[str, Any]) -> Account:
+        """Apply already-validated ``changes`` at once: one version bump, one ``account.updated`` event.
+
+        Only the fields in :data:`UPDATABLE` may change (the currency is fixed
+        at creation); naming any other is a 422 and changes nothing.
+        """
         account = self.get_account(account_id)
+        for name in changes:
+            if name not in UPDATABLE:
+                raise ValidationFailed(name, f"cannot be changed; updatable fields: {', '.join(UPDATABLE)}")
         for name, value in changes.items():
             setattr(account, name, value)
         account.version += 1
         account.updated_at = self.now_iso()
         self.publish("account.updated", account.id, account.version)
         return account
-
 
     def create_opportunity(self, account_id: str, name: str, amount: int, currency: str,
                            close_date: str) -> Opportunity:

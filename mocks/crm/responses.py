@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
 from mocks.core.etag import check_if_match, etag
 from mocks.core.pagination import paginate
+from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload
-from mocks.crm.models import STAGES, UPDATABLE, CrmBackend
+from mocks.crm.models import STAGES, UPDATABLE, Account, CrmBackend
 
 
 def _address(payload: Payload, field: str) -> dict[str, str]:
@@ -17,6 +22,18 @@ def _address(payload: Payload, field: str) -> dict[str, str]:
         "postal_code": address.str("postal_code", max_len=20),
         "country": address.str("country", max_len=2),
     }
+
+
+# One reader per account field, shared by create and PATCH: a value is valid in both or in neither.
+ACCOUNT_FIELDS: dict[str, Callable[[Payload, str], Any]] = {
+    "legal_name": lambda p, f: p.str(f, max_len=255),
+    "billing_country": lambda p, f: p.str(f, max_len=2),
+    "currency": lambda p, f: p.str(f, max_len=3),
+    "tax_id": lambda p, f: p.str(f, max_len=40),
+    "tax_jurisdiction": lambda p, f: p.str(f, max_len=20),
+    "billing_address": _address,
+}
+_ACCOUNT_MEMBERS = frozenset(f.name for f in fields(Account))
 
 
 class CrmResponses:
@@ -33,32 +50,32 @@ class CrmResponses:
 
     def create_account(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())
-        account = self.backend.create_account(
-            legal_name=p.str("legal_name", max_len=255),
-            billing_country=p.str("billing_country", max_len=2),
-            currency=p.str("currency", max_len=3),
-            tax_id=p.str("tax_id", max_len=40),
-            tax_jurisdiction=p.str("tax_jurisdiction", max_len=20),
-            billing_address=_address(p, "billing_address"),
-        )
+        account = self.backend.create_account(**{name: read(p, name) for name, read in ACCOUNT_FIELDS.items()})
         return ApiResponse(201, account.to_json(), {"etag": etag(account.version)})
 
     def update_account(self, request: ApiRequest) -> ApiResponse:
+        """PATCH: each field is validated exactly as on create, all before any is applied.
+
+        A read-only field (``currency``, ``id``, ``version``...) or an unknown
+        one is a 422 naming it, never silently ignored.
+        """
         account = self.backend.get_account(request.params["id"])
         check_if_match(request, account.version)
         p = Payload(request.json())
         changes = {}
-        for name in UPDATABLE:
-            if name in p.body:
-                changes[name] = _address(p, name) if name == "billing_address" else p.str(name, max_len=255)
+        for name in p.body:
+            if name not in UPDATABLE:
+                reason = "is read-only" if name in _ACCOUNT_MEMBERS else "is not an account field"
+                raise ValidationFailed(name, f"{reason}; updatable fields: {', '.join(UPDATABLE)}")
+            changes[name] = ACCOUNT_FIELDS[name](p, name)
         account = self.backend.update_account(account.id, changes)
         return ApiResponse(200, account.to_json(), {"etag": etag(account.version)})
 
     def list_opportunities(self, request: ApiRequest) -> ApiResponse:
         items = list(self.backend.opportunities.values())
-        if "account_id" in request.query:
-            items = [o for o in items if o.account_id == request.query["account_id"]]
-        return ApiResponse(200, paginate(request, items, lambda o: o.to_json()))
+        account_id = request.query.get("account_id")
+        predicate = (lambda o: o.account_id == account_id) if account_id is not None else None
+        return ApiResponse(200, paginate(request, items, lambda o: o.to_json(), predicate))
 
     def get_opportunity(self, request: ApiRequest) -> ApiResponse:
         opportunity = self.backend.get_opportunity(request.params["id"])

@@ -9,6 +9,8 @@ Guarantees the rest of c2c relies on:
   their overage this way). Releasing part of a held charge splits it: the
   original becomes ``released`` and two new charges (unbilled and held)
   carry the parts, so no charge's amount ever changes.
+- A period is exactly ``YYYY-MM`` (month 01-12); anything else is a 422
+  naming ``period``, so one month has one spelling and one run key.
 - A billing run for (legal entity, period) happens once. It gathers, per
   billing project, every unbilled charge dated on or before the period's
   last day into one draft invoice.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -136,12 +139,29 @@ class Payment:
         return self.__dict__.copy()
 
 
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # ASCII digits, zero-padded month: one spelling per month
+
+
+def parse_period(period: Any) -> str:
+    """The period itself when it is exactly ``YYYY-MM`` (a real month); otherwise a 422 naming ``period``."""
+    if not isinstance(period, str) or not _PERIOD.fullmatch(period) or period < "0001-01":
+        raise ValidationFailed("period", f"{period!r} is not a period YYYY-MM")
+    return period
+
+
 def period_end(period: str) -> dt.date:
-    try:
-        year, month = (int(x) for x in period.split("-"))
-        return dt.date(year, month, calendar.monthrange(year, month)[1])
-    except (ValueError, TypeError):
-        raise ValidationFailed("period", f"{period!r} is not a period YYYY-MM") from None
+    """The last day of a ``YYYY-MM`` period (422 naming ``period`` if it is not one)."""
+    year, month = (int(x) for x in parse_period(period).split("-"))
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+CUSTOMER_UPDATABLE = ("name", "legal_name", "tax_id", "billing_address")
+
+# explicit singular names for not-found messages ("legal entity", not "legal entitie")
+SINGULAR = {
+    "legal_entities": "legal entity", "customers": "customer", "billing_projects": "billing project",
+    "charges": "charge", "invoices": "invoice", "payments": "payment",
+}
 
 
 class ErpBackend(Backend):
@@ -163,7 +183,7 @@ class ErpBackend(Backend):
         try:
             return getattr(self, collection)[entity_id]
         except KeyError:
-            raise ErpNotFound(collection.rstrip("s").replace("_", " "), entity_id) from None
+            raise ErpNotFound(SINGULAR[collection], entity_id) from None
 
     # -- master data ----------------------------------------------------------
     def add_legal_entity(self, entity_id: str, name: str, currency: str, invoice_prefix: str) -> LegalEntity:
@@ -179,6 +199,22 @@ class ErpBackend(Backend):
         customer = Customer(id=self.next_id("cus"), created_at=self.now_iso(), **fields)
         self.customers[customer.id] = customer
         self.publish("customer.created", customer.id, customer.version)
+        return customer
+
+    def update_customer(self, customer_id: str, changes: dict[str, Any]) -> Customer:
+        """Apply already-validated ``changes`` all at once: one version bump, one ``customer.updated`` event.
+
+        Only the fields in :data:`CUSTOMER_UPDATABLE` may change; naming any
+        other is a 422 and changes nothing.
+        """
+        customer = self.get("customers", customer_id)
+        for name in changes:
+            if name not in CUSTOMER_UPDATABLE:
+                raise ValidationFailed(name, f"cannot be changed; updatable fields: {', '.join(CUSTOMER_UPDATABLE)}")
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        customer.version += 1
+        self.publish("customer.updated", customer.id, customer.version)
         return customer
 
     def create_billing_project(self, *, customer_id: str, legal_entity: str, contract_ref: str, currency: str,
@@ -245,7 +281,7 @@ class ErpBackend(Backend):
         return invoice
     # -- billing ----------------------------------------------------------------
     def open_period(self, period: str) -> None:
-        period_end(period)
+        period = parse_period(period)
         if period in self.periods_opened:
             raise Conflict(f"period {period} is already open")
         self.periods_opened.append(period)
@@ -253,6 +289,7 @@ class ErpBackend(Backend):
 
     def run_billing(self, legal_entity: str, period: str) -> list[Invoice]:
         entity = self.get("legal_entities", legal_entity)
+        period = parse_period(period)
         cutoff = period_end(period).isoformat()
         key = (entity.id, period)
         if key in self.billing_runs:

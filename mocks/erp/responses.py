@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
 from mocks.core.etag import check_if_match, etag
 from mocks.core.pagination import paginate
 from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload
-from mocks.erp.models import ErpBackend
+from mocks.erp.models import CUSTOMER_UPDATABLE, Customer, ErpBackend
 
 CUSTOMER_NAME_MAX = 40  # as in NetSuite: shorter than a CRM's 255
+
+
+def _address(p: Payload, field: str) -> dict[str, str]:
+    address = p.object(field)
+    return {k: address.str(k, max_len=255) for k in ("line1", "city", "postal_code", "country")}
+
+
+# One reader per customer field, shared by create and update so a field is valid in both or in neither.
+CUSTOMER_FIELDS: dict[str, Callable[[Payload, str], Any]] = {
+    "external_ref": lambda p, f: p.str(f, max_len=64),
+    "name": lambda p, f: p.str(f, max_len=CUSTOMER_NAME_MAX),
+    "legal_name": lambda p, f: p.str(f, max_len=255),
+    "tax_id": lambda p, f: p.str(f, max_len=40),
+    "tax_jurisdiction": lambda p, f: p.str(f, max_len=20),
+    "currency": lambda p, f: p.str(f, max_len=3),
+    "billing_address": _address,
+}
+_CUSTOMER_MEMBERS = frozenset(f.name for f in fields(Customer))
 
 
 class ErpResponses:
@@ -17,12 +39,15 @@ class ErpResponses:
         self.backend = backend
 
     def list_handler(self, collection: str, filters: tuple[str, ...] = ()):
+        """A paginated list; each filter named in the query must equal the field (compared as text)."""
         def handler(request: ApiRequest) -> ApiResponse:
             items = list(getattr(self.backend, collection).values())
-            for name in filters:
-                if name in request.query:
-                    items = [i for i in items if str(getattr(i, name)) == request.query[name]]
-            return ApiResponse(200, paginate(request, items, lambda e: e.to_json()))
+            wanted = [(name, request.query[name]) for name in filters if name in request.query]
+
+            def predicate(item: Any) -> bool:
+                return all(str(getattr(item, name)) == value for name, value in wanted)
+
+            return ApiResponse(200, paginate(request, items, lambda e: e.to_json(), predicate if wanted else None))
         return handler
 
     def get_handler(self, collection: str):
@@ -34,31 +59,25 @@ class ErpResponses:
 
     def create_customer(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())
-        address = p.object("billing_address")
-        customer = self.backend.create_customer(
-            external_ref=p.str("external_ref", max_len=64),
-            name=p.str("name", max_len=CUSTOMER_NAME_MAX),
-            legal_name=p.str("legal_name", max_len=255),
-            tax_id=p.str("tax_id", max_len=40),
-            tax_jurisdiction=p.str("tax_jurisdiction", max_len=20),
-            currency=p.str("currency", max_len=3),
-            billing_address={k: address.str(k, max_len=255) for k in ("line1", "city", "postal_code", "country")},
-        )
+        customer = self.backend.create_customer(**{name: read(p, name) for name, read in CUSTOMER_FIELDS.items()})
         return ApiResponse(201, customer.to_json(), {"etag": etag(customer.version)})
 
     def update_customer(self, request: ApiRequest) -> ApiResponse:
+        """PATCH: every field is validated as on create before any is applied, so a 422 changes nothing.
+
+        A field that is not updatable (or not a customer field at all) is a 422
+        naming it, never silently ignored.
+        """
         customer = self.backend.get("customers", request.params["id"])
         check_if_match(request, customer.version)
         p = Payload(request.json())
-        for name, limit in (("name", CUSTOMER_NAME_MAX), ("legal_name", 255), ("tax_id", 40)):
-            if name in p.body:
-                setattr(customer, name, p.str(name, max_len=limit))
-        if "billing_address" in p.body:
-            address = p.object("billing_address")
-            customer.billing_address = {k: address.str(k, max_len=255)
-                                        for k in ("line1", "city", "postal_code", "country")}
-        customer.version += 1
-        self.backend.publish("customer.updated", customer.id, customer.version)
+        changes = {}
+        for name in p.body:
+            if name not in CUSTOMER_UPDATABLE:
+                reason = "is read-only" if name in _CUSTOMER_MEMBERS else "is not a customer field"
+                raise ValidationFailed(name, f"{reason}; updatable fields: {', '.join(CUSTOMER_UPDATABLE)}")
+            changes[name] = CUSTOMER_FIELDS[name](p, name)
+        customer = self.backend.update_customer(customer.id, changes)
         return ApiResponse(200, customer.to_json(), {"etag": etag(customer.version)})
 
     def create_billing_project(self, request: ApiRequest) -> ApiResponse:

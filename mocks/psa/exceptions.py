@@ -12,7 +12,7 @@ class IllegalTimesheetTransition(Conflict):
 
     def __init__(self, timesheet_id: str, status: str, action: str) -> None:
         super().__init__(
-            f"timesheet {timesheet_id} is {status}; cannot {action}", timesheet_id=timesheet_id, status=status
+            f"timesheet {timesheet_id} is {status}; cannot {action}", timesheet_id=timesheet_id, current_status=status
         )
 
 
@@ -29,4 +29,5 @@ class IllegalTransition(Conflict):
     title = "Illegal transition"
 
     def __init__(self, entity: str, entity_id: str, status: str, action: str) -> None:
-        super().__init__(f"{entity} {entity_id} is {status}; cannot {action}", entity_id=entity_id, status=status)
+        super().__init__(f"{entity} {entity_id} is {status}; cannot {action}", entity_id=entity_id,
+                         current_status=status)

@@ -6,6 +6,12 @@ may be *adjusted*: its lines change, its version goes up and it returns to
 ``submitted``, so the new version must be approved again. Every approval
 gets its own approval id, which invoice lineage cites. Any other move is
 an illegal transition (409): approving a draft, editing a submitted sheet.
+
+A line's billing status (``billing_status``, ``invoice_ref``) records the
+invoice its approved value was billed on. An edit keeps line ids position by
+position, and a kept line keeps its billing status: it still says which
+invoice billed the *earlier* version, which is what a connector needs to
+reverse or adjust that charge. Only new lines start ``unbilled``.
 """
 
 from __future__ import annotations
@@ -150,6 +156,12 @@ class Milestone:
         return self.__dict__.copy()
 
 
+# explicit singular names for messages and event types
+SINGULAR = {
+    "projects": "project", "resources": "resource", "assignments": "assignment", "timesheets": "timesheet",
+    "expenses": "expense", "milestones": "milestone",
+}
+
 MILESTONE_TRANSITIONS = {"complete": ("planned", "completed"), "approve": ("completed", "approved")}
 EXPENSE_TRANSITIONS = {"approve": ("submitted", "approved"), "reject": ("submitted", "rejected")}
 
@@ -199,7 +211,7 @@ class PsaBackend(Backend):
         try:
             return getattr(self, collection)[entity_id]
         except KeyError:
-            raise PsaNotFound(collection.rstrip("s"), entity_id) from None
+            raise PsaNotFound(SINGULAR[collection], entity_id) from None
 
     # -- people -------------------------------------------------------------
     def add_resource(self, name: str, role: str) -> Resource:
@@ -217,15 +229,19 @@ class PsaBackend(Backend):
         return assignment
 
     # -- timesheets ---------------------------------------------------------
-    def _make_lines(self, specs: list[LineSpec], keep_ids: list[str] | None = None) -> list[TimesheetLine]:
+    def _make_lines(self, specs: list[LineSpec], previous: list[TimesheetLine] | None = None) -> list[TimesheetLine]:
+        """Lines for ``specs``; line ``i`` keeps the id and billing status of ``previous[i]`` when there is one."""
+        previous = previous or []
         lines = []
         for i, spec in enumerate(specs):
             project = self.get("projects", spec.project_id)
             if spec.task_id not in {t.id for t in project.tasks}:
                 raise PsaNotFound("task", spec.task_id)
-            line_id = keep_ids[i] if keep_ids and i < len(keep_ids) else self.next_id("tsl")
-            lines.append(TimesheetLine(line_id, spec.date, spec.project_id, spec.task_id, spec.role,
-                                       spec.hours, spec.billable))
+            line_id = previous[i].id if i < len(previous) else self.next_id("tsl")
+            line = TimesheetLine(line_id, spec.date, spec.project_id, spec.task_id, spec.role, spec.hours, spec.billable)
+            if i < len(previous):
+                line.billing_status, line.invoice_ref = previous[i].billing_status, previous[i].invoice_ref
+            lines.append(line)
         return lines
 
     def create_timesheet(self, resource_id: str, week_start: str, specs: list[LineSpec]) -> Timesheet:
@@ -274,12 +290,15 @@ class PsaBackend(Backend):
         """Replace the lines of a draft or rejected sheet (back to draft), or adjust an approved one.
 
         Line ids are kept position by position, so an adjusted line is the
-        same source item in a new version, and its lineage stays traceable.
+        same source item in a new version, and its lineage stays traceable;
+        a kept line also keeps its billing status and invoice reference (the
+        invoice that billed the earlier version). Surplus old lines vanish;
+        extra new lines get new ids and start unbilled.
         """
         timesheet = self.get("timesheets", timesheet_id)
         self._require(timesheet, ("draft", "rejected", "approved"), "edit")
         adjusting = timesheet.status == "approved"
-        timesheet.lines = self._make_lines(specs, [line.id for line in timesheet.lines])
+        timesheet.lines = self._make_lines(specs, timesheet.lines)
         self._index(timesheet)
         timesheet.version += 1
         if adjusting:
@@ -355,7 +374,7 @@ class PsaBackend(Backend):
         if item.invoice_ref != invoice_ref:
             item.billing_status = "billed"
             item.invoice_ref = invoice_ref
-            self.publish(f"{collection.rstrip('s')}.billing_updated", item.id, item.version)
+            self.publish(f"{SINGULAR[collection]}.billing_updated", item.id, item.version)
         return item
 
     def mark_billed(self, line_id: str, invoice_ref: str) -> TimesheetLine:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from mocks.core.etag import etag
 from mocks.core.pagination import paginate
 from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
@@ -32,17 +34,28 @@ class PsaResponses:
         self.backend = backend
 
     def list_handler(self, collection: str, filters: tuple[str, ...] = ()):
+        """A paginated list; each filter named in the query must equal the field.
+
+        The filter runs inside the pagination scan, so an item leaving the
+        filter between pages (a sheet approved while a poller walks
+        ``?status=submitted``) cannot make the walk skip the next one.
+        """
         def handler(request: ApiRequest) -> ApiResponse:
             items = list(getattr(self.backend, collection).values())
-            for name in filters:
-                if name in request.query:
-                    items = [i for i in items if getattr(i, name) == request.query[name]]
-            return ApiResponse(200, paginate(request, items, lambda e: e.to_json()))
+            wanted = [(name, request.query[name]) for name in filters if name in request.query]
+
+            def predicate(item: Any) -> bool:
+                return all(getattr(item, name) == value for name, value in wanted)
+
+            return ApiResponse(200, paginate(request, items, lambda e: e.to_json(), predicate if wanted else None))
         return handler
 
     def get_handler(self, collection: str):
+        """GET one entity; a versioned one (project, timesheet, expense, milestone) carries its ``ETag``."""
         def handler(request: ApiRequest) -> ApiResponse:
-            return ApiResponse(200, self.backend.get(collection, request.params["id"]).to_json())
+            entity = self.backend.get(collection, request.params["id"])
+            headers = {"etag": etag(entity.version)} if hasattr(entity, "version") else {}
+            return ApiResponse(200, entity.to_json(), headers)
         return handler
 
     def create_project(self, request: ApiRequest) -> ApiResponse:

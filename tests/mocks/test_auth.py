@@ -83,8 +83,30 @@ def test_token_endpoint_needs_no_bearer(api):
     assert token(api).status_code == 200  # no authorization header sent
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 401 responses carry no WWW-Authenticate header, which RFC 9110 "
-                                       "§11.6.1 / RFC 6750 §3 require (mocks/core/auth.py:43-51, "
-                                       "mocks/core/routing.py problem_response)")
 def test_401_names_the_bearer_scheme(api):
     assert get_accounts(api, None).headers["www-authenticate"].startswith("Bearer")
+
+
+def test_401_for_a_bad_token_says_invalid_token(api, clock):
+    unknown = get_accounts(api, "crm_tok_99999999").headers["www-authenticate"]
+    assert unknown.startswith('Bearer realm="crm"') and 'error="invalid_token"' in unknown
+
+    bearer = token(api).json()["access_token"]
+    clock.advance(3600)
+    expired = get_accounts(api, bearer).headers["www-authenticate"]
+    assert 'error="invalid_token"' in expired and "expired" in expired
+
+    missing = get_accounts(api, None).headers["www-authenticate"]
+    assert missing == 'Bearer realm="crm"'  # RFC 6750 §3.1: no error code when no credentials were sent
+
+
+@pytest.mark.parametrize("system", ["crm", "clm", "psa", "erp"])
+def test_every_401_carries_a_challenge(api, system):
+    path = {"crm": "/accounts", "clm": "/contracts", "psa": "/timesheets", "erp": "/customers"}[system]
+    assert get_accounts(api, None, system, path).headers["www-authenticate"] == f'Bearer realm="{system}"'
+    assert token(api, system, secret="wrong").headers["www-authenticate"].startswith("Bearer")
+
+
+def test_successful_responses_carry_no_challenge(api):
+    assert "www-authenticate" not in token(api).headers
+    assert "www-authenticate" not in get_accounts(api, token(api).json()["access_token"]).headers

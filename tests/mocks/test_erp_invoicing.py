@@ -183,8 +183,6 @@ def test_billing_run_validates_period_and_entity(api, books):
     assert len(run(api, "US01")) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: period is not canonicalised, so '2026-1' is a second run of January "
-                                       "(mocks/erp/models.py period_end:135-140, run_billing key:251)")
 def test_non_canonical_period_cannot_rerun_a_billed_month(api, systems, books):
     run(api, "US01", "2026-01")
     create(api, "erp", "/charges", erp_charge(books["us_a"]["id"], 999, charge_date="2026-01-20"))
@@ -194,6 +192,36 @@ def test_non_canonical_period_cannot_rerun_a_billed_month(api, systems, books):
     assert again.status_code in (409, 422), again.text
     january = [i for i in systems.erp.invoices.values() if i.billing_project_id == books["us_a"]["id"]]
     assert len(january) == 1
+
+
+@pytest.mark.parametrize("period", ["2026-1", "26-01", "2026-00", "2026-13", "2026/01", "2026-01-01", " 2026-01",
+                                    "2026-01\n", "\u0662\u0660\u0662\u0666-01", "0000-01", "", 202601])
+def test_period_must_be_yyyy_mm_exactly(api, systems, books, period):
+    response = api("erp", "POST", "/billing-runs", json={"legal_entity": "US01", "period": period})
+    assert assert_problem(response, 422, "validation_error")["field"] == "period"
+    assert systems.erp.billing_runs == {} and systems.erp.invoices == {}
+
+
+@pytest.mark.parametrize("period", ["2026-1", "2026-13", "January"])
+def test_open_period_rejects_a_non_canonical_period(systems, period):
+    from mocks.core.problems import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as info:
+        systems.erp.open_period(period)
+    assert info.value.extra["field"] == "period"
+    assert systems.erp.periods_opened == []
+
+
+def test_open_period_keys_on_the_canonical_spelling(systems):
+    from mocks.core.problems import Conflict
+
+    systems.erp.open_period("2026-01")
+    with pytest.raises(Conflict):
+        systems.erp.open_period("2026-01")
+    assert systems.erp.periods_opened == ["2026-01"]
+    assert list(systems.erp.billing_runs) == []
+    systems.erp.run_billing("US01", "2026-12")
+    assert list(systems.erp.billing_runs) == [("US01", "2026-12")]
 
 
 def test_payments_only_on_posted_invoices_up_to_balance(api, books):

@@ -125,8 +125,6 @@ def test_replayed_invoice_post_is_not_a_conflict(api, systems, project):
 
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the stored response body is kept by reference (mocks/core/idempotency.py:64) "
-                                       "and Invoice.to_json is a shallow copy, so a later dispute leaks into the replay")
 def test_replay_is_byte_for_byte_even_after_the_entity_changed(api, project):
     assert post_charge(api, project["id"], "chg").status_code == 201
     invoice_id = create(api, "erp", "/billing-runs", {"legal_entity": "US01", "period": "2026-01"})["invoices"][0]["id"]
@@ -139,3 +137,38 @@ def test_replay_is_byte_for_byte_even_after_the_entity_changed(api, project):
 
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.content == first.content
+
+
+def test_replayed_headers_are_those_first_sent(api, project):
+    customer = api("erp", "POST", "/customers", json=erp_customer("Etag"), headers={"Idempotency-Key": "cus-1"})
+    api("erp", "PATCH", f"/customers/{customer.json()['id']}", json={"name": "Etag 2"})
+
+    replay = api("erp", "POST", "/customers", json=erp_customer("Etag"), headers={"Idempotency-Key": "cus-1"})
+
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.headers["etag"] == customer.headers["etag"] == '"1"'
+    assert replay.content == customer.content and replay.json()["name"] == "Etag"
+
+
+def test_token_endpoint_is_never_replayed(api, systems):
+    """An Idempotency-Key on POST /oauth/token must not hand a second caller the first caller's token."""
+    form = {"grant_type": "client_credentials", "client_id": api.credentials.client_id,
+            "client_secret": api.credentials.client_secret}
+    url = api.urls["erp"] + "/oauth/token"
+
+    first = api.http.post(url, data=form, headers={"Idempotency-Key": "tok-1"})
+    second = api.http.post(url, data=form, headers={"Idempotency-Key": "tok-1"})
+
+    assert first.status_code == second.status_code == 200
+    assert "idempotent-replayed" not in second.headers
+    assert first.json()["access_token"] != second.json()["access_token"]
+    assert len(systems.services["erp"].idempotency) == 0
+
+
+def test_domain_posts_are_still_idempotent_after_a_keyed_token_request(api, systems, project):
+    form = {"grant_type": "client_credentials", "client_id": api.credentials.client_id,
+            "client_secret": api.credentials.client_secret}
+    api.http.post(api.urls["erp"] + "/oauth/token", data=form, headers={"Idempotency-Key": "shared"})
+    assert post_charge(api, project["id"], "shared").status_code == 201
+    assert post_charge(api, project["id"], "shared").headers["idempotent-replayed"] == "true"
+    assert len(systems.erp.charges) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mocks.core.problems import Conflict, Problem, ValidationFailed
 from tests.mocks.factories import PROBLEM_JSON, assert_problem, create, crm_account, erp_customer
 
 
@@ -39,11 +40,48 @@ def test_wrong_method_is_405(api):
     assert_problem(api("erp", "PUT", "/customers"), 405)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 405 responses have no Allow header, which RFC 9110 §15.5.6 requires "
-                                       "(mocks/core/routing.py:125, problem_response has no headers)")
 def test_405_carries_allow_header(api):
     response = api("crm", "DELETE", "/accounts/acc_000001")
     assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "PATCH"}
+
+
+def test_allow_header_is_only_on_405(api):
+    assert api("erp", "PUT", "/customers").headers["allow"] == "GET, POST"
+    assert "allow" not in api("crm", "GET", "/nope").headers
+    assert "allow" not in api("crm", "GET", "/accounts").headers
+
+
+# -- the RFC 9457 members belong to RFC 9457 ---------------------------------------
+
+@pytest.mark.parametrize("member", ["type", "title", "status", "detail", "instance"])
+def test_an_extension_member_cannot_shadow_a_standard_member(member):
+    with pytest.raises(TypeError, match=member):
+        Conflict("contract ctr_1 is draft; cannot sign", **{member: "draft"})
+
+
+def test_problem_json_keeps_standard_members_first_and_extensions_after():
+    body = Conflict("x is draft; cannot sign", current_status="draft", contract_id="x").to_json()
+    assert list(body)[:4] == ["type", "title", "status", "detail"]
+    assert body["status"] == 409 and body["current_status"] == "draft"
+    assert ValidationFailed("tax_id", "is required").to_json()["status"] == 422
+
+
+def test_problem_headers_are_copied_not_shared():
+    shared = {"retry-after": "5"}
+    problem = Problem("slow down", headers=shared)
+    shared["retry-after"] = "99"
+    assert problem.headers == {"retry-after": "5"}
+    assert Problem("plain").headers == {}
+
+
+def test_clm_illegal_transition_keeps_http_status_and_names_current_status(api):
+    contract = create(api, "clm", "/contracts", {
+        "account_id": "acc_1", "legal_entity": "US01", "currency": "USD", "billing_type": "time_and_materials",
+        "title": "SOW", "start_date": "2026-01-01", "end_date": "2026-12-31",
+        "rate_card": [{"role": "dev", "rate": 10_000, "effective_from": "2026-01-01"}]})
+    body = assert_problem(api("clm", "POST", f"/contracts/{contract['id']}/sign"), 409)
+    assert body["status"] == 409 and body["current_status"] == "draft"
+    assert body["contract_id"] == contract["id"]
 
 
 @pytest.mark.parametrize("missing", ["legal_name", "tax_id", "billing_address"])
@@ -91,14 +129,51 @@ def test_erp_customer_with_unknown_tax_jurisdiction_is_422(api):
     assert body["field"] == "tax_jurisdiction"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH /customers applies fields as it validates them, so a 422 on a later "
-                                       "field leaves earlier ones changed with no version bump or event "
-                                       "(mocks/erp/responses.py update_customer:53-59)")
 def test_rejected_erp_customer_patch_changes_nothing(api):
     customer = create(api, "erp", "/customers", erp_customer("Before"))
     response = api("erp", "PATCH", f"/customers/{customer['id']}", json={"name": "After", "tax_id": "T" * 41})
     assert assert_problem(response, 422)["field"] == "tax_id"
     assert api("erp", "GET", f"/customers/{customer['id']}").json()["name"] == "Before"
+
+
+def test_rejected_erp_customer_patch_bumps_no_version_and_emits_no_event(api, systems):
+    customer = create(api, "erp", "/customers", erp_customer("Before"))
+    head = systems.erp.feed.head
+    response = api("erp", "PATCH", f"/customers/{customer['id']}",
+                   json={"name": "After", "billing_address": {"line1": "2 Side St"}})
+    assert assert_problem(response, 422)["field"] == "billing_address.city"
+    after = api("erp", "GET", f"/customers/{customer['id']}")
+    assert after.headers["etag"] == '"1"' and after.json() == customer
+    assert systems.erp.feed.head == head
+
+
+def test_accepted_erp_customer_patch_is_one_version_and_one_event(api, systems):
+    customer = create(api, "erp", "/customers", erp_customer("Before"))
+    response = api("erp", "PATCH", f"/customers/{customer['id']}", json={"name": "After", "tax_id": "T-2"})
+    assert response.status_code == 200 and response.headers["etag"] == '"2"'
+    assert (response.json()["name"], response.json()["tax_id"]) == ("After", "T-2")
+    events = api("erp", "GET", "/events").json()["data"]
+    assert [(e["type"], e["version"]) for e in events if e["entity_id"] == customer["id"]] == [
+        ("erp.customer.created", 1), ("erp.customer.updated", 2)]
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("currency", "EUR", "is read-only"), ("tax_jurisdiction", "GB", "is read-only"),
+    ("version", 7, "is read-only"), ("nickname", "Ac", "is not a customer field")])
+def test_erp_customer_patch_of_a_non_updatable_field_is_422_naming_it(api, systems, field, value, reason):
+    customer = create(api, "erp", "/customers", erp_customer("Acme"))
+    response = api("erp", "PATCH", f"/customers/{customer['id']}", json={"name": "Acme B", field: value})
+    body = assert_problem(response, 422, "validation_error")
+    assert body["field"] == field and reason in body["detail"]
+    assert systems.erp.customers[customer["id"]].name == "Acme" and systems.erp.customers[customer["id"]].version == 1
+
+
+def test_erp_backend_update_rejects_non_updatable_fields(systems):
+    customer = systems.erp.create_customer(**{k: v for k, v in erp_customer().items()})
+    with pytest.raises(ValidationFailed) as info:
+        systems.erp.update_customer(customer.id, {"currency": "EUR"})
+    assert info.value.extra["field"] == "currency"
+    assert customer.currency == "USD" and customer.version == 1
 
 
 # -- optimistic concurrency ----------------------------------------------------
@@ -152,25 +227,53 @@ def test_412_is_checked_before_the_body_is_validated(api, account):
     assert_problem(response, 412)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH /accounts silently ignores fields it cannot update (currency) and "
-                                       "answers 200 with a new version (mocks/crm/responses.py:51-53); DESIGN §3 "
-                                       "forbids a silent accept")
 def test_crm_patch_of_a_non_updatable_field_is_rejected(api, account):
     response = api("crm", "PATCH", f"/accounts/{account['id']}", json={"currency": "EUR"})
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH /accounts validates every string with max_len=255, so it accepts a "
-                                       "billing_country that POST rejects (mocks/crm/responses.py:53)")
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("currency", "EUR", "is read-only"), ("id", "acc_9", "is read-only"), ("created_at", "2020-01-01", "is read-only"),
+    ("nickname", "Ac", "is not an account field")])
+def test_crm_patch_of_a_read_only_or_unknown_field_is_422_naming_it(api, systems, account, field, value, reason):
+    response = api("crm", "PATCH", f"/accounts/{account['id']}", json={"legal_name": "Renamed", field: value})
+    body = assert_problem(response, 422, "validation_error")
+    assert body["field"] == field and reason in body["detail"]
+    after = systems.crm.accounts[account["id"]]
+    assert after.legal_name == account["legal_name"] and after.version == 1 and after.currency == "USD"
+
+
 def test_crm_patch_validates_like_create(api, account):
     response = api("crm", "PATCH", f"/accounts/{account['id']}", json={"billing_country": "United Kingdom"})
     assert assert_problem(response, 422)["field"] == "billing_country"
 
 
+@pytest.mark.parametrize(("field", "bad"), [
+    ("legal_name", "L" * 256), ("legal_name", ""), ("billing_country", "GBR"), ("tax_id", "T" * 41),
+    ("tax_jurisdiction", "J" * 21), ("tax_id", 42), ("billing_address", {"line1": "x", "city": "y", "postal_code": "z"}),
+    ("billing_address", "1 Main St")])
+def test_crm_patch_rejects_exactly_what_create_rejects(api, systems, account, field, bad):
+    created = api("crm", "POST", "/accounts", json=crm_account(**{field: bad}))
+    patched = api("crm", "PATCH", f"/accounts/{account['id']}", json={field: bad})
+    assert assert_problem(patched, 422)["field"] == assert_problem(created, 422)["field"]
+    assert assert_problem(patched, 422)["detail"] == assert_problem(created, 422)["detail"]
+    assert systems.crm.accounts[account["id"]].version == 1
+
+
+def test_crm_patch_accepts_what_create_accepts(api, account):
+    patched = api("crm", "PATCH", f"/accounts/{account['id']}", json={"billing_country": "GB", "tax_id": "T" * 40})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["billing_country"], patched.json()["version"]) == ("GB", 2)
+
+
+def test_crm_backend_update_rejects_non_updatable_fields(systems, account):
+    with pytest.raises(ValidationFailed):
+        systems.crm.update_account(account["id"], {"currency": "EUR"})
+    assert systems.crm.accounts[account["id"]].version == 1
+
+
 # -- never a 500 ----------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: '²'.isdigit() is True but int('²') raises ValueError, an unhandled 500 "
-                                       "(mocks/clm/responses.py:31); use isdecimal() or try/except")
 def test_contract_version_that_is_not_a_number_is_404_not_500(api):
     contract = create(api, "clm", "/contracts", {
         "account_id": "acc_1", "legal_entity": "US01", "currency": "USD", "billing_type": "time_and_materials",
@@ -178,15 +281,25 @@ def test_contract_version_that_is_not_a_number_is_404_not_500(api):
         "rate_card": [{"role": "dev", "rate": 10_000, "effective_from": "2026-01-01"}]})
     assert_problem(api("clm", "GET", f"/contracts/{contract['id']}/versions/abc"), 404)
     assert_problem(api("clm", "GET", f"/contracts/{contract['id']}/versions/\u00b2"), 404)
+    for raw in ("\u0661", "-1", "1.0", "+1"):  # an Arabic-Indic one, a sign, a decimal point
+        assert_problem(api("clm", "GET", f"/contracts/{contract['id']}/versions/{raw}"), 404)
+    assert api("clm", "GET", f"/contracts/{contract['id']}/versions/1").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'legal_entities'.rstrip('s') gives 'legal entitie' in the 404 detail "
-                                       "(mocks/erp/models.py:162)")
 def test_erp_not_found_names_the_kind_correctly(api, systems):
     customer = create(api, "erp", "/customers", erp_customer())
     response = api("erp", "POST", "/billing-projects", json={
         "customer_id": customer["id"], "legal_entity": "XX99", "contract_ref": "c", "currency": "USD", "name": "n"})
     assert assert_problem(response, 404)["detail"] == "legal entity XX99 does not exist"
+
+
+@pytest.mark.parametrize(("system", "path", "kind"), [
+    ("erp", "/customers/x1", "customer"), ("erp", "/billing-projects/x1", "billing project"),
+    ("erp", "/charges/x1", "charge"), ("erp", "/invoices/x1", "invoice"),
+    ("psa", "/projects/x1", "project"), ("psa", "/resources/x1", "resource"), ("psa", "/timesheets/x1", "timesheet"),
+    ("psa", "/expenses/x1", "expense"), ("psa", "/milestones/x1", "milestone")])
+def test_not_found_names_every_kind_in_the_singular(api, system, path, kind):
+    assert assert_problem(api(system, "GET", path), 404)["detail"] == f"{kind} x1 does not exist"
 
 
 def test_problem_content_type_is_only_on_errors(api, account):

@@ -53,24 +53,17 @@ def reject(api, sheet_id: str):
 
 
 def assert_illegal(response, sheet: dict, status: str) -> None:
-    """409 problem+json naming the timesheet and its current status.
-
-    Not via assert_problem: the body's ``status`` member is clobbered by the
-    timesheet status (see test_illegal_transition_problem_keeps_http_status_member).
-    """
-    assert response.status_code == 409, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["type"].endswith("/illegal_transition")
+    """409 problem+json naming the timesheet and, as ``current_status``, its status."""
+    body = assert_problem(response, 409, "illegal_transition")
     assert body["timesheet_id"] == sheet["id"]
+    assert body["current_status"] == status
     assert f"timesheet {sheet['id']} is {status};" in body["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the extension member status=<timesheet status> overwrites the RFC 9457 "
-                                       "'status' member (mocks/psa/exceptions.py:15, mocks/core/problems.py:34)")
 def test_illegal_transition_problem_keeps_http_status_member(api, sheet):
     body = act(api, sheet["id"], "approve").json()
     assert body["status"] == 409
+    assert body["current_status"] == "draft"
 
 
 def test_new_sheet_is_draft_version_1(sheet):
@@ -233,3 +226,61 @@ def test_unknown_task_and_resource_are_404(api, project, resource):
 
 def test_unknown_timesheet_is_404(api):
     assert_problem(act(api, "tms_999999", "submit"), 404)
+
+
+# -- billing status across an adjustment ---------------------------------------------
+
+def test_adjusting_a_billed_sheet_keeps_each_kept_lines_billing_status(api, systems, project, sheet):
+    """A kept line still names the invoice that billed its earlier version; a new line starts unbilled."""
+    ok(act(api, sheet["id"], "submit"))
+    approved = ok(act(api, sheet["id"], "approve"))
+    billed_id, unbilled_id = (ln["id"] for ln in approved["lines"])
+    marked = api("psa", "PUT", f"/timesheet-lines/{billed_id}/billing", json={"invoice_ref": "US01-000001"})
+    assert marked.status_code == 200, marked.text
+
+    adjusted = ok(edit(api, sheet["id"], [line(project, "6"), line(project, "7.5", date="2026-01-06", task=1),
+                                          line(project, "2", date="2026-01-07")]))
+
+    kept, other, added = adjusted["lines"]
+    assert (kept["id"], kept["hours"]) == (billed_id, "6")
+    assert (kept["billing_status"], kept["invoice_ref"]) == ("billed", "US01-000001")
+    assert other["id"] == unbilled_id and (other["billing_status"], other["invoice_ref"]) == ("unbilled", None)
+    assert added["id"] not in (billed_id, unbilled_id)
+    assert (added["billing_status"], added["invoice_ref"]) == ("unbilled", None)
+    # the line index follows the new version, and a repeated write-back is still a no-op
+    assert systems.psa.lines[billed_id][1].hours == 6
+    head = systems.psa.feed.head
+    api("psa", "PUT", f"/timesheet-lines/{billed_id}/billing", json={"invoice_ref": "US01-000001"})
+    assert systems.psa.feed.head == head
+
+
+def test_rejected_adjustment_keeps_billing_status_through_the_re_edit(api, project, sheet):
+    ok(act(api, sheet["id"], "submit"))
+    billed_id = ok(act(api, sheet["id"], "approve"))["lines"][0]["id"]
+    api("psa", "PUT", f"/timesheet-lines/{billed_id}/billing", json={"invoice_ref": "US01-000007"})
+    ok(edit(api, sheet["id"], [line(project, "6")]))
+    ok(reject(api, sheet["id"]))
+
+    redone = ok(edit(api, sheet["id"], [line(project, "5")]))
+
+    assert [(ln["id"], ln["billing_status"], ln["invoice_ref"]) for ln in redone["lines"]] == [
+        (billed_id, "billed", "US01-000007")]
+
+
+# -- ETags on reads ------------------------------------------------------------------
+
+def test_single_entity_reads_carry_an_etag_of_the_version(api, systems, project, resource, sheet):
+    assert api("psa", "GET", f"/projects/{project['id']}").headers["etag"] == '"1"'
+    assert api("psa", "GET", f"/timesheets/{sheet['id']}").headers["etag"] == '"1"'
+    ok(edit(api, sheet["id"], [line(project, "4")]))
+    assert api("psa", "GET", f"/timesheets/{sheet['id']}").headers["etag"] == '"2"'
+
+    expense = create(api, "psa", "/expenses", {"resource_id": resource, "project_id": project["id"],
+                                                "date": "2026-01-05", "description": "train", "cost": 4_200,
+                                                "currency": "USD"})
+    assert api("psa", "GET", f"/expenses/{expense['id']}").headers["etag"] == '"1"'
+    (milestone,) = create(api, "psa", f"/projects/{project['id']}/milestones", {"milestones": [
+        {"ref": "m1", "name": "Go-live", "planned_date": "2026-03-01"}]})["data"]
+    assert api("psa", "GET", f"/milestones/{milestone['id']}").headers["etag"] == '"1"'
+    # a resource has no version, hence no ETag
+    assert "etag" not in api("psa", "GET", f"/resources/{resource}").headers

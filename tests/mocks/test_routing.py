@@ -89,9 +89,6 @@ def test_same_param_name_in_many_templates_is_kept_apart(table):
     assert resolve(table, "GET", "/contracts/c8/versions/2")[1] == {"id": "c8", "version": "2"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (latent): templates are tried in registration order, so a literal "
-                                       "segment registered after a {param} sibling is shadowed "
-                                       "(mocks/core/routing.py:106-112, 120-121)")
 def test_literal_segment_is_preferred_over_a_param_whatever_the_order():
     t = RouteTable()
     t.add("GET", "/invoices/{id}", named("get"))
@@ -137,3 +134,19 @@ def test_shared_routes_exist_on_every_system(api):
         assert api(system, "GET", "/events").status_code == 200
         assert_problem(api(system, "POST", "/events"), 405)
         assert_problem(api(system, "GET", "/oauth/token"), 405)
+
+
+def test_literal_wins_at_the_first_position_where_templates_differ():
+    t = RouteTable()
+    t.add("GET", "/{kind}/{id}/lines", named("any_lines"))
+    t.add("GET", "/invoices/{id}/{part}", named("invoice_part"))
+    t.add("GET", "/invoices/{id}/lines", named("invoice_lines"))
+    assert resolve(t, "GET", "/invoices/i1/lines") == ("invoice_lines", {"id": "i1"})
+    assert resolve(t, "GET", "/invoices/i1/notes") == ("invoice_part", {"id": "i1", "part": "notes"})
+    assert resolve(t, "GET", "/charges/c1/lines") == ("any_lines", {"kind": "charges", "id": "c1"})
+
+
+def test_method_not_allowed_carries_the_allow_header(table):
+    with pytest.raises(MethodNotAllowed) as info:
+        table.match("DELETE", "/contracts")
+    assert info.value.headers == {"allow": "GET, POST"}

@@ -1,0 +1,47 @@
+"""P1 (DESIGN §10): the mid-size firm in at most 30 s wall and 1 GiB peak RSS.
+
+Runs ``c2c simulate scenarios/mid_size.yaml`` in a fresh process, so the
+peak RSS in ``run.json`` is the simulation's own, and reads the figures
+the product itself records. A bare ``httpx.MockTransport`` loop is timed
+in the same run and its ratio to the simulation's connector call rate is
+recorded beside the absolute figures, so a slow machine can be told apart
+from a slow simulation.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.benchmarks.test_simulation_speed import CALLS, mock_transport_loop
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.benchmark_suite
+
+P1_WALL_SECONDS = 30.0
+P1_PEAK_RSS_MIB = 1024.0
+
+
+def test_mid_size_meets_p1(benchmark, tmp_path) -> None:
+    mock_rate = max(CALLS / mock_transport_loop() for _ in range(3))
+
+    def run() -> dict:
+        out = tmp_path / "mid"
+        subprocess.run([sys.executable, "-m", "simulator.cli", "simulate", str(ROOT / "scenarios" / "mid_size.yaml"),
+                        "--seed", "1", "--out", str(out), "--quiet"], check=True, cwd=ROOT, capture_output=True)
+        return json.loads((out / "run.json").read_text())
+
+    run_json = benchmark.pedantic(run, rounds=1, iterations=1)
+    kpis = json.loads((tmp_path / "mid" / "kpis.json").read_text())
+    benchmark.extra_info.update({
+        "wall_seconds": run_json["wall_seconds"], "peak_rss_mib": run_json["peak_rss_mib"],
+        "connector_calls_per_wall_second": run_json["connector_calls_per_wall_second"],
+        "bare_mock_transport_calls_per_second": round(mock_rate),
+        "ratio_to_bare_transport": round(run_json["connector_calls_per_wall_second"] / mock_rate, 3),
+    })
+    assert kpis["reconciliation"]["mismatches"] == 0
+    assert run_json["wall_seconds"] <= P1_WALL_SECONDS, benchmark.extra_info
+    assert run_json["peak_rss_mib"] <= P1_PEAK_RSS_MIB, benchmark.extra_info
