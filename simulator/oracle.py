@@ -94,7 +94,8 @@ class SourceItem:
     amount: int
     date: str
     version: int
-    approvals: frozenset[str] = frozenset()
+    approvals: dict[str, int] = field(default_factory=dict)  # approval id -> the source version it approved
+    current_approval: str | None = None  # the approval of the final version, if that version is approved
 
 
 @dataclass
@@ -132,10 +133,10 @@ class Valuer:
 
     def __init__(self, systems: Systems, with_approvals: bool = True) -> None:
         self.systems = systems
-        approvals: dict[str, set[str]] = defaultdict(set)
+        approvals: dict[str, dict[str, int]] = defaultdict(dict)
         if with_approvals:  # only lineage checks need them; a customer reading an invoice does not
             for approval in systems.psa.approvals:
-                approvals[approval["entity_id"]].add(approval["approval_id"])
+                approvals[approval["entity_id"]][approval["approval_id"]] = approval["version"]
         self.approvals = approvals
 
     def _contract_of_project(self, project_id: str):
@@ -151,7 +152,8 @@ class Valuer:
             rate = rate_on(contract.terms.rate_card, line.role, line.date)
             amount = labour_amount(line.hours, rate) if rate is not None else 0
         return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
-                          line.date, timesheet.version, frozenset(self.approvals.get(timesheet.id, ())))
+                          line.date, timesheet.version, self.approvals.get(timesheet.id, {}),
+                          timesheet.approval_id if current and timesheet.status == "approved" else None)
 
     def expense(self, expense_id: str) -> SourceItem:
         expense = self.systems.psa.expenses[expense_id]
@@ -160,7 +162,7 @@ class Valuer:
         if expense.status == "approved" and expense.billable:
             amount = expense_amount(expense.cost, contract.terms.expense_markup_pct)
         return SourceItem(f"psa:expense/{expense_id}", "expense", contract.id, contract.currency, amount,
-                          expense.date, expense.version, frozenset(self.approvals.get(expense_id, ())))
+                          expense.date, expense.version, self.approvals.get(expense_id, {}), expense.approval_id)
 
     def milestone(self, milestone_id: str) -> SourceItem:
         milestone = self.systems.psa.milestones[milestone_id]
@@ -169,7 +171,8 @@ class Valuer:
         if milestone.status == "approved":
             amount = next((m.amount for m in contract.terms.milestones if m.ref == milestone.ref), 0)
         return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
-                          milestone.planned_date, milestone.version, frozenset(self.approvals.get(milestone_id, ())))
+                          milestone.planned_date, milestone.version, self.approvals.get(milestone_id, {}),
+                          milestone.approval_id)
 
     def retainer(self, contract_id: str, period: str) -> SourceItem:
         contract = self.systems.clm.contracts[contract_id]
@@ -229,6 +232,7 @@ def reconcile(systems: Systems) -> Reconciliation:
     )
     billed: dict[str, int] = defaultdict(int)
     held: dict[str, int] = defaultdict(int)
+    reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
     for charge in erp.charges.values():
         item = item_of(charge.lineage)
         if item is None or item not in expected:
@@ -245,6 +249,11 @@ def reconcile(systems: Systems) -> Reconciliation:
             billed[item] += charge.amount
         elif charge.status == "held":
             held[item] += charge.amount
+        still_open = charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
+        cited = charge.lineage.get("approval_id")
+        if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
+            result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
+                                detail=f"for {item}: an open charge must cite the approval of the final version"))
 
     by_contract: dict[str, list[SourceItem]] = defaultdict(list)
     for want in expected.values():
@@ -311,8 +320,12 @@ def _check_lineage(result: Reconciliation, charge, want: SourceItem, contract_ve
     if isinstance(source_version, int) and source_version > want.version:
         problems.append(f"source_version {source_version} is newer than the source ({want.version})")
     approval = lineage.get("approval_id")
-    if approval and want.kind != "retainer_period" and approval not in want.approvals:
-        problems.append(f"approval {approval} never approved this item")
+    if approval and want.kind != "retainer_period":
+        if approval not in want.approvals:
+            problems.append(f"approval {approval} never approved this item")
+        elif isinstance(source_version, int) and want.approvals[approval] != source_version:
+            problems.append(f"approval {approval} approved version {want.approvals[approval]}, "
+                            f"not source_version {source_version}")
     if problems:
         result.add(Mismatch("lineage", f"erp:charge/{charge.id}", "complete, consistent lineage",
                             "; ".join(problems), detail=f"for {want.item}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from simulator.scenario import CURRENCY_MINOR_UNITS
@@ -26,11 +27,13 @@ def _pct(stats: dict[str, Any], unit: str) -> str:
 
 
 def kpi_table(kpis: dict[str, Any]) -> Table:
-    table = Table(title=f"c2c · {kpis['scenario']} · seed {kpis['seed']}", show_header=True, header_style="bold")
+    table = Table(title=escape(f"c2c · {kpis['scenario']} · seed {kpis['seed']}"), show_header=True,
+                  header_style="bold")
     table.add_column("KPI")
     table.add_column("value", overflow="fold")
     invoices = kpis["invoices"]
     table.add_row("invoices posted", f"{invoices['count']:,} ({_by_currency(invoices['total_by_currency'])})")
+    table.add_row("disputed invoices", f"{invoices['disputed']:,}")
     table.add_row("invoice cycle time (approval → posted)", _pct(invoices["cycle_time_hours"], "h"))
     lag = invoices["billing_lag"]
     table.add_row("billing lag", f"{lag['lines_invoiced_in_a_later_period']:,} lines invoiced a period late "
@@ -41,6 +44,15 @@ def kpi_table(kpis: dict[str, Any]) -> Table:
     receivables = kpis["receivables"]
     dso = receivables["dso_days"]
     table.add_row("DSO", "n/a" if dso is None else f"{dso:,} days")
+    contracts = kpis["contracts"]
+    signed = contracts["signed_by_billing_type"]
+    table.add_row("contracts signed", " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in signed.items()) or "none")
+    table.add_row("amendments", f"{contracts['amendments']:,} ({contracts['retro_amendments']:,} retroactive)")
+    ledger = kpis["ledger"]
+    table.add_row("cap holds / releases", f"{ledger['cap_holds']:,} / {ledger['cap_releases']:,}")
+    table.add_row("adjustments after invoicing", f"{ledger['post_invoice_adjustments']:,}")
+    latency = kpis["sync_latency"]["psa_approval_to_erp_charge_minutes"]
+    table.add_row("sync latency (approval → ERP charge)", _pct(latency, "min"))
     table.add_row("revenue leakage", _by_currency(kpis["revenue_leakage"]))
     table.add_row("over-billing", _by_currency(kpis["over_billing"]))
     calls = kpis["api_calls"]

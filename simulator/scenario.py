@@ -53,6 +53,11 @@ Range = Annotated[tuple[float, float], OrderedRange]
 IntRange = Annotated[tuple[int, int], OrderedRange]
 CountRange = Annotated[tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]], OrderedRange]  # starts at 1
 DelayRange = Annotated[tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]], OrderedRange]  # waited out
+PercentRange = Annotated[tuple[Annotated[float, Field(ge=0, lt=100)], Annotated[float, Field(ge=0, lt=100)]],
+                         OrderedRange]  # a discount: 100 % would give the work away
+ChangeRange = Annotated[tuple[Annotated[float, Field(gt=-100)], Annotated[float, Field(gt=-100)]],
+                        OrderedRange]  # a relative change: -100 % or less would make prices non-positive
+HoursRange = Annotated[tuple[Annotated[float, Field(gt=0, le=24)], Annotated[float, Field(gt=0, le=24)]], OrderedRange]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Currency = Annotated[str, AfterValidator(_known_currency)]
 
@@ -90,7 +95,7 @@ class Customers(_Model):
 
 class RateIncrease(_Model):
     probability: Probability = 0.0
-    pct: Range = (3.0, 8.0)
+    pct: DelayRange = (3.0, 8.0)  # an increase: non-negative
 
 
 BILLING_TYPES = ("time_and_materials", "capped_tm", "fixed_fee_milestones", "retainer")
@@ -102,12 +107,13 @@ class Contracts(_Model):
     billing_types: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {"time_and_materials": 1.0})
     duration_months: CountRange = (2, 6)
     team_size: CountRange = (2, 6)
-    discount_pct: Range = (0.0, 10.0)
+    discount_pct: PercentRange = (0.0, 10.0)
     rate_increase: RateIncrease = RateIncrease()
-    expense_markup_pct: Range = (0.0, 0.0)
-    cap_factor: Range = (0.6, 1.1)
+    expense_markup_pct: DelayRange = (0.0, 0.0)  # non-negative
+    cap_factor: Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]], OrderedRange] = (0.6, 1.1)
     milestones: CountRange = (2, 5)
-    retainer_hours_per_month: Range = (40.0, 120.0)
+    retainer_hours_per_month: Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]],
+                                        OrderedRange] = (40.0, 120.0)
     payment_terms_days: int = Field(default=30, ge=0, le=120)
 
     @field_validator("billing_types")
@@ -131,14 +137,14 @@ class Pipeline(_Model):
 class Amendments(_Model):
     probability: Probability = 0.0  # per signed contract
     retro_share: Probability = 0.5  # of rate amendments, effective in the past
-    rate_change_pct: Range = (-5.0, 10.0)
-    cap_raise_pct: Range = (10.0, 60.0)
-    extension_months: IntRange = (1, 3)
-    milestone_change_pct: Range = (-10.0, 20.0)
+    rate_change_pct: ChangeRange = (-5.0, 10.0)
+    cap_raise_pct: DelayRange = (10.0, 60.0)  # a raise: non-negative
+    extension_months: CountRange = (1, 3)
+    milestone_change_pct: ChangeRange = (-10.0, 20.0)
 
 
 class People(_Model):
-    hours_per_day: Range = (6.0, 9.0)
+    hours_per_day: HoursRange = (6.0, 9.0)
     non_billable_share: Probability = 0.05
     late_submission_share: Probability = 0.15
     approval_delay_hours: DelayRange = (2.0, 96.0)
@@ -148,7 +154,8 @@ class People(_Model):
     staffing_delay_hours: DelayRange = (4.0, 72.0)
     payment_delay_days: Range = (-5.0, 25.0)
     expenses_per_week: Probability = 0.0  # chance a consultant on a T&M or capped project files an expense
-    expense_cost_hours: Range = (0.2, 4.0)  # an expense costs this many hours at the lowest role's rate
+    expense_cost_hours: Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]],
+                                  OrderedRange] = (0.2, 4.0)  # an expense costs this many hours at the lowest role's rate
     expense_rejection_rate: Probability = 0.05
     adjustment_rate: Probability = 0.0  # share of approved timesheets corrected later
     adjustment_delay_days: DelayRange = (1.0, 45.0)
@@ -184,6 +191,25 @@ class Scenario(_Model):
         if ":" not in name:
             raise ValueError("must name a factory as package.module:function")
         return name
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Scenario:
+        errors = []
+        for path, values in ((("legal_entities", "id"), [e.id for e in self.legal_entities]),
+                             (("legal_entities", "invoice_prefix"), [e.invoice_prefix for e in self.legal_entities]),
+                             (("firm", "roles", "name"), [r.name for r in self.firm.roles])):
+            seen: dict[str, int] = {}
+            for i, value in enumerate(values):
+                if value in seen:
+                    message = f"{value!r} is used twice (first at index {seen[value]}); it must be unique"
+                    loc = (path[0], i, path[1]) if len(path) == 2 else (path[0], path[1], i, path[2])
+                    errors.append(InitErrorDetails(type=PydanticCustomError("duplicate", "{message}",
+                                                                            {"message": message}),
+                                                   loc=loc, input=value))
+                seen.setdefault(value, i)
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
 
     @model_validator(mode="after")
     def _rates_cover_entities(self) -> Scenario:

@@ -5,7 +5,10 @@ or per entity, ``streams.get("consultant", "res_000007")``). Streams are
 derived by hashing the seed with the name, so adding a draw in one process
 never shifts the numbers another process sees: two what-if variants share
 the same random people, and their differences are the scenario's, not
-noise.
+noise. The flip side: a name must identify one use. Two processes that ask
+for the same name draw the same numbers, so a process that can recur for
+one entity (a second review after an adjustment) must put what
+distinguishes it (the version) in the name.
 """
 
 from __future__ import annotations

@@ -230,14 +230,28 @@ class ErpBackend(Backend):
         return project
 
     # -- the unbilled ledger --------------------------------------------------
+    def _check_charge(self, fields: dict[str, Any], prefix: str = "") -> None:
+        project = self.billing_projects.get(fields["billing_project_id"])
+        if project is None:
+            raise ValidationFailed(f"{prefix}billing_project_id", f"no billing project {fields['billing_project_id']}")
+        if fields["currency"] != project.currency:
+            raise ValidationFailed(f"{prefix}currency",
+                                   f"{fields['currency']} differs from billing project currency {project.currency}")
+        reversed_id = fields.get("reversal_of")
+        if reversed_id is not None and reversed_id not in self.charges:
+            raise ValidationFailed(f"{prefix}reversal_of", f"no charge {reversed_id} to reverse")
+
+    def create_charges(self, batch: list[dict[str, Any]]) -> list[Charge]:
+        """Create several charges atomically: every one is checked before any is written."""
+        for i, fields in enumerate(batch):
+            self._check_charge(fields, f"charges[{i}].")
+        return [self.create_charge(**fields) for fields in batch]
+
     def create_charge(self, *, billing_project_id: str, charge_date: str, description: str, quantity: Decimal,
                       unit_price: int, amount: int, currency: str, lineage: dict[str, Any],
                       reversal_of: str | None = None, hold: bool = False) -> Charge:
-        project = self.get("billing_projects", billing_project_id)
-        if currency != project.currency:
-            raise ValidationFailed("currency", f"{currency} differs from billing project currency {project.currency}")
-        if reversal_of is not None:
-            self.get("charges", reversal_of)
+        self._check_charge({"billing_project_id": billing_project_id, "currency": currency,
+                            "reversal_of": reversal_of})
         charge = Charge(self.next_id("chg"), billing_project_id, charge_date, description, quantity, unit_price,
                         amount, currency, lineage, reversal_of, self.now_iso(), "held" if hold else "unbilled",
                         created_held=hold)

@@ -14,6 +14,7 @@ from mocks.core.validation import Payload
 from mocks.erp.models import CUSTOMER_UPDATABLE, Customer, ErpBackend
 
 CUSTOMER_NAME_MAX = 40  # as in NetSuite: shorter than a CRM's 255
+MAX_BATCH = 500
 
 
 def _address(p: Payload, field: str) -> dict[str, str]:
@@ -89,16 +90,26 @@ class ErpResponses:
         )
         return ApiResponse(201, project.to_json())
 
+    @staticmethod
+    def _charge_fields(p: Payload) -> dict:
+        return {
+            "billing_project_id": p.str("billing_project_id"), "charge_date": p.date("charge_date").isoformat(),
+            "description": p.str("description", max_len=255), "quantity": p.decimal("quantity"),
+            "unit_price": p.int("unit_price"), "amount": p.int("amount"), "currency": p.str("currency", max_len=3),
+            "lineage": p.object("lineage").body, "reversal_of": p.str("reversal_of", None),
+            "hold": p.bool("hold", False),
+        }
+
     def create_charge(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json())
-        lineage = p.object("lineage")
-        charge = self.backend.create_charge(
-            billing_project_id=p.str("billing_project_id"), charge_date=p.date("charge_date").isoformat(),
-            description=p.str("description", max_len=255), quantity=p.decimal("quantity"),
-            unit_price=p.int("unit_price"), amount=p.int("amount"), currency=p.str("currency", max_len=3),
-            lineage=lineage.body, reversal_of=p.str("reversal_of", None), hold=p.bool("hold", False),
-        )
+        charge = self.backend.create_charge(**self._charge_fields(Payload(request.json())))
         return ApiResponse(201, charge.to_json())
+
+    def create_charge_batch(self, request: ApiRequest) -> ApiResponse:
+        entries = Payload(request.json()).objects("charges")
+        if len(entries) > MAX_BATCH:
+            raise ValidationFailed("charges", f"at most {MAX_BATCH} charges per batch, got {len(entries)}")
+        charges = self.backend.create_charges([self._charge_fields(entry) for entry in entries])
+        return ApiResponse(201, {"data": [c.to_json() for c in charges]})
 
     def release_charge(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json() if request.body else {})

@@ -17,6 +17,7 @@ def build_service(backend: ErpBackend, clients: dict[str, str]) -> Service:
     routes.add("GET", "/billing-projects/{id}", r.get_handler("billing_projects"))
     routes.add("GET", "/charges", r.list_handler("charges", ("billing_project_id", "status")))
     routes.add("POST", "/charges", r.create_charge)
+    routes.add("POST", "/charge-batches", r.create_charge_batch)
     routes.add("GET", "/charges/{id}", r.get_handler("charges"))
     routes.add("POST", "/charges/{id}/release", r.release_charge)
     routes.add("GET", "/periods", r.list_periods)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from mocks.core.backend import Backend
+from mocks.core.problems import ValidationFailed
 from mocks.psa.exceptions import DuplicateProject, IllegalTimesheetTransition, IllegalTransition, PsaNotFound
 
 
@@ -376,6 +377,30 @@ class PsaBackend(Backend):
             item.invoice_ref = invoice_ref
             self.publish(f"{SINGULAR[collection]}.billing_updated", item.id, item.version)
         return item
+
+    BILLABLE_KINDS = ("timesheet_line", "expense", "milestone")
+
+    def mark_many_billed(self, invoice_ref: str, items: list[tuple[str, str]]) -> int:
+        """Billing write-back for a whole invoice in one request: all or nothing.
+
+        Every (kind, id) is checked before anything changes, so a bad item
+        leaves no half-applied invoice behind. Returns how many items changed.
+        """
+        for i, (kind, entity_id) in enumerate(items):
+            known = self.lines if kind == "timesheet_line" else self.expenses if kind == "expense" else self.milestones
+            if entity_id not in known:
+                raise ValidationFailed(f"items[{i}].id", f"no {kind.replace('_', ' ')} {entity_id}")
+        changed = 0
+        for kind, entity_id in items:
+            if kind == "timesheet_line":
+                before = self.lines[entity_id][1].invoice_ref
+                self.mark_billed(entity_id, invoice_ref)
+            else:
+                collection = "expenses" if kind == "expense" else "milestones"
+                before = getattr(self, collection)[entity_id].invoice_ref
+                self.mark_item_billed(collection, entity_id, invoice_ref)
+            changed += before != invoice_ref
+        return changed
 
     def mark_billed(self, line_id: str, invoice_ref: str) -> TimesheetLine:
         try:

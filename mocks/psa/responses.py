@@ -122,6 +122,16 @@ class PsaResponses:
             return ApiResponse(200, item.to_json())
         return handler
 
+    def billing_updates(self, request: ApiRequest) -> ApiResponse:
+        p = Payload(request.json())
+        invoice_ref = p.str("invoice_ref", max_len=64)
+        entries = p.objects("items")
+        if len(entries) > 500:
+            raise ValidationFailed("items", f"at most 500 items per request, got {len(entries)}")
+        items = [(e.choice("type", PsaBackend.BILLABLE_KINDS), e.str("id")) for e in entries]
+        changed = self.backend.mark_many_billed(invoice_ref, items)
+        return ApiResponse(200, {"invoice_ref": invoice_ref, "items": len(items), "changed": changed})
+
     def mark_billed(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())
         line = self.backend.mark_billed(request.params["id"], p.str("invoice_ref"))

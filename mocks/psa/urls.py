@@ -21,6 +21,7 @@ def build_service(backend: PsaBackend, clients: dict[str, str]) -> Service:
     routes.add("POST", "/timesheets/{id}/approve", r.approve)
     routes.add("POST", "/timesheets/{id}/reject", r.reject)
     routes.add("PUT", "/timesheet-lines/{id}/billing", r.mark_billed)
+    routes.add("POST", "/billing-updates", r.billing_updates)
     routes.add("GET", "/expenses", r.list_handler("expenses", ("project_id", "status")))
     routes.add("POST", "/expenses", r.submit_expense)
     routes.add("GET", "/expenses/{id}", r.get_handler("expenses"))

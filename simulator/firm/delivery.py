@@ -138,7 +138,8 @@ def _corrected(rng: random.Random, lines) -> list[LineSpec]:
 
 
 def review(ctx: FirmContext, timesheet_id: str):
-    rng = ctx.streams.get("approval", timesheet_id)
+    # One stream per review of one version: a second review (after an adjustment) must not replay the first's draws.
+    rng = ctx.streams.get("approval", timesheet_id, str(ctx.systems.psa.timesheets[timesheet_id].version))
     people = ctx.scenario.people
     psa = ctx.systems.psa
     while True:
@@ -159,7 +160,7 @@ def review(ctx: FirmContext, timesheet_id: str):
 
 def adjust(ctx: FirmContext, timesheet_id: str):
     """A correction to an approved sheet, weeks later: a new version that needs approval again."""
-    rng = ctx.streams.get("adjustment", timesheet_id)
+    rng = ctx.streams.get("adjustment", timesheet_id, str(ctx.systems.psa.timesheets[timesheet_id].version))
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.adjustment_delay_days) * DAY)
     psa = ctx.systems.psa
     timesheet = psa.timesheets[timesheet_id]
