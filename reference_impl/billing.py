@@ -14,18 +14,26 @@ item is worth now) and moves the ERP there:
   back on hold. So per item billed + held = value, and per contract
   billed = min(value, cap).
 
-Every write's ``Idempotency-Key`` is ``c2c:{item}:{n}`` with ``n`` the
-item's write counter from the ledger: a retried write replays, never
-duplicates.
+Work is *planned* from the ledger alone, then *executed* as charge batches
+(``POST /charge-batches``, all or nothing). A batch's ``Idempotency-Key``
+is derived from the write counters of the items in it, and the ledger is
+updated only after the ERP answered; so if the answer is lost, or the
+connector dies before saving, the same plan is made again from the same
+ledger, under the same key, and the ERP replays it instead of charging
+twice. Releases (``POST /charges/{id}/release``) follow the same rule with
+a per-item key.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from reference_impl.api import SystemClient
 from reference_impl.ledger import ItemRecord, Ledger
+
+BATCH_LIMIT = 500
 
 
 @dataclass
@@ -36,6 +44,10 @@ class ContractBilling:
     currency: str
     billing_type: str
     cap: int | None
+
+    @property
+    def capped(self) -> bool:
+        return self.billing_type == "capped_tm" and self.cap is not None
 
 
 @dataclass
@@ -57,19 +69,28 @@ class Target:
         self.facts = {**self.facts, "charge_date": self.charge_date, "description": self.description,
                       "quantity": self.quantity, "unit_price": self.unit_price}
 
+    @classmethod
+    def from_record(cls, record: ItemRecord) -> Target:
+        f = record.facts
+        return cls(record.key, record.order, record.billed + record.held_amount, f["charge_date"], f["description"],
+                   f["quantity"], f["unit_price"], record.lineage, f)
+
+
+@dataclass
+class Planned:
+    """One charge to create, and what it does to its item's ledger record once created."""
+
+    record: ItemRecord
+    payload: dict[str, Any]
+    bucket: str  # "billable" or "held"
+    reverses: str | None = None
+
 
 class ChargeWriter:
     def __init__(self, erp: SystemClient, ledger: Ledger) -> None:
         self.erp = erp
         self.ledger = ledger
         self._totals: dict[str, list[int]] = {}  # contract -> [billed, held]; derived, rebuilt after a crash
-
-    # -- primitive writes ----------------------------------------------------------
-    def _post(self, record: ItemRecord, path: str, payload: dict[str, Any]) -> Any:
-        key = f"c2c:{record.key}:{record.writes}"
-        body = self.erp.call("POST", path, json=payload, headers={"idempotency-key": key})
-        record.writes += 1
-        return body
 
     def _totals_of(self, contract_id: str) -> list[int]:
         totals = self._totals.get(contract_id)
@@ -79,80 +100,106 @@ class ChargeWriter:
             self._totals[contract_id] = totals
         return totals
 
-    def _charge(self, contract: ContractBilling, record: ItemRecord, target: Target, amount: int, hold: bool) -> None:
-        charge = self._post(record, "/charges", {
+    # -- planning (pure: reads the ledger, writes nothing) -------------------------------------
+    @staticmethod
+    def _new_charge(contract: ContractBilling, record: ItemRecord, target: Target, amount: int, hold: bool) -> Planned:
+        return Planned(record, {
             "billing_project_id": contract.billing_project_id, "charge_date": target.charge_date,
             "description": target.description + (" (held: over cap)" if hold else ""),
             "quantity": target.quantity, "unit_price": target.unit_price, "amount": amount,
             "currency": contract.currency, "lineage": target.lineage, "hold": hold,
-        })
-        (record.held if hold else record.billable).append([charge["id"], amount])
-        self._totals_of(contract.contract_id)[1 if hold else 0] += amount
-        self.ledger.save(record)
+        }, "held" if hold else "billable")
 
-    def _reverse_all(self, contract: ContractBilling, record: ItemRecord, charge_date: str) -> None:
-        totals = self._totals_of(contract.contract_id)
-        for bucket, hold in ((record.billable, False), (record.held, True)):
-            while bucket:
-                charge_id, amount = bucket[0]
-                self._post(record, "/charges", {
+    @staticmethod
+    def _reversals(contract: ContractBilling, record: ItemRecord, charge_date: str) -> list[Planned]:
+        planned = []
+        for bucket in ("billable", "held"):
+            for charge_id, amount in getattr(record, bucket):
+                planned.append(Planned(record, {
                     "billing_project_id": contract.billing_project_id, "charge_date": charge_date,
                     "description": f"Reversal of {charge_id}", "quantity": "1", "unit_price": -amount,
                     "amount": -amount, "currency": contract.currency,
-                    "lineage": {**record.lineage, "reverses": charge_id}, "reversal_of": charge_id, "hold": hold,
-                })
-                bucket.pop(0)
-                totals[1 if hold else 0] -= amount
-                self.ledger.save(record)
+                    "lineage": {**record.lineage, "reverses": charge_id}, "reversal_of": charge_id,
+                    "hold": bucket == "held",
+                }, bucket, reverses=charge_id))
+        return planned
 
-    def _release(self, contract: ContractBilling, record: ItemRecord, amount: int) -> int:
-        """Release up to ``amount`` of the item's held charges; returns what was released."""
-        released = 0
-        totals = self._totals_of(contract.contract_id)
-        while record.held and released < amount:
-            charge_id, held = record.held[0]
-            take = min(held, amount - released)
-            parts = self._post(record, f"/charges/{charge_id}/release", {} if take == held else {"amount": take})
-            record.held.pop(0)
-            for part in parts["data"]:
-                (record.billable if part["status"] == "unbilled" else record.held).append([part["id"], part["amount"]])
-            released += take
-            totals[0] += take
-            totals[1] -= take
-            self.ledger.save(record)
-        return released
-
-    # -- bringing items to target ----------------------------------------------------------
     @staticmethod
     def _unchanged(record: ItemRecord, target: Target) -> bool:
         return (record.billed + record.held_amount == target.amount
                 and record.lineage.get("approval_id") == target.lineage.get("approval_id")
                 and (record.billable or record.held or target.amount == 0))
 
+    # -- executing -------------------------------------------------------------------------------
+    def _execute(self, contract: ContractBilling, planned: list[Planned]) -> None:
+        totals = self._totals_of(contract.contract_id)
+        for start in range(0, len(planned), BATCH_LIMIT):
+            chunk = planned[start:start + BATCH_LIMIT]
+            records = {p.record.key: p.record for p in chunk}
+            state = "|".join(f"{key}:{records[key].writes}" for key in sorted(records))
+            key = "c2c:batch:" + hashlib.sha256(state.encode()).hexdigest()[:40]
+            created = self.erp.call("POST", "/charge-batches", json={"charges": [p.payload for p in chunk]},
+                                    headers={"idempotency-key": key})["data"]
+            for plan, charge in zip(chunk, created, strict=True):
+                bucket = getattr(plan.record, plan.bucket)
+                if plan.reverses is not None:
+                    bucket[:] = [entry for entry in bucket if entry[0] != plan.reverses]
+                else:
+                    bucket.append([charge["id"], charge["amount"]])
+                totals[1 if plan.bucket == "held" else 0] += charge["amount"]
+            for record in records.values():
+                record.writes += 1
+                self.ledger.save(record)
+
+    def _release(self, contract: ContractBilling, record: ItemRecord, amount: int) -> None:
+        """Release ``amount`` of the item's held charges, oldest charge first."""
+        totals = self._totals_of(contract.contract_id)
+        while record.held and amount > 0:
+            charge_id, held = record.held[0]
+            take = min(held, amount)
+            parts = self.erp.call("POST", f"/charges/{charge_id}/release",
+                                  json={} if take == held else {"amount": take},
+                                  headers={"idempotency-key": f"c2c:{record.key}:{record.writes}"})["data"]
+            record.held.pop(0)
+            for part in parts:
+                (record.billable if part["status"] == "unbilled" else record.held).append([part["id"], part["amount"]])
+            record.writes += 1
+            amount -= take
+            totals[0] += take
+            totals[1] -= take
+            self.ledger.save(record)
+
+    # -- bringing items to target ----------------------------------------------------------------
     def settle(self, contract: ContractBilling, targets: list[Target]) -> None:
         changed: list[tuple[ItemRecord, Target]] = []
+        planned: list[Planned] = []
+        billed = self._totals_of(contract.contract_id)[0]
         for target in targets:
             record = self.ledger.get_or_new(target.key, contract.contract_id, target.order)
             if self._unchanged(record, target):
                 continue
-            self._reverse_all(contract, record, target.charge_date)
+            reversals = self._reversals(contract, record, target.charge_date)
+            billed += sum(p.payload["amount"] for p in reversals if p.bucket == "billable")  # reversals are negative
+            planned += reversals
             record.lineage, record.facts = target.lineage, target.facts
-            self.ledger.save(record)
             changed.append((record, target))
-        capped = contract.billing_type == "capped_tm" and contract.cap is not None
         for record, target in sorted(changed, key=lambda pair: (pair[1].order, pair[1].key)):
             if target.amount == 0:
                 continue
-            if not capped:
-                self._charge(contract, record, target, target.amount, hold=False)
-                continue
-            headroom = max(0, contract.cap - self._totals_of(contract.contract_id)[0])
-            billable = min(target.amount, headroom)
+            billable = target.amount
+            if contract.capped:
+                billable = min(target.amount, max(0, contract.cap - billed))
             if billable:
-                self._charge(contract, record, target, billable, hold=False)
+                planned.append(self._new_charge(contract, record, target, billable, hold=False))
+                billed += billable
             if target.amount - billable:
-                self._charge(contract, record, target, target.amount - billable, hold=True)
-        if capped:
+                planned.append(self._new_charge(contract, record, target, target.amount - billable, hold=True))
+        if planned:
+            self._execute(contract, planned)
+        else:
+            for record, _ in changed:  # new lineage or facts, nothing to write to the ERP
+                self.ledger.save(record)
+        if contract.capped:
             self.rebalance(contract)
 
     def rebalance(self, contract: ContractBilling) -> None:
@@ -167,18 +214,19 @@ class ChargeWriter:
                 if record.held_amount > 0:
                     self._release(contract, record, min(headroom, record.held_amount))
         elif billed > cap:
+            planned: list[Planned] = []
+            excess = billed - cap
             for record in sorted(self.ledger.items_of(contract.contract_id), key=lambda r: (r.order, r.key),
                                  reverse=True):
-                excess = self._totals_of(contract.contract_id)[0] - cap
                 if excess <= 0:
                     break
                 if record.billed <= 0:
                     continue
-                value, keep = record.billed + record.held_amount, max(0, record.billed - excess)
-                target = Target(record.key, record.order, value, record.facts["charge_date"],
-                                record.facts["description"], record.facts["quantity"], record.facts["unit_price"],
-                                record.lineage, record.facts)
-                self._reverse_all(contract, record, target.charge_date)
+                target = Target.from_record(record)
+                keep = max(0, record.billed - excess)
+                excess -= record.billed - keep
+                planned += self._reversals(contract, record, target.charge_date)
                 if keep:
-                    self._charge(contract, record, target, keep, hold=False)
-                self._charge(contract, record, target, value - keep, hold=True)
+                    planned.append(self._new_charge(contract, record, target, keep, hold=False))
+                planned.append(self._new_charge(contract, record, target, target.amount - keep, hold=True))
+            self._execute(contract, planned)

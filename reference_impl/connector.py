@@ -46,6 +46,7 @@ class ReferenceConnector:
             for system, url in runtime.urls.items()
         }
         self.ledger = Ledger(self.storage)
+        self._contracts: dict[str, dict[str, Any]] = {}  # a cache; an amendment's event refreshes it
         self.writer = ChargeWriter(self.clients["erp"], self.ledger)
         self.handlers = {
             "crm.account.created": self.sync_customer,
@@ -134,7 +135,7 @@ class ReferenceConnector:
     def set_up_contract(self, contract_id: str, contract: dict[str, Any] | None = None) -> None:
         if self._recall("billing_project", contract_id) and self._recall("psa_project", contract_id):
             return
-        contract = contract or self.clients["clm"].call("GET", f"/contracts/{contract_id}")
+        contract = contract or self._contract(contract_id, fresh=True)
         customer_id = self.sync_customer(contract["account_id"])
         if self._recall("billing_project", contract_id) is None:
             project = self.clients["erp"].call(
@@ -166,8 +167,13 @@ class ReferenceConnector:
         return ContractBilling(contract["id"], contract["version"], self._recall("billing_project", contract["id"]),
                                contract["currency"], contract["billing_type"], contract["cap"])
 
-    def _contract(self, contract_id: str) -> dict[str, Any]:
-        return self.clients["clm"].call("GET", f"/contracts/{contract_id}")
+    def _contract(self, contract_id: str, fresh: bool = False) -> dict[str, Any]:
+        """The contract's current version. Cached: a signed contract changes only by amendment, and the
+        amendment's event re-reads it and re-prices every item, so work priced from a cache that was one
+        event behind is corrected by that same event."""
+        if fresh or contract_id not in self._contracts:
+            self._contracts[contract_id] = self.clients["clm"].call("GET", f"/contracts/{contract_id}")
+        return self._contracts[contract_id]
 
     def _contract_of(self, project_id: str) -> str:
         contract_id = self._recall("contract_of_project", project_id)
@@ -178,7 +184,7 @@ class ReferenceConnector:
 
     def reprice_contract(self, contract_id: str) -> None:
         """An amendment: every item already charged is re-valued under the new version."""
-        contract = self._contract(contract_id)
+        contract = self._contract(contract_id, fresh=True)
         billing = self._billing(contract)
         targets = [self._retarget(contract, record.key, record.facts) for record in self.ledger.items_of(contract_id)]
         self.writer.settle(billing, [t for t in targets if t is not None])
@@ -300,17 +306,17 @@ class ReferenceConnector:
 
     # -- billing status write-back -------------------------------------------------------------
     def mark_invoice_billed(self, invoice_id: str) -> None:
+        """Write the invoice number back to every PSA item it billed, 500 items a request."""
         invoice = self.clients["erp"].call("GET", f"/invoices/{invoice_id}")
-        psa = self.clients["psa"]
-        paths = {"timesheet_line": "/timesheet-lines/{}/billing", "expense": "/expenses/{}/billing",
-                 "milestone": "/milestones/{}/billing"}
-        done = set()
+        items = {}
         for line in invoice["lines"]:
             lineage = line["lineage"]
-            path = paths.get(lineage.get("source_type"))
-            if path and lineage["source_id"] not in done and line["amount"] > 0:
-                done.add(lineage["source_id"])
-                psa.call("PUT", path.format(lineage["source_id"]), json={"invoice_ref": invoice["number"]})
+            if lineage.get("source_type") in ("timesheet_line", "expense", "milestone") and line["amount"] > 0:
+                items[lineage["source_id"]] = {"type": lineage["source_type"], "id": lineage["source_id"]}
+        batch = list(items.values())
+        for start in range(0, len(batch), 500):
+            self.clients["psa"].call("POST", "/billing-updates",
+                                     json={"invoice_ref": invoice["number"], "items": batch[start:start + 500]})
 
 
 def build(runtime: Any) -> ReferenceConnector:
