@@ -1,0 +1,23 @@
+"""Fail loudly when a hook a mutant relies on disappears from the reference connector.
+
+A mutant that overrides a method the reference connector no longer has (or
+no longer calls) silently turns back into the reference connector, and its
+test would then "pass" for the wrong reason. Each mutant names the hooks it
+plants its defect in; building it raises if one of them is gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def require_hooks(cls: type, *names: str) -> None:
+    missing = [name for name in names if not callable(getattr(cls, name, None))]
+    if missing:
+        raise RuntimeError(f"{cls.__name__} no longer has {', '.join(missing)}: re-plant this mutant's defect")
+
+
+def require_handlers(handlers: dict[str, Any], *event_types: str) -> None:
+    missing = [t for t in event_types if t not in handlers]
+    if missing:
+        raise RuntimeError(f"the reference connector no longer handles {', '.join(missing)}: re-plant this mutant's defect")

@@ -1,0 +1,45 @@
+"""Rounds half-even: labour amounts are rounded with banker's rounding instead of half-up.
+
+The real-world bug: the connector's pricing helper computes ``hours × rate``
+in ``Decimal`` and rounds it with Python's built-in ``round()``, which for a
+``Decimal`` (as for a float) rounds ties to the nearest *even* integer. The
+contract and DESIGN §6 say half-up. The two agree except on exact ties, so
+the defect hides in tests with round numbers: it bites only on a tie, such
+as a half hour at a rate with an odd number of minor units. Half
+an hour at 120.05/h is 6002.5 cents: half-up bills 60.03, half-even 60.02.
+On a tie whose whole part is even the line is billed one minor unit short.
+Tiny per line, but it is leakage nobody can explain at reconciliation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+from reference_impl.billing import Target
+from reference_impl.connector import ReferenceConnector
+from tests.broken_connectors._hooks import require_hooks
+
+
+def price(hours: Decimal, rate_minor: int) -> int:
+    """The connector's own pricing helper."""
+    return round(hours * rate_minor)  # DEFECT: round() on a Decimal is ROUND_HALF_EVEN
+
+
+class RoundsHalfEvenConnector(ReferenceConnector):
+    name = "broken: banker's rounding on labour"
+
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "_line_target")
+        super().__init__(runtime)
+
+    def _line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        target = super()._line_target(contract, f)
+        if target.amount == 0:
+            return target
+        return dataclasses.replace(target, amount=price(Decimal(f["hours"]), target.unit_price))
+
+
+def build(runtime: Any) -> RoundsHalfEvenConnector:
+    return RoundsHalfEvenConnector(runtime)
