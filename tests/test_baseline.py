@@ -7,6 +7,8 @@ the money KPIs and the lineage on every posted invoice line (DESIGN §6).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from simulator.oracle import reconcile
@@ -100,3 +102,18 @@ def test_every_posted_invoice_line_traces_to_its_source(result: SimulationResult
             approved = approval.get("entity_id") or approval.get("timesheet_id")
             assert (approved, approval["version"]) == (timesheet.id, lineage["source_version"]), where
     assert lines == result.kpis["invoices"]["lines"]
+
+
+def test_adjustments_happen_at_the_scenario_rate_not_in_a_loop(result: SimulationResult, baseline) -> None:
+    """A re-approved sheet is adjusted again only by fresh chance: each review draws from its own stream.
+
+    (A review that reused the first review's stream replayed its draws: every
+    adjusted sheet was then adjusted again after each re-approval, until the
+    end of the run.)
+    """
+    approvals = Counter(a["entity_id"] for a in result.systems.psa.approvals if a["kind"] == "timesheet")
+    adjusted = sum(1 for n in approvals.values() if n > 1)
+    assert adjusted > 0
+    readjusted = sum(1 for n in approvals.values() if n > 2)
+    rate = baseline.people.adjustment_rate
+    assert readjusted <= max(1, 3 * rate * adjusted), (adjusted, readjusted)

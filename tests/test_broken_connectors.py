@@ -145,8 +145,11 @@ def test_mutant_fails_reconciliation_naming_source_items(mutant: str, request: p
         assert LINE_ITEM.match(m.item), f"the defect touches timesheet lines only, yet: {m}"
         assert m.currency and re.fullmatch(r"[A-Z]{3}", m.currency), str(m)
         assert isinstance(m.expected, int) and isinstance(m.actual, int), str(m)
-    # The defect is in pricing/posting only: invoices, tax, numbering and master data stay right.
-    assert {m.rule for m in recon.mismatches} <= {"net_charge", "capped_item", "cap"}, describe(recon.mismatches)
+    # The defect is in pricing/posting only: invoices, tax, numbering and master data stay right. The double
+    # poster's extra charges are unknown to its ledger, so when a sheet is adjusted they stay open citing the
+    # superseded approval: the same defect, seen again through lineage.
+    allowed = {"net_charge", "capped_item", "cap"} | ({"lineage"} if mutant == "double_post" else set())
+    assert {m.rule for m in recon.mismatches} <= allowed, describe(recon.mismatches)
     assert result.connector_errors == [], "the mutants fail silently, as the real bugs do"
 
 
@@ -182,14 +185,26 @@ def test_wrong_rate_bills_lines_after_a_rate_increase_at_the_start_rate(wrong_ra
 # -- double post: every Monday line is charged twice ---------------------------------------------
 
 
+def approved_once(result: SimulationResult) -> set[str]:
+    """Sheets approved exactly once: on an adjusted sheet each approval adds another straggler copy."""
+    approvals = Counter(a["entity_id"] for a in result.systems.psa.approvals if a["kind"] == "timesheet")
+    return {sheet for sheet, n in approvals.items() if n == 1}
+
+
 def test_double_post_charges_monday_lines_twice(double_post_result: SimulationResult) -> None:
     mismatches = on_tm_lines(double_post_result, net_charge_mismatches(double_post_result))
-    mondays = {line_item(line.id) for _, line, _ in tm_approved_billable_lines(double_post_result)
+    once = approved_once(double_post_result)
+    mondays = {line_item(line.id): timesheet.id in once
+               for timesheet, line, _ in tm_approved_billable_lines(double_post_result)
                if dt.date.fromisoformat(line.date).weekday() == 0}
     assert mondays, "baseline seed 1 has Monday work"
-    assert set(mismatches) == mondays
-    for m in mismatches.values():
-        assert m.expected > 0 and m.actual == 2 * m.expected, str(m)
+    assert set(mismatches) == set(mondays)
+    for item, m in mismatches.items():
+        assert m.expected > 0, str(m)
+        if mondays[item]:
+            assert m.actual == 2 * m.expected, str(m)
+        else:  # re-approved: one straggler copy per approval, each at that version's hours
+            assert m.actual > m.expected, str(m)
     recon = double_post_result.reconciliation
     assert not recon.leakage
     assert_money_at_stake(recon, "over_billing", list(mismatches.values()))
@@ -201,7 +216,9 @@ def test_double_post_books_two_real_charges_per_monday_line(double_post_result: 
     for charge in double_post_result.systems.erp.charges.values():
         if charge.lineage.get("source_type") == "timesheet_line" and charge.reversal_of is None:
             charges_by_item.setdefault(line_item(charge.lineage["source_id"]), []).append(charge)
-    doubled = on_tm_lines(double_post_result, net_charge_mismatches(double_post_result))
+    once = approved_once(double_post_result)
+    doubled = {item for item in on_tm_lines(double_post_result, net_charge_mismatches(double_post_result))
+               if double_post_result.systems.psa.lines[item.split("/", 1)[1]][0].id in once}
     assert doubled
     for item in doubled:
         pair = charges_by_item[item]

@@ -407,3 +407,29 @@ def test_load_scenario_reports_errors_with_the_file_path(tmp_path: Path) -> None
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert f"{path} line {line_of(path.read_text(), 'setle_days')}: setle_days: " in str(info.value)
+
+
+@pytest.mark.parametrize("path, snippet, field", [
+    ("contracts", "discount_pct: [0, 100]", "contracts.discount_pct.1"),
+    ("people", "hours_per_day: [0, 8]", "people.hours_per_day.0"),
+    ("amendments", "rate_change_pct: [-100, 5]", "amendments.rate_change_pct.0"),
+])
+def test_nonsense_amounts_are_rejected_at_the_field(path: str, snippet: str, field: str) -> None:
+    text = (ROOT / "scenarios" / "baseline.yaml").read_text()
+    lines = text.splitlines()
+    key = snippet.split(":")[0]
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith(key + ":"))
+    indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    lines[index] = indent + snippet
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario("\n".join(lines), "s.yaml")
+    assert f"s.yaml line {index + 1}: {field}: " in str(caught.value)
+
+
+def test_duplicate_legal_entity_ids_are_rejected() -> None:
+    text = (ROOT / "scenarios" / "baseline.yaml").read_text().replace(
+        "  - {id: UK01, name: \"c2c Consulting Ltd\", currency: GBP, invoice_prefix: UK01, weight: 1}",
+        "  - {id: US01, name: \"c2c Consulting Ltd\", currency: GBP, invoice_prefix: UK01, weight: 1}")
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "s.yaml")
+    assert "legal_entities.1.id: 'US01' is used twice" in str(caught.value)
