@@ -39,25 +39,6 @@ class ErpResponses:
     def __init__(self, backend: ErpBackend) -> None:
         self.backend = backend
 
-    def list_handler(self, collection: str, filters: tuple[str, ...] = ()):
-        """A paginated list; each filter named in the query must equal the field (compared as text)."""
-        def handler(request: ApiRequest) -> ApiResponse:
-            items = list(getattr(self.backend, collection).values())
-            wanted = [(name, request.query[name]) for name in filters if name in request.query]
-
-            def predicate(item: Any) -> bool:
-                return all(str(getattr(item, name)) == value for name, value in wanted)
-
-            return ApiResponse(200, paginate(request, items, lambda e: e.to_json(), predicate if wanted else None))
-        return handler
-
-    def get_handler(self, collection: str):
-        def handler(request: ApiRequest) -> ApiResponse:
-            entity = self.backend.get(collection, request.params["id"])
-            headers = {"etag": etag(entity.version)} if hasattr(entity, "version") else {}
-            return ApiResponse(200, entity.to_json(), headers)
-        return handler
-
     def create_customer(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())
         customer = self.backend.create_customer(**{name: read(p, name) for name, read in CUSTOMER_FIELDS.items()})

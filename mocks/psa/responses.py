@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from mocks.core.etag import etag
-from mocks.core.pagination import paginate
 from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload
@@ -32,31 +29,6 @@ def _line_specs(p: Payload) -> list[LineSpec]:
 class PsaResponses:
     def __init__(self, backend: PsaBackend) -> None:
         self.backend = backend
-
-    def list_handler(self, collection: str, filters: tuple[str, ...] = ()):
-        """A paginated list; each filter named in the query must equal the field.
-
-        The filter runs inside the pagination scan, so an item leaving the
-        filter between pages (a sheet approved while a poller walks
-        ``?status=submitted``) cannot make the walk skip the next one.
-        """
-        def handler(request: ApiRequest) -> ApiResponse:
-            items = list(getattr(self.backend, collection).values())
-            wanted = [(name, request.query[name]) for name in filters if name in request.query]
-
-            def predicate(item: Any) -> bool:
-                return all(getattr(item, name) == value for name, value in wanted)
-
-            return ApiResponse(200, paginate(request, items, lambda e: e.to_json(), predicate if wanted else None))
-        return handler
-
-    def get_handler(self, collection: str):
-        """GET one entity; a versioned one (project, timesheet, expense, milestone) carries its ``ETag``."""
-        def handler(request: ApiRequest) -> ApiResponse:
-            entity = self.backend.get(collection, request.params["id"])
-            headers = {"etag": etag(entity.version)} if hasattr(entity, "version") else {}
-            return ApiResponse(200, entity.to_json(), headers)
-        return handler
 
     def create_project(self, request: ApiRequest) -> ApiResponse:
         p = Payload(request.json())
