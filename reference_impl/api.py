@@ -1,8 +1,14 @@
 """A small API client per system: OAuth2 tokens, JSON, problem details.
 
-Guarantee: tokens are refreshed a minute before they expire (by the
-runtime's clock), and a call that still meets a 401 fetches a new token and
-is retried once, so token expiry never surfaces as a failure of the sync.
+Guarantees:
+
+- tokens are refreshed a minute before they expire (by the runtime's
+  clock), and a call that still meets a 401 fetches a new token and is
+  retried once, so token expiry never surfaces as a failure of the sync;
+- after a 429, the client sends nothing more to that system until the
+  ``Retry-After`` has passed: a request made in the meantime fails locally
+  with :class:`Throttled` (transient, carrying the remaining wait), so the
+  connector's inbox defers it instead of the system seeing it early.
 """
 
 from __future__ import annotations
@@ -14,13 +20,31 @@ import httpx
 
 
 class ApiError(Exception):
+    """A non-2xx answer. ``transient`` says whether retrying the same thing later can succeed."""
+
     def __init__(self, system: str, method: str, path: str, response: httpx.Response) -> None:
         self.status = response.status_code
+        retry_after = response.headers.get("retry-after", "")
+        self.retry_after = float(retry_after) if retry_after.isdigit() else None
         try:
             self.problem = response.json()
         except ValueError:
             self.problem = {"detail": response.text}
         super().__init__(f"{system} {method} {path} -> {self.status}: {self.problem.get('detail', '')}")
+
+    @property
+    def transient(self) -> bool:
+        return self.status >= 500 or self.status in (401, 408, 409, 412, 429)
+
+
+class Throttled(ApiError):
+    """Refused locally: the system asked us to wait and the wait is not over."""
+
+    def __init__(self, system: str, method: str, path: str, wait: float) -> None:
+        Exception.__init__(self, f"{system} {method} {path}: throttled for {wait:.0f} s more (Retry-After)")
+        self.status = 429
+        self.retry_after = wait
+        self.problem = {"detail": str(self)}
 
 
 class SystemClient:
@@ -28,6 +52,7 @@ class SystemClient:
                  now: Callable[[], float]) -> None:
         self._now = now
         self._expires_at = 0.0
+        self._quiet_until = 0.0  # the end of the last Retry-After this system gave
         self.http = http
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -49,6 +74,9 @@ class SystemClient:
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
                 headers: dict[str, str] | None = None) -> httpx.Response:
+        wait = self._quiet_until - self._now()
+        if wait > 0:
+            raise Throttled(self.system, method, path, wait)
         for attempt in (1, 2):
             if self._token is None or self._now() >= self._expires_at:
                 self._token = self._fetch_token()
@@ -58,6 +86,9 @@ class SystemClient:
             if response.status_code == 401 and attempt == 1:
                 self._token = None
                 continue
+            if response.status_code == 429:
+                retry_after = response.headers.get("retry-after", "")
+                self._quiet_until = self._now() + (float(retry_after) if retry_after.isdigit() else 1.0)
             return response
         return response
 

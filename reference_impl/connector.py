@@ -25,14 +25,19 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from reference_impl.api import ApiError, SystemClient
 from reference_impl.billing import ChargeWriter, ContractBilling, Target
+from reference_impl.inbox import Inbox
 from reference_impl.ledger import Ledger
 from reference_impl.rating import Unrateable, marked_up, milestone_amount, period_in_term, price, rate_for
 from reference_impl.signatures import InvalidSignature, verify
 
 CUSTOMER_NAME_MAX = 40
 PERIOD_SWEEP_S = 6 * 3600
+DRAIN_S = 3600
+DEAD_LETTER_REPLAY_S = 12 * 3600
 
 
 class ReferenceConnector:
@@ -63,7 +68,11 @@ class ReferenceConnector:
             "erp.invoice.posted": self.mark_invoice_billed,
         }
         self.subscriptions = frozenset(self.handlers)
+        self.inbox = Inbox(self.storage, runtime.clock.now, lambda: 0.5 + runtime.rng.random())
         runtime.scheduler.every(PERIOD_SWEEP_S, self.sweep_periods)
+        runtime.scheduler.every(DRAIN_S, self.drain)
+        runtime.scheduler.every(DEAD_LETTER_REPLAY_S, self.replay_dead_letters)
+        runtime.scheduler.call_later(0, self.drain)  # a restarted instance picks up where the last one stopped
 
     # -- the webhook endpoint -------------------------------------------------
     def receive(self, delivery: Any) -> int:
@@ -73,15 +82,37 @@ class ReferenceConnector:
             self.runtime.log.warning("rejected webhook: %s", exc)
             return 401
         event = json.loads(delivery.body)
-        handler = self.handlers.get(event["type"])
-        if handler is None:
+        if event["type"] not in self.handlers:
             return 204
+        entry = self.inbox.accept(event["id"], event["type"], event["data"]["id"])
+        if entry is not None:  # a duplicate was handled (or is pending) already
+            self.work(entry)
+        return 200  # accepted: from here on, retries are the inbox's job, not the sender's
+
+    def work(self, entry: dict[str, Any]) -> None:
+        """Handle one inbox entry; on failure, reschedule it (or dead-letter it) without blocking others."""
         try:
-            handler(event["data"]["id"])
-        except (ApiError, Unrateable) as exc:
-            self.runtime.log.warning("%s %s failed: %s", event["type"], event["data"]["id"], exc)
-            return 503 if isinstance(exc, ApiError) and (exc.status >= 500 or exc.status == 429) else 500
-        return 200
+            self.handlers[entry["type"]](entry["entity"])
+        except (ApiError, Unrateable, httpx.TransportError) as exc:
+            retry_after = exc.retry_after if isinstance(exc, ApiError) else None
+            delay = self.inbox.failed(entry, f"{type(exc).__name__}: {exc}", retry_after)
+            self.runtime.log.warning("%s %s failed (attempt %d): %s", entry["type"], entry["entity"],
+                                     entry["attempts"] + 1, exc)
+            if delay is not None:
+                self.runtime.scheduler.call_later(delay, self.drain)
+            return
+        self.inbox.done(entry)
+
+    def drain(self) -> None:
+        """Work off every entry that is due (after a backoff, or left behind by a crashed instance)."""
+        for entry in self.inbox.due():
+            self.work(entry)
+
+    def replay_dead_letters(self) -> None:
+        """Sources get fixed: every dead letter gets a fresh set of attempts."""
+        for entry in self.inbox.dead_letters():
+            self.inbox.replay(entry["id"])
+        self.drain()
 
     def close(self) -> None:
         return None

@@ -84,7 +84,7 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
     wall = time.perf_counter() - started
     write_kpis(out_dir / "kpis.json", result.kpis)
     run = write_run(out_dir / "run.json", wall_seconds=wall, api_calls=result.total_api_calls,
-                    trace_counts=result.trace_counts, command=[reproduce])
+                    trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[reproduce])
     if not quiet:
         console.print(kpi_table(result.kpis))
         for line in mismatch_lines(result.kpis):

@@ -147,15 +147,23 @@ def latency_kpis(systems: Systems) -> dict[str, Any]:
     }
 
 
-def api_kpis(calls: Counter) -> dict[str, Any]:
+def api_kpis(calls: Counter, systems: Systems) -> dict[str, Any]:
+    """Calls the connector made per system, as the systems saw them (and as it saw failures).
+
+    ``no_response`` counts timeouts and resets; ``early_retries`` counts
+    requests that came before the ``Retry-After`` the system had given.
+    """
     result = {}
     for system in SYSTEMS:
         by_status = {status: n for (s, status), n in calls.items() if s == system}
+        limiter = systems.services[system].rate_limiter
         result[system] = {
             "calls": sum(by_status.values()),
             "errors_4xx": sum(n for status, n in by_status.items() if 400 <= status < 500),
             "errors_5xx": sum(n for status, n in by_status.items() if status >= 500),
+            "no_response": by_status.get(0, 0),
             "rate_limited_429": by_status.get(429, 0),
+            "early_retries": sum(limiter.early.values()) if limiter else 0,
         }
     return result
 
@@ -179,7 +187,7 @@ def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, s
         "contracts": contract_kpis(systems),
         "ledger": ledger_kpis(systems),
         "sync_latency": latency_kpis(systems),
-        "api_calls": api_kpis(calls),
+        "api_calls": api_kpis(calls, systems),
         "webhooks": dict(sorted(webhooks.items())),
         "connector_errors": connector_errors,
         "firm": {

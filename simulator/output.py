@@ -50,13 +50,14 @@ def package_versions() -> dict[str, str]:
 
 
 def write_run(path: Path, *, wall_seconds: float, api_calls: int, trace_counts: dict[str, int],
-              command: list[str]) -> dict[str, Any]:
+              fault_counts: dict[str, int], command: list[str]) -> dict[str, Any]:
     run = {
         "wall_seconds": round(wall_seconds, 3),
         "peak_rss_mib": peak_rss_mib(),
         "connector_calls": api_calls,
         "connector_calls_per_wall_second": round(api_calls / wall_seconds, 1) if wall_seconds else None,
         "trace_records": dict(sorted(trace_counts.items())),
+        "faults": dict(sorted(fault_counts.items())),
         "command": command,
         "versions": package_versions(),
     }

@@ -15,8 +15,11 @@ from typing import Any
 import simpy
 from faker import Faker
 
+from mocks.core.faults import FaultTransport
+from mocks.core.ratelimit import RateLimiter
 from mocks.core.transport import InProcessTransport
 from simulator.courier import Courier
+from simulator.faults import FaultPlan
 from simulator.firm.context import DAY, FirmContext, SimClock
 from simulator.firm.delivery import consultant_weeks, hire, watch_psa
 from simulator.firm.finance import month_ends, watch_erp
@@ -43,6 +46,8 @@ class SimulationResult:
     api_calls: Counter
     trace_counts: Counter
     connector_errors: list[str]
+    fault_counts: Counter
+    connector_storage: Any
 
     @property
     def total_api_calls(self) -> int:
@@ -61,8 +66,12 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     trace = Trace(clock, sink)
     for name in ("crm", "clm", "psa", "erp"):
         systems.backend(name).feed.subscribe(trace.business_event)
-    transport = TracingTransport(InProcessTransport(systems.services_by_host), trace,
-                                 {f"{name}.c2c.test": name for name in systems.services})
+    system_of_host = {f"{name}.c2c.test": name for name in systems.services}
+    faults = FaultPlan(scenario.faults, streams, clock, trace)
+    for name, limit in scenario.faults.rate_limits.items():
+        systems.services[name].rate_limiter = RateLimiter(clock.now, limit.per_second, limit.burst)
+    transport = TracingTransport(FaultTransport(InProcessTransport(systems.services_by_host), system_of_host, faults),
+                                 trace, system_of_host)
     host = ConnectorHost(env, clock, systems, transport, factory or load_factory(scenario.connector),
                          streams.get("connector"), trace)
     couriers = [Courier(env, outbox, host.receive, trace, host.record_error, host.subscribed)
@@ -98,4 +107,4 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
         connector_errors=len(host.errors),
     )
     return SimulationResult(scenario, seed, systems, reconciliation, kpis, transport.calls, trace.counts,
-                            host.errors)
+                            host.errors, faults.counts, host.storage)

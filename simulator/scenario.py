@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -163,6 +163,50 @@ class People(_Model):
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
 
 
+SYSTEM_NAMES = ("crm", "clm", "psa", "erp")
+SystemName = Literal["crm", "clm", "psa", "erp"]
+
+
+class HttpFaultRule(_Model):
+    """Requests matching the filters meet the fault with probability ``rate``."""
+
+    kind: Literal["server_error", "timeout", "lost_response", "connection_reset"]
+    rate: Probability
+    systems: list[SystemName] = list(SYSTEM_NAMES)
+    methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    paths: list[str] = []  # path prefixes such as "/charge-batches"; empty means every path
+    status: int = Field(default=503, ge=500, le=599)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Simulated time is UTC: a time without a zone means UTC, so every machine reads it the same."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
+
+
+class Outage(_Model):
+    """A system answers 503 to everything for ``hours`` from ``start`` (simulated time, UTC)."""
+
+    system: SystemName
+    start: UtcDatetime
+    hours: float = Field(gt=0)
+
+
+class RateLimit(_Model):
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class Faults(_Model):
+    """What goes wrong, seeded and scripted: the fault catalog of DESIGN §7."""
+
+    http: list[HttpFaultRule] = []
+    outages: list[Outage] = []
+    rate_limits: dict[SystemName, RateLimit] = {}
+
+
 class Scenario(_Model):
     name: str = Field(min_length=1)
     description: str = ""
@@ -176,6 +220,7 @@ class Scenario(_Model):
     people: People = People()
     pipeline: Pipeline = Pipeline()
     amendments: Amendments = Amendments()
+    faults: Faults = Faults()
     connector: str = "reference_impl.connector:build"
 
     @field_validator("start")

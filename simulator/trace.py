@@ -62,7 +62,13 @@ class TracingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         system = self.system_of_host.get(request.url.host, request.url.host)
-        response = self.inner.handle_request(request)
+        try:
+            response = self.inner.handle_request(request)
+        except httpx.TransportError as exc:  # what the connector saw: no status at all
+            self.calls[(system, 0)] += 1
+            self.trace.record("api", system=system, method=request.method, path=request.url.path,
+                              status=0, error=type(exc).__name__)
+            raise
         self.calls[(system, response.status_code)] += 1
         self.trace.record("api", system=system, method=request.method, path=request.url.path,
                           status=response.status_code)

@@ -2,7 +2,8 @@
 
 The service wires a backend's route table together with the cross-cutting
 API conventions every system shares (DESIGN §3): OAuth2 bearer tokens,
-``Idempotency-Key`` on POST where the system honours it, RFC 9457 errors,
+``Idempotency-Key`` on POST where the system honours it, per-client rate
+limits (429 with ``Retry-After``) when one is set, RFC 9457 errors,
 the change feed at ``GET /events`` and the ``/_c2c`` control endpoints.
 Transports (in-process, ASGI) call :meth:`Service.handle` and nothing else.
 
@@ -21,6 +22,7 @@ from mocks.core.auth import TokenIssuer
 from mocks.core.backend import Backend
 from mocks.core.idempotency import IdempotencyStore
 from mocks.core.problems import Problem
+from mocks.core.ratelimit import RateLimiter
 from mocks.core.routing import ApiRequest, ApiResponse, RouteTable, problem_response
 
 PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
@@ -41,6 +43,7 @@ class Service:
         now = backend.clock.now
         self.tokens = TokenIssuer(self.name, clients, now)
         self.idempotency = IdempotencyStore(now) if idempotent_posts else None
+        self.rate_limiter: RateLimiter | None = None  # off unless a scenario sets one
         self._snapshot = snapshot or (lambda: {})
         routes.add("POST", "/oauth/token", self.tokens.token_endpoint)
         routes.add("GET", "/events", self._events)
@@ -57,6 +60,8 @@ class Service:
             public = request.path in PUBLIC_PATHS or request.path.startswith("/_c2c/")
             if not public:
                 request.client_id = self.tokens.authenticate(request)
+                if self.rate_limiter is not None:
+                    self.rate_limiter.admit(request.client_id)
             key = request.headers.get("idempotency-key")
             if key and request.method == "POST" and self.idempotency is not None and not public:
                 return self.idempotency.handle(request, key, handler)

@@ -1,0 +1,68 @@
+"""HTTP faults, injected in the transport and nowhere else.
+
+A :class:`FaultTransport` wraps any httpx transport (the in-process one, or
+a real one in front of a server) and asks an injector, per request, whether
+this request meets a fault. Handlers never know faults exist. What each
+fault does is what a connector meets in production:
+
+- ``server_error`` / ``outage``: the request never reaches the system; the
+  gateway answers 5xx (an outage window answers 503 to everything).
+- ``timeout``: the request never reaches the system and the caller times
+  out: nothing was written.
+- ``lost_response``: the system commits the request, then the response is
+  lost and the caller times out: something *was* written. Only an
+  idempotency key saves the retry from writing it twice.
+- ``connection_reset``: the connection drops before the request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+SERVER_ERROR = "server_error"
+OUTAGE = "outage"
+TIMEOUT = "timeout"
+LOST_RESPONSE = "lost_response"
+CONNECTION_RESET = "connection_reset"
+HTTP_FAULTS = (SERVER_ERROR, OUTAGE, TIMEOUT, LOST_RESPONSE, CONNECTION_RESET)
+
+
+@dataclass(frozen=True)
+class HttpFault:
+    kind: str
+    status: int = 503
+
+
+class FaultInjector(Protocol):
+    def http_fault(self, system: str, request: httpx.Request) -> HttpFault | None:
+        """The fault this request meets, if any (and a record of it)."""
+
+
+class FaultTransport(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport, system_of_host: dict[str, str], injector: FaultInjector) -> None:
+        self.inner = inner
+        self.system_of_host = system_of_host
+        self.injector = injector
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        system = self.system_of_host.get(request.url.host, request.url.host)
+        fault = self.injector.http_fault(system, request)
+        if fault is None:
+            return self.inner.handle_request(request)
+        if fault.kind in (SERVER_ERROR, OUTAGE):
+            body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
+                    "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
+            return httpx.Response(fault.status, content=json.dumps(body).encode(), request=request,
+                                  headers={"content-type": "application/problem+json"})
+        if fault.kind == TIMEOUT:
+            raise httpx.ReadTimeout(f"{system}: no response (request not processed)", request=request)
+        if fault.kind == CONNECTION_RESET:
+            raise httpx.ConnectError(f"{system}: connection reset by peer", request=request)
+        if fault.kind == LOST_RESPONSE:
+            self.inner.handle_request(request)  # committed on the server ...
+            raise httpx.ReadTimeout(f"{system}: no response (the request may have been processed)", request=request)
+        raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")

@@ -1,0 +1,59 @@
+"""Per-client token buckets: 429 with ``Retry-After``, as real SaaS APIs answer.
+
+Each client's bucket refills at ``per_second`` up to ``burst`` tokens on the
+system's clock. A request that finds the bucket empty is refused with 429
+and told, in whole seconds, when a token will be there. The limiter also
+counts *early* requests: ones that arrive before the ``Retry-After`` the
+client was given has passed. A client that honours ``Retry-After`` makes
+none; that is how a conformance check tells the two apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mocks.core.problems import Problem
+
+
+class RateLimited(Problem):
+    status = 429
+    kind = "rate_limited"
+    title = "Too many requests"
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    not_before: float = 0.0  # the Retry-After last given
+
+
+class RateLimiter:
+    def __init__(self, now: Callable[[], float], per_second: float, burst: int) -> None:
+        if per_second <= 0 or burst < 1:
+            raise ValueError("a rate limit needs per_second > 0 and burst >= 1")
+        self._now = now
+        self.per_second = per_second
+        self.burst = burst
+        self._buckets: dict[str, _Bucket] = {}
+        self.refused: Counter[str] = Counter()
+        self.early: Counter[str] = Counter()
+
+    def admit(self, client_id: str) -> None:
+        now = self._now()
+        bucket = self._buckets.setdefault(client_id, _Bucket(float(self.burst), now))
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
+        bucket.updated = now
+        if now < bucket.not_before:
+            self.early[client_id] += 1
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return
+        wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second))
+        bucket.not_before = now + wait
+        self.refused[client_id] += 1
+        raise RateLimited(f"rate limit of {self.per_second}/s (burst {self.burst}) exceeded; retry in {wait} s",
+                          headers={"retry-after": str(wait)})
