@@ -172,7 +172,8 @@ class ReferenceConnector:
             project = self.clients["erp"].call(
                 "POST", "/billing-projects", headers={"idempotency-key": f"billing-project:{contract_id}"},
                 json={"customer_id": customer_id, "legal_entity": contract["legal_entity"],
-                      "contract_ref": contract_id, "currency": contract["currency"], "name": contract["title"]},
+                      "contract_ref": contract_id, "currency": contract["currency"], "name": contract["title"],
+                      "payment_terms_days": contract["payment_terms_days"]},
             )
             self._remember("billing_project", contract_id, project["id"])
         if self._recall("psa_project", contract_id) is None:

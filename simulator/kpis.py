@@ -13,6 +13,7 @@ from typing import Any
 
 from simulator.oracle import Reconciliation
 from simulator.systems import SYSTEMS, Systems
+from simulator.valuation import Valuer, item_of
 
 SCHEMA_VERSION = "1.0"
 
@@ -35,10 +36,18 @@ def percentiles(values: list[float]) -> dict[str, Any]:
 
 
 def invoice_kpis(systems: Systems) -> dict[str, Any]:
+    """Invoices posted, their cycle time and billing lag.
+
+    Cycle time runs from the approval an invoice line cites to the invoice's
+    posting. Billing lag counts positive lines whose *work* (the source
+    item's date in the PSA or CLM, not the charge date a connector chose)
+    lies in an earlier period than the invoice's.
+    """
     erp, psa = systems.erp, systems.psa
+    valuer = Valuer(systems, with_approvals=False)
     approved_at = {a["approval_id"]: a["approved_at"] for a in psa.approvals}
     posted = [i for i in erp.invoices.values() if i.status == "posted"]
-    cycle_hours, lag, lines = [], 0, 0
+    cycle_hours, lag, lines, positive = [], 0, 0, 0
     totals: Counter = Counter()
     counts: Counter = Counter()
     for invoice in posted:
@@ -46,11 +55,16 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
         counts[invoice.currency] += 1
         for line in invoice.lines:
             lineage = line["lineage"]
+            lines += 1
+            if line["amount"] <= 0:
+                continue  # reversals and credits: neither cycle time nor lag
+            positive += 1
             approval = approved_at.get(lineage.get("approval_id"))
             if approval:
                 cycle_hours.append((_ts(invoice.posted_at) - _ts(approval)) / 3600)
-            lines += 1
-            if line["charge_date"][:7] < invoice.period:
+            item = item_of(lineage)
+            source = valuer.value(item) if item else None
+            if source is not None and source.date[:7] < invoice.period:
                 lag += 1
     return {
         "count": len(posted),
@@ -59,20 +73,37 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
         "total_by_currency": dict(sorted(totals.items())),
         "disputed": sum(1 for i in posted if i.disputes),
         "cycle_time_hours": percentiles(cycle_hours),
-        "billing_lag": {"lines_invoiced_in_a_later_period": lag,
-                        "share": round(lag / lines, 4) if lines else 0.0},
+        "billing_lag": {"lines_invoiced_in_a_later_period": lag, "positive_lines": positive,
+                        "share": round(lag / positive, 4) if positive else 0.0},
     }
 
 
-def receivables_kpis(systems: Systems, days_in_run: int) -> dict[str, Any]:
+def receivables_kpis(systems: Systems, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """DSO per currency over the simulated period, and how long customers took to pay.
+
+    DSO = receivables open at the end of the period / amount invoiced in the
+    period x days in the period (the standard formula), per currency, so yen
+    and cents never mix. Invoices posted and payments received after the
+    period (while the run settles) do not count.
+    """
     erp = systems.erp
+    period_start, period_end = f"{start.isoformat()}T00:00:00Z", f"{end.isoformat()}T00:00:00Z"
+    paid_by_end: Counter = Counter()
+    for payment in erp.payments.values():
+        if payment.received_at < period_end:
+            paid_by_end[payment.invoice_id] += payment.amount
+    billed: Counter = Counter()
+    open_at_end: Counter = Counter()
+    for invoice in erp.invoices.values():
+        if invoice.status == "posted" and period_start <= invoice.posted_at < period_end:
+            billed[invoice.currency] += invoice.total
+            open_at_end[invoice.currency] += invoice.total - paid_by_end[invoice.id]
+    days = (end - start).days
     posted = [i for i in erp.invoices.values() if i.status == "posted"]
-    billed = sum(i.total for i in posted)
-    open_ar = sum(i.total - i.amount_paid for i in posted)
     days_to_pay = [(_ts(i.paid_at) - _ts(i.posted_at)) / 86400 for i in posted if i.paid_at]
     return {
-        "dso_days": round(open_ar / billed * days_in_run, 2) if billed else None,
-        "open_receivables": open_ar,
+        "dso_days": {c: round(open_at_end[c] / billed[c] * days, 2) for c in sorted(billed) if billed[c] > 0},
+        "open_at_period_end": dict(sorted(open_at_end.items())),
         "invoices_paid": len(days_to_pay),
         "days_to_pay": percentiles(days_to_pay),
     }
@@ -182,7 +213,7 @@ def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, s
         "unbilled_wip": wip,
         "revenue_leakage": dict(sorted(reconciliation.leakage.items())),
         "over_billing": dict(sorted(reconciliation.over_billing.items())),
-        "receivables": receivables_kpis(systems, (end - start).days),
+        "receivables": receivables_kpis(systems, start, end),
         "projects": setup_kpis(systems),
         "contracts": contract_kpis(systems),
         "ledger": ledger_kpis(systems),
@@ -196,6 +227,6 @@ def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, s
             "contracts": len(systems.clm.contracts),
             "timesheets": len(psa.timesheets),
             "timesheets_approved": sum(1 for t in psa.timesheets.values() if t.status == "approved"),
-            "timesheets_rejected_at_least_once": sum(1 for t in psa.timesheets.values() if t.version > 1),
+            "timesheets_rejected_at_least_once": len({r["timesheet_id"] for r in psa.rejections}),
         },
     }

@@ -1,62 +1,26 @@
-"""The oracle: what the ERP should hold, recomputed from the final source state.
+"""The oracle: does the ERP hold what the final source state says it should?
 
-It reads the mock systems' final state (never the connector's) and derives
-each source item's expected net charge by DESIGN §6. Its arithmetic is its
-own: hours become whole quarter hours and money stays in integers and
-fractions, so it shares no rating or rounding code with any connector (nor
-with the ERP's tax code). The verdict depends only on final state, never
-on the order in which events arrived.
-
-Source items are named ``system:kind/id``: ``psa:timesheet_line/tsl_…``,
-``psa:expense/exp_…``, ``psa:milestone/mst_…`` and
-``clm:retainer_period/ctr_…/YYYY-MM``. A connector's charge names its item
-through its lineage (``source_system``, ``source_type``, ``source_id``).
+It reads the mock systems' final state (never the connector's), values
+every source item with :mod:`simulator.valuation` (DESIGN §6) and compares
+the ERP's net charges with it item by item, then checks invoices, lineage,
+master data and the billing write-back to the PSA. The verdict depends
+only on final state, never on the order in which events arrived. Each
+:class:`Mismatch` names the rule, the item, the expected and the actual
+value, so a failure says what money is wrong and where.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from simulator.systems import Systems
+from simulator.valuation import SourceItem, Valuer, half_up, item_of
 
 BILLED = ("unbilled", "invoiced")  # charge states that count as billed; "released" ones live on in their parts
 LINEAGE_KEYS = ("contract_id", "contract_version", "source_type", "source_id", "source_version")
-
-
-def half_up(value: Fraction) -> int:
-    """Round half away from zero to an integer (half-up on magnitudes, as accountants do)."""
-    magnitude = (abs(value.numerator) * 2 + value.denominator) // (2 * value.denominator)
-    return magnitude if value >= 0 else -magnitude
-
-
-def labour_amount(hours: Decimal, rate_minor: int) -> int:
-    quarters = Fraction(hours) * 4
-    if quarters.denominator != 1:
-        raise ValueError(f"{hours} hours is not a whole number of quarter hours")
-    return half_up(Fraction(int(quarters) * rate_minor, 4))
-
-
-def expense_amount(cost_minor: int, markup_pct: str) -> int:
-    return half_up(Fraction(cost_minor) * (1 + Fraction(markup_pct) / 100))
-
-
-def rate_on(rate_card: list, role: str, work_date: str) -> int | None:
-    """The rate of the entry for ``role`` with the latest effective date on or before ``work_date``."""
-    best: tuple[str, int] | None = None
-    for entry in rate_card:
-        eligible = entry.role == role and entry.effective_from <= work_date
-        if eligible and (best is None or entry.effective_from >= best[0]):
-            best = (entry.effective_from, entry.rate)
-    return None if best is None else best[1]
-
-
-def in_term(terms, period: str) -> bool:
-    return terms.start_date[:7] <= period <= terms.end_date[:7]
 
 
 @dataclass(frozen=True)
@@ -84,21 +48,6 @@ class Mismatch:
 
 
 @dataclass
-class SourceItem:
-    """One billable thing in the source systems and what it is worth now."""
-
-    item: str
-    kind: str
-    contract_id: str
-    currency: str
-    amount: int
-    date: str
-    version: int
-    approvals: dict[str, int] = field(default_factory=dict)  # approval id -> the source version it approved
-    current_approval: str | None = None  # the approval of the final version, if that version is approved
-
-
-@dataclass
 class Reconciliation:
     items_checked: int = 0
     approved_billable_lines: int = 0
@@ -123,99 +72,6 @@ class Reconciliation:
             "mismatches_by_rule": dict(sorted(by_rule.items())),
             "examples": [m.to_json() for m in self.mismatches[:examples]],
         }
-
-
-# -- what each item is worth -------------------------------------------------------------
-
-
-class Valuer:
-    """Values source items against the systems' current state (the final state, after a run)."""
-
-    def __init__(self, systems: Systems, with_approvals: bool = True) -> None:
-        self.systems = systems
-        approvals: dict[str, dict[str, int]] = defaultdict(dict)
-        if with_approvals:  # only lineage checks need them; a customer reading an invoice does not
-            for approval in systems.psa.approvals:
-                approvals[approval["entity_id"]][approval["approval_id"]] = approval["version"]
-        self.approvals = approvals
-
-    def _contract_of_project(self, project_id: str):
-        psa, clm = self.systems.psa, self.systems.clm
-        return clm.contracts[psa.projects[project_id].contract_ref]
-
-    def line(self, line_id: str) -> SourceItem:
-        timesheet, line = self.systems.psa.lines[line_id]
-        contract = self._contract_of_project(line.project_id)
-        current = any(x.id == line_id for x in timesheet.lines)  # an adjustment may have removed it
-        amount = 0
-        if current and timesheet.status == "approved" and line.billable:
-            rate = rate_on(contract.terms.rate_card, line.role, line.date)
-            amount = labour_amount(line.hours, rate) if rate is not None else 0
-        return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
-                          line.date, timesheet.version, self.approvals.get(timesheet.id, {}),
-                          timesheet.approval_id if current and timesheet.status == "approved" else None)
-
-    def expense(self, expense_id: str) -> SourceItem:
-        expense = self.systems.psa.expenses[expense_id]
-        contract = self._contract_of_project(expense.project_id)
-        amount = 0
-        if expense.status == "approved" and expense.billable:
-            amount = expense_amount(expense.cost, contract.terms.expense_markup_pct)
-        return SourceItem(f"psa:expense/{expense_id}", "expense", contract.id, contract.currency, amount,
-                          expense.date, expense.version, self.approvals.get(expense_id, {}), expense.approval_id)
-
-    def milestone(self, milestone_id: str) -> SourceItem:
-        milestone = self.systems.psa.milestones[milestone_id]
-        contract = self._contract_of_project(milestone.project_id)
-        amount = 0
-        if milestone.status == "approved":
-            amount = next((m.amount for m in contract.terms.milestones if m.ref == milestone.ref), 0)
-        return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
-                          milestone.planned_date, milestone.version, self.approvals.get(milestone_id, {}),
-                          milestone.approval_id)
-
-    def retainer(self, contract_id: str, period: str) -> SourceItem:
-        contract = self.systems.clm.contracts[contract_id]
-        opened = period in self.systems.erp.periods_opened
-        amount = contract.terms.retainer_fee if opened and in_term(contract.terms, period) else 0
-        return SourceItem(f"clm:retainer_period/{contract_id}/{period}", "retainer_period", contract_id,
-                          contract.currency, amount or 0, f"{period}-01", contract.version)
-
-    def value(self, item: str) -> SourceItem | None:
-        """The item a lineage names, or None when no such source item exists."""
-        system_kind, _, ident = item.partition("/")
-        try:
-            if system_kind == "psa:timesheet_line":
-                return self.line(ident)
-            if system_kind == "psa:expense":
-                return self.expense(ident)
-            if system_kind == "psa:milestone":
-                return self.milestone(ident)
-            if system_kind == "clm:retainer_period":
-                contract_id, _, period = ident.partition("/")
-                if self.systems.clm.contracts[contract_id].billing_type != "retainer":
-                    return None
-                return self.retainer(contract_id, period)
-        except KeyError:
-            return None
-        return None
-
-    def all_items(self) -> dict[str, SourceItem]:
-        psa, clm, erp = self.systems.psa, self.systems.clm, self.systems.erp
-        items = [self.line(line_id) for line_id in psa.lines]
-        items += [self.expense(e) for e in psa.expenses]
-        items += [self.milestone(m) for m in psa.milestones]
-        for contract in clm.contracts.values():
-            if contract.billing_type == "retainer" and contract.status == "signed":
-                items += [self.retainer(contract.id, period) for period in erp.periods_opened]
-        return {i.item: i for i in items}
-
-
-def item_of(lineage: dict[str, Any]) -> str | None:
-    system, kind, ident = lineage.get("source_system"), lineage.get("source_type"), lineage.get("source_id")
-    if not (system and kind and ident):
-        return None
-    return f"{system}:{kind}/{ident}"
 
 
 # -- the checks -----------------------------------------------------------------------------
@@ -267,6 +123,7 @@ def reconcile(systems: Systems) -> Reconciliation:
                 _check_item(result, want, billed.get(want.item, 0), held.get(want.item, 0))
     _check_invoices(systems, result)
     _check_master_data(systems, result)
+    _check_billing_writeback(systems, result)
     return result
 
 
@@ -306,11 +163,15 @@ def _check_capped(result: Reconciliation, contract, items: list[SourceItem], bil
 def _check_lineage(result: Reconciliation, charge, want: SourceItem, contract_version: int) -> None:
     lineage = charge.lineage
     missing = [k for k in LINEAGE_KEYS if lineage.get(k) in (None, "")]
+    mistyped = [k for k in ("contract_version", "source_version")
+                if lineage.get(k) is not None and (not isinstance(lineage[k], int) or isinstance(lineage[k], bool))]
     if want.kind != "retainer_period" and not lineage.get("approval_id"):
         missing.append("approval_id")
     problems = []
     if missing:
         problems.append(f"missing {', '.join(missing)}")
+    if mistyped:
+        problems.append(f"{', '.join(mistyped)} must be integers")
     if lineage.get("contract_id") not in (None, want.contract_id):
         problems.append(f"contract_id {lineage['contract_id']} is not {want.contract_id}")
     version = lineage.get("contract_version")
@@ -334,9 +195,13 @@ def _check_lineage(result: Reconciliation, charge, want: SourceItem, contract_ve
 def _check_invoices(systems: Systems, result: Reconciliation) -> None:
     erp = systems.erp
     numbers: dict[str, list[int]] = defaultdict(list)
+    crm = systems.crm
     for invoice in erp.invoices.values():
         customer = erp.customers[invoice.customer_id]
-        rate = Fraction(erp.tax_rates[customer.tax_jurisdiction])
+        account = crm.accounts.get(customer.external_ref)
+        # The rate of the customer's *CRM* jurisdiction: a customer synced with the wrong one must not pass.
+        jurisdiction = account.tax_jurisdiction if account is not None else customer.tax_jurisdiction
+        rate = Fraction(erp.tax_rates[jurisdiction])
         for line in invoice.lines:
             want_tax = half_up(line["amount"] * rate)
             if line["tax"] != want_tax:
@@ -378,6 +243,8 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
             continue
         for name, want, got in (("legal_name", account.legal_name, customer.legal_name),
                                 ("tax_id", account.tax_id, customer.tax_id),
+                                ("tax_jurisdiction", account.tax_jurisdiction, customer.tax_jurisdiction),
+                                ("currency", account.currency, customer.currency),
                                 ("billing_address", account.billing_address, customer.billing_address)):
             if want != got:
                 result.add(Mismatch("customer_master_data", f"crm:account/{account.id}", want, got,
@@ -386,6 +253,21 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
     for contract_id, count in projects.items():
         if count > 1:
             result.add(Mismatch("duplicate_billing_project", f"clm:contract/{contract_id}", 1, count))
+    customer_of_account = {c.external_ref: c.id for c in erp.customers.values()}
+    for project in erp.billing_projects.values():
+        contract = clm.contracts.get(project.contract_ref)
+        if contract is None:
+            result.add(Mismatch("billing_project", f"erp:billing_project/{project.id}", "a CLM contract",
+                                project.contract_ref))
+            continue
+        for name, want, got in (("customer", customer_of_account.get(contract.account_id), project.customer_id),
+                                ("legal_entity", contract.legal_entity, project.legal_entity),
+                                ("currency", contract.currency, project.currency),
+                                ("payment_terms_days", contract.terms.payment_terms_days,
+                                 project.payment_terms_days)):
+            if want != got:
+                result.add(Mismatch("billing_project", f"clm:contract/{contract.id}", want, got,
+                                    detail=f"ERP billing project {project.id} field {name} differs from the contract"))
     for contract in clm.contracts.values():
         if contract.status != "signed":
             continue
@@ -397,34 +279,27 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
                                 detail="signed contract has no ERP billing project"))
 
 
-def wip_at(systems: Systems, day: dt.date) -> dict[str, int]:
-    """Unbilled WIP at the end of ``day``: billable work entered and not yet on a posted invoice.
 
-    Labour in submitted or approved timesheets and approved expenses, at
-    the contract's rates, dated on or before ``day``, whose item has no
-    charge on a posted invoice yet.
-    """
-    psa, clm, erp = systems.psa, systems.clm, systems.erp
-    invoiced: set[str] = set()
-    for charge in erp.charges.values():
-        if charge.invoice_id and erp.invoices[charge.invoice_id].status == "posted":
-            item = item_of(charge.lineage)
-            if item:
-                invoiced.add(item)
-    cutoff = day.isoformat()
-    wip: Counter = Counter()
-    for timesheet in psa.timesheets.values():
-        if timesheet.status not in ("submitted", "approved"):
+
+def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
+    """Every PSA item billed on a posted invoice says so, citing one of the invoices that billed it."""
+    erp, psa = systems.erp, systems.psa
+    billed_on: dict[str, set[str]] = defaultdict(set)
+    for invoice in erp.invoices.values():
+        if invoice.status != "posted":
             continue
-        for line in timesheet.lines:
-            if line.billable and line.date <= cutoff and f"psa:timesheet_line/{line.id}" not in invoiced:
-                contract = clm.contracts[psa.projects[line.project_id].contract_ref]
-                rate = rate_on(contract.terms.rate_card, line.role, line.date)
-                if rate is not None:
-                    wip[contract.currency] += labour_amount(line.hours, rate)
-    for expense in psa.expenses.values():
-        if expense.status == "approved" and expense.billable and expense.date <= cutoff \
-                and f"psa:expense/{expense.id}" not in invoiced:
-            contract = clm.contracts[psa.projects[expense.project_id].contract_ref]
-            wip[contract.currency] += expense_amount(expense.cost, contract.terms.expense_markup_pct)
-    return dict(sorted(wip.items()))
+        for line in invoice.lines:
+            lineage = line.get("lineage") or {}
+            if line["amount"] > 0 and lineage.get("source_type") in ("timesheet_line", "expense", "milestone"):
+                billed_on[(lineage["source_type"], lineage["source_id"])].add(invoice.number)
+    for (kind, source_id), numbers in billed_on.items():
+        if kind == "timesheet_line":
+            found = psa.lines.get(source_id)
+            entity = found[1] if found else None
+        else:
+            entity = (psa.expenses if kind == "expense" else psa.milestones).get(source_id)
+        if entity is None:
+            continue  # no such source item: reported as an orphan charge already
+        if entity.billing_status != "billed" or entity.invoice_ref not in numbers:
+            result.add(Mismatch("billing_writeback", f"psa:{kind}/{source_id}", sorted(numbers),
+                                entity.invoice_ref, detail="the PSA does not show the invoice that billed it"))

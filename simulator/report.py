@@ -39,11 +39,13 @@ def kpi_table(kpis: dict[str, Any]) -> Table:
     table.add_row("billing lag", f"{lag['lines_invoiced_in_a_later_period']:,} lines invoiced a period late "
                                  f"({lag['share']:.1%})")
     for snapshot in kpis["unbilled_wip"]:
-        table.add_row(f"unbilled WIP at {snapshot['month_end']}", _by_currency(snapshot["by_currency"]))
+        held = snapshot.get("held_over_cap") or {}
+        extra = f" (+ {_by_currency(held)} held over caps)" if any(held.values()) else ""
+        table.add_row(f"unbilled WIP at {snapshot['month_end']}", _by_currency(snapshot["by_currency"]) + extra)
     table.add_row("project setup time (signed → PSA project)", _pct(kpis["projects"]["project_setup_minutes"], "min"))
     receivables = kpis["receivables"]
     dso = receivables["dso_days"]
-    table.add_row("DSO", "n/a" if dso is None else f"{dso:,} days")
+    table.add_row("DSO (at period end)", " · ".join(f"{c} {d:,} days" for c, d in dso.items()) or "n/a")
     contracts = kpis["contracts"]
     signed = contracts["signed_by_billing_type"]
     table.add_row("contracts signed", " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in signed.items()) or "none")

@@ -70,6 +70,7 @@ def test_oracle_checks_every_approved_billable_line(result: SimulationResult) ->
 def test_no_revenue_leakage_or_over_billing(result: SimulationResult) -> None:
     assert result.kpis["revenue_leakage"] == {}
     assert result.kpis["over_billing"] == {}
+    assert result.kpis["invoices"]["disputed"] == 0, "a right invoice gives a customer nothing to dispute"
 
 
 def test_every_posted_invoice_line_traces_to_its_source(result: SimulationResult) -> None:

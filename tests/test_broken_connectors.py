@@ -208,6 +208,8 @@ def test_double_post_charges_monday_lines_twice(double_post_result: SimulationRe
     recon = double_post_result.reconciliation
     assert not recon.leakage
     assert_money_at_stake(recon, "over_billing", list(mismatches.values()))
+    # The customers notice: invoices carrying a line billed twice are disputed (the reference run has none).
+    assert double_post_result.kpis["invoices"]["disputed"] > 0
 
 
 def test_double_post_books_two_real_charges_per_monday_line(double_post_result: SimulationResult) -> None:

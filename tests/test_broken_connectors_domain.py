@@ -291,7 +291,7 @@ def test_ignores_cap_bills_capped_contracts_beyond_their_cap(ignores_cap_result:
     assert dict(result.reconciliation.over_billing) == dict(over_billing)
     assert not result.reconciliation.leakage
     assert not [c for c in result.systems.erp.charges.values() if c.status == "held"], "nothing is ever held"
-
+    assert result.kpis["invoices"]["disputed"] > 0, "customers dispute invoices that take a contract past its cap"
 
 # -- 2. rates by approval date: lines approved across a rate change are priced at the later rate -----------
 

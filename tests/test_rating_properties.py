@@ -22,8 +22,8 @@ from mocks.erp import ErpBackend
 from mocks.erp.money import MINOR_UNITS, tax_on
 from reference_impl.rating import Unrateable, price, rate_for
 from simulator.firm.sales import _minor
-from simulator.oracle import half_up, labour_amount, rate_on
 from simulator.scenario import CURRENCY_MINOR_UNITS
+from simulator.valuation import half_up, labour_amount, rate_on
 
 # database=None: no .hypothesis/ directory is written outside tests/.
 PROPERTY = settings(max_examples=200, deadline=None, database=None)

@@ -57,6 +57,7 @@ class Terms:
     milestones: list[MilestoneTerm] = field(default_factory=list)
     retainer_fee: int | None = None
     amendment_id: str | None = None
+    payment_terms_days: int = 30
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class Terms:
             "milestones": [m.to_json() for m in self.milestones],
             "retainer_fee": self.retainer_fee,
             "amendment_id": self.amendment_id,
+            "payment_terms_days": self.payment_terms_days,
         }
 
 
@@ -117,7 +119,7 @@ class Amendment:
             rate_card=sorted(card.values(), key=lambda e: (e.role, e.effective_from)),
             expense_markup_pct=terms.expense_markup_pct, cap=self.cap if self.cap is not None else terms.cap,
             effective_date=self.effective_date, milestones=milestones, retainer_fee=terms.retainer_fee,
-            amendment_id=self.id,
+            amendment_id=self.id, payment_terms_days=terms.payment_terms_days,
         )
 
 

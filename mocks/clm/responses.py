@@ -50,7 +50,10 @@ class ClmResponses:
         ]
         terms = Terms(1, start.isoformat(), end.isoformat(), rate_card,
                       str(p.decimal("expense_markup_pct", None) or "0"), p.int("cap", None, minimum=0),
-                      milestones=milestones, retainer_fee=p.int("retainer_fee", None, minimum=1))
+                      milestones=milestones, retainer_fee=p.int("retainer_fee", None, minimum=1),
+                      payment_terms_days=p.int("payment_terms_days", 30, minimum=0))
+        if terms.payment_terms_days > 365:
+            raise ValidationFailed("payment_terms_days", "must be at most 365")
         required = {"time_and_materials": ("rate_card", terms.rate_card), "capped_tm": ("cap", terms.cap),
                     "fixed_fee_milestones": ("milestones", terms.milestones),
                     "retainer": ("retainer_fee", terms.retainer_fee)}[billing_type]

@@ -193,6 +193,7 @@ class PsaBackend(Backend):
         self.expenses: dict[str, Expense] = {}
         self.milestones: dict[str, Milestone] = {}
         self.approvals: list[dict[str, Any]] = []  # every approval ever given, for ground truth
+        self.rejections: list[dict[str, Any]] = []  # every rejection ever given
 
     # -- projects ---------------------------------------------------------
     def create_project(self, contract_ref: str, name: str, start_date: str, end_date: str,
@@ -284,6 +285,8 @@ class PsaBackend(Backend):
         self._require(timesheet, ("submitted",), "reject")
         timesheet.status = "rejected"
         timesheet.rejection_reason = reason
+        self.rejections.append({"timesheet_id": timesheet.id, "version": timesheet.version,
+                                "rejected_at": self.now_iso(), "reason": reason})
         self.publish("timesheet.rejected", timesheet.id, timesheet.version)
         return timesheet
 

@@ -17,7 +17,7 @@ import datetime as dt
 
 from mocks.core.feed import ChangeEvent
 from simulator.firm.context import DAY, FirmContext, add_months
-from simulator.oracle import Valuer, item_of, wip_at
+from simulator.valuation import Valuer, item_of, wip_at
 
 BILLING_HOUR = 6.0
 
@@ -31,7 +31,7 @@ def month_ends(ctx: FirmContext):
         previous, month = month, add_months(month, 1)
         yield ctx.wait_until(ctx.clock.at(month) - 1)
         last_day = month - dt.timedelta(days=1)
-        ctx.observe("unbilled_wip", {"month_end": last_day.isoformat(), "by_currency": wip_at(ctx.systems, last_day)})
+        ctx.observe("unbilled_wip", {"month_end": last_day.isoformat(), **wip_at(ctx.systems, last_day)})
         yield ctx.wait_until(ctx.clock.at(month))
         if month < scenario.end:
             erp.open_period(month.strftime("%Y-%m"))

@@ -82,7 +82,7 @@ def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: Lega
     markup = "0"
     if billing_type in ("time_and_materials", "capped_tm"):
         markup = str(round(rng.uniform(*plan.expense_markup_pct), 1))
-    terms = Terms(1, start.isoformat(), end.isoformat(), card, markup)
+    terms = Terms(1, start.isoformat(), end.isoformat(), card, markup, payment_terms_days=plan.payment_terms_days)
     if billing_type == "capped_tm":
         terms.cap = _round_to(int(value * rng.uniform(*plan.cap_factor)), currency)
     elif billing_type == "fixed_fee_milestones":

@@ -1,0 +1,209 @@
+"""What source items are worth: DESIGN §6, computed from the mock systems' current state.
+
+Used by the oracle (after a run, on the final state), by simulated
+customers (when an invoice arrives) and by the WIP snapshots (at each
+month end). Its arithmetic is its own: hours become whole quarter hours
+and money stays in integers and fractions, so it shares no rating or
+rounding code with any connector (nor with the ERP's tax code).
+
+Source items are named ``system:kind/id``: ``psa:timesheet_line/tsl_…``,
+``psa:expense/exp_…``, ``psa:milestone/mst_…`` and
+``clm:retainer_period/ctr_…/YYYY-MM``. A connector's charge names its item
+through its lineage (``source_system``, ``source_type``, ``source_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from simulator.systems import Systems
+
+
+def half_up(value: Fraction) -> int:
+    """Round half away from zero to an integer (half-up on magnitudes, as accountants do)."""
+    magnitude = (abs(value.numerator) * 2 + value.denominator) // (2 * value.denominator)
+    return magnitude if value >= 0 else -magnitude
+
+
+def labour_amount(hours: Decimal, rate_minor: int) -> int:
+    quarters = Fraction(hours) * 4
+    if quarters.denominator != 1:
+        raise ValueError(f"{hours} hours is not a whole number of quarter hours")
+    return half_up(Fraction(int(quarters) * rate_minor, 4))
+
+
+def expense_amount(cost_minor: int, markup_pct: str) -> int:
+    return half_up(Fraction(cost_minor) * (1 + Fraction(markup_pct) / 100))
+
+
+def rate_on(rate_card: list, role: str, work_date: str) -> int | None:
+    """The rate of the entry for ``role`` with the latest effective date on or before ``work_date``."""
+    best: tuple[str, int] | None = None
+    for entry in rate_card:
+        eligible = entry.role == role and entry.effective_from <= work_date
+        if eligible and (best is None or entry.effective_from >= best[0]):
+            best = (entry.effective_from, entry.rate)
+    return None if best is None else best[1]
+
+
+def in_term(terms, period: str) -> bool:
+    return terms.start_date[:7] <= period <= terms.end_date[:7]
+
+
+@dataclass
+class SourceItem:
+    """One billable thing in the source systems and what it is worth now."""
+
+    item: str
+    kind: str
+    contract_id: str
+    currency: str
+    amount: int
+    date: str
+    version: int
+    approvals: dict[str, int] = field(default_factory=dict)  # approval id -> the source version it approved
+    current_approval: str | None = None  # the approval of the final version, if that version is approved
+
+
+# -- what each item is worth -------------------------------------------------------------
+
+
+class Valuer:
+    """Values source items against the systems' current state (the final state, after a run)."""
+
+    def __init__(self, systems: Systems, with_approvals: bool = True) -> None:
+        self.systems = systems
+        approvals: dict[str, dict[str, int]] = defaultdict(dict)
+        if with_approvals:  # only lineage checks need them; a customer reading an invoice does not
+            for approval in systems.psa.approvals:
+                approvals[approval["entity_id"]][approval["approval_id"]] = approval["version"]
+        self.approvals = approvals
+
+    def _contract_of_project(self, project_id: str):
+        psa, clm = self.systems.psa, self.systems.clm
+        return clm.contracts[psa.projects[project_id].contract_ref]
+
+    def line(self, line_id: str) -> SourceItem:
+        timesheet, line = self.systems.psa.lines[line_id]
+        contract = self._contract_of_project(line.project_id)
+        current = any(x.id == line_id for x in timesheet.lines)  # an adjustment may have removed it
+        amount = 0
+        if current and timesheet.status == "approved" and line.billable:
+            rate = rate_on(contract.terms.rate_card, line.role, line.date)
+            amount = labour_amount(line.hours, rate) if rate is not None else 0
+        return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
+                          line.date, timesheet.version, self.approvals.get(timesheet.id, {}),
+                          timesheet.approval_id if current and timesheet.status == "approved" else None)
+
+    def expense(self, expense_id: str) -> SourceItem:
+        expense = self.systems.psa.expenses[expense_id]
+        contract = self._contract_of_project(expense.project_id)
+        amount = 0
+        if expense.status == "approved" and expense.billable:
+            amount = expense_amount(expense.cost, contract.terms.expense_markup_pct)
+        return SourceItem(f"psa:expense/{expense_id}", "expense", contract.id, contract.currency, amount,
+                          expense.date, expense.version, self.approvals.get(expense_id, {}), expense.approval_id)
+
+    def milestone(self, milestone_id: str) -> SourceItem:
+        milestone = self.systems.psa.milestones[milestone_id]
+        contract = self._contract_of_project(milestone.project_id)
+        amount = 0
+        if milestone.status == "approved":
+            amount = next((m.amount for m in contract.terms.milestones if m.ref == milestone.ref), 0)
+        return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
+                          milestone.planned_date, milestone.version, self.approvals.get(milestone_id, {}),
+                          milestone.approval_id)
+
+    def retainer(self, contract_id: str, period: str) -> SourceItem:
+        contract = self.systems.clm.contracts[contract_id]
+        opened = period in self.systems.erp.periods_opened
+        amount = contract.terms.retainer_fee if opened and in_term(contract.terms, period) else 0
+        return SourceItem(f"clm:retainer_period/{contract_id}/{period}", "retainer_period", contract_id,
+                          contract.currency, amount or 0, f"{period}-01", contract.version)
+
+    def value(self, item: str) -> SourceItem | None:
+        """The item a lineage names, or None when no such source item exists."""
+        system_kind, _, ident = item.partition("/")
+        try:
+            if system_kind == "psa:timesheet_line":
+                return self.line(ident)
+            if system_kind == "psa:expense":
+                return self.expense(ident)
+            if system_kind == "psa:milestone":
+                return self.milestone(ident)
+            if system_kind == "clm:retainer_period":
+                contract_id, _, period = ident.partition("/")
+                if self.systems.clm.contracts[contract_id].billing_type != "retainer":
+                    return None
+                return self.retainer(contract_id, period)
+        except KeyError:
+            return None
+        return None
+
+    def all_items(self) -> dict[str, SourceItem]:
+        psa, clm, erp = self.systems.psa, self.systems.clm, self.systems.erp
+        items = [self.line(line_id) for line_id in psa.lines]
+        items += [self.expense(e) for e in psa.expenses]
+        items += [self.milestone(m) for m in psa.milestones]
+        for contract in clm.contracts.values():
+            if contract.billing_type == "retainer" and contract.status == "signed":
+                items += [self.retainer(contract.id, period) for period in erp.periods_opened]
+        return {i.item: i for i in items}
+
+
+def item_of(lineage: dict[str, Any]) -> str | None:
+    system, kind, ident = lineage.get("source_system"), lineage.get("source_type"), lineage.get("source_id")
+    if not (system and kind and ident):
+        return None
+    return f"{system}:{kind}/{ident}"
+
+
+def wip_at(systems: Systems, day: dt.date) -> dict[str, dict[str, int]]:
+    """Unbilled WIP at the end of ``day``: billable work entered and not yet on a posted invoice.
+
+    Labour in submitted or approved timesheets and approved expenses, at
+    the contract's rates, dated on or before ``day``, whose item has no
+    charge on a posted invoice yet. On a capped contract only what still
+    fits under the cap (cap less what was invoiced) is WIP; the rest can
+    never be billed and is reported apart as ``held_over_cap``.
+    """
+    psa, clm, erp = systems.psa, systems.clm, systems.erp
+    invoiced: set[str] = set()
+    invoiced_by_contract: Counter = Counter()
+    for charge in erp.charges.values():
+        if charge.invoice_id and erp.invoices[charge.invoice_id].status == "posted":
+            item = item_of(charge.lineage)
+            if item:
+                invoiced.add(item)
+            invoiced_by_contract[erp.billing_projects[charge.billing_project_id].contract_ref] += charge.amount
+    cutoff = day.isoformat()
+    unbilled: Counter = Counter()  # contract -> value of work not yet invoiced
+    for timesheet in psa.timesheets.values():
+        if timesheet.status not in ("submitted", "approved"):
+            continue
+        for line in timesheet.lines:
+            if line.billable and line.date <= cutoff and f"psa:timesheet_line/{line.id}" not in invoiced:
+                contract = clm.contracts[psa.projects[line.project_id].contract_ref]
+                rate = rate_on(contract.terms.rate_card, line.role, line.date)
+                if rate is not None:
+                    unbilled[contract.id] += labour_amount(line.hours, rate)
+    for expense in psa.expenses.values():
+        if expense.status == "approved" and expense.billable and expense.date <= cutoff \
+                and f"psa:expense/{expense.id}" not in invoiced:
+            contract = clm.contracts[psa.projects[expense.project_id].contract_ref]
+            unbilled[contract.id] += expense_amount(expense.cost, contract.terms.expense_markup_pct)
+    wip: Counter = Counter()
+    held: Counter = Counter()
+    for contract_id, value in sorted(unbilled.items()):
+        contract = clm.contracts[contract_id]
+        billable = value
+        if contract.billing_type == "capped_tm" and contract.terms.cap is not None:
+            billable = max(0, min(value, contract.terms.cap - invoiced_by_contract[contract_id]))
+            held[contract.currency] += value - billable
+        wip[contract.currency] += billable
+    return {"by_currency": dict(sorted(wip.items())), "held_over_cap": dict(sorted(held.items()))}

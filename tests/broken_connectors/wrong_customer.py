@@ -1,0 +1,34 @@
+"""Wrong customer: every billing project hangs off the first ERP customer the connector ever created.
+
+The real-world bug: the contract sync looks the customer up with a cached
+"default customer for this legal entity" instead of the contract's own
+account, a shortcut left over from a single-client pilot. Charges land on
+the right contract's billing project and every amount is right, so
+revenue reports look fine; but the invoices go to another company, which
+is a data breach as much as a billing error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reference_impl.connector import ReferenceConnector
+from tests.broken_connectors._hooks import require_hooks
+
+
+class WrongCustomerConnector(ReferenceConnector):
+    name = "broken: bills every contract to the first customer"
+
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "sync_customer")
+        super().__init__(runtime)
+        self.first_customer: str | None = None
+
+    def sync_customer(self, account_id: str) -> str:
+        customer_id = super().sync_customer(account_id)
+        self.first_customer = self.first_customer or customer_id
+        return self.first_customer  # DEFECT: the pilot's default customer
+
+
+def build(runtime: Any) -> WrongCustomerConnector:
+    return WrongCustomerConnector(runtime)

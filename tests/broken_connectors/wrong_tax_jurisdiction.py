@@ -1,0 +1,38 @@
+"""Wrong tax jurisdiction: customers are created with the legal entity's home jurisdiction, not their own.
+
+The real-world bug: the customer mapping fills the ERP's tax jurisdiction
+from the *selling* entity's address ("where we are") instead of the
+account's billing jurisdiction ("where they are"), because the field was
+optional when the mapping was written. Every amount before tax is right;
+every invoice to an out-of-state customer carries the wrong tax, which the
+firm owes the tax authority regardless of what it collected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reference_impl.connector import ReferenceConnector
+from tests.broken_connectors._hooks import require_hooks
+
+
+class WrongTaxConnector(ReferenceConnector):
+    name = "broken: customer tax jurisdiction from the selling entity"
+
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "sync_customer")
+        super().__init__(runtime)
+        erp = self.clients["erp"]
+        send = erp.request
+
+        def request(method: str, path: str, **kwargs: Any) -> Any:
+            body = kwargs.get("json")
+            if method == "POST" and path == "/customers" and isinstance(body, dict):
+                kwargs["json"] = {**body, "tax_jurisdiction": "US-OR"}  # DEFECT: the firm's home, 0 % sales tax
+            return send(method, path, **kwargs)
+
+        erp.request = request
+
+
+def build(runtime: Any) -> WrongTaxConnector:
+    return WrongTaxConnector(runtime)
