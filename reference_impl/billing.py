@@ -87,6 +87,16 @@ class Planned:
 
 
 class ChargeWriter:
+    """Moves the ERP's charges for a contract's items to their targets (see the module docstring).
+
+    Guarantees: after :meth:`settle` returns, every item it was given has
+    open charges summing to its target (billed, or billed and held under a
+    cap), and the contract satisfies billed = min(value, cap). If it raises
+    midway, the ledger records exactly the batches the ERP confirmed, so
+    calling it again with the same targets finishes the job without
+    writing anything twice.
+    """
+
     def __init__(self, erp: SystemClient, ledger: Ledger) -> None:
         self.erp = erp
         self.ledger = ledger

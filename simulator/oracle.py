@@ -78,6 +78,12 @@ class Reconciliation:
 
 
 def reconcile(systems: Systems) -> Reconciliation:
+    """Every check of DESIGN §6 on the systems' final state; an empty mismatch list means the ERP is right.
+
+    ``items_checked`` counts every source item valued (zero-value ones too:
+    a rejected line must have net charges of zero), so a run that checked
+    nothing cannot pass for a clean one.
+    """
     result = Reconciliation()
     erp, psa, clm = systems.erp, systems.psa, systems.clm
     valuer = Valuer(systems)
@@ -141,6 +147,9 @@ def _check_item(result: Reconciliation, want: SourceItem, got: int, held: int) -
 
 def _check_capped(result: Reconciliation, contract, items: list[SourceItem], billed: dict[str, int],
                   held: dict[str, int]) -> None:
+    """Capped T&M: which items end up held depends on arrival order, so per item only
+    ``0 <= billed <= value`` and ``billed + held = value`` are required, and per contract
+    ``billed = min(value, cap)``."""
     cap = contract.terms.cap
     value = sum(i.amount for i in items)
     total = sum(billed.get(i.item, 0) for i in items)

@@ -45,6 +45,14 @@ class Consultant:
 
 
 @dataclass
+class CustomerBooks:
+    """What customers have been invoiced so far, as they keep it: per source item and per contract."""
+
+    by_item: dict[str, int] = field(default_factory=dict)
+    by_contract: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class FirmContext:
     env: simpy.Environment
     clock: SimClock
@@ -54,6 +62,7 @@ class FirmContext:
     faker: Faker
     consultants: list[Consultant] = field(default_factory=list)
     observations: dict[str, list] = field(default_factory=dict)
+    customers: CustomerBooks = field(default_factory=lambda: CustomerBooks())
 
     def wait_until(self, t: float) -> simpy.Event:
         return self.env.timeout(max(0.0, t - self.env.now))

@@ -48,8 +48,7 @@ def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:
     received, and judges the invoice as a whole: a reversal and its
     re-charge on the same invoice net out before anything is compared.
     """
-    received: dict[str, int] = ctx.observations.setdefault("received_by_item", {})  # type: ignore[assignment]
-    by_contract: dict[str, int] = ctx.observations.setdefault("received_by_contract", {})  # type: ignore
+    received, by_contract = ctx.customers.by_item, ctx.customers.by_contract
     contract_id = ctx.systems.erp.billing_projects[invoice.billing_project_id].contract_ref
     charges_of: dict[str | None, list[str]] = {}
     for line in invoice.lines:

@@ -116,7 +116,10 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     months = rng.randint(*scenario.contracts.duration_months)
 
     # The opportunity is worked through the pipeline before anything is drafted.
-    opportunity = crm.create_opportunity(account_id, f"{ctx.faker.bs().title()}", 0, entity.currency,
+    list_rate = sum(role.rates[entity.currency] for role in scenario.firm.roles) / len(scenario.firm.roles)
+    estimate = _minor(list_rate * Decimal(str(sum(scenario.contracts.team_size) / 2 * months * HOURS_PER_MONTH)),
+                      entity.currency)
+    opportunity = crm.create_opportunity(account_id, f"{ctx.faker.bs().title()}", estimate, entity.currency,
                                          (ctx.clock.today() + dt.timedelta(days=30)).isoformat())
     for stage in ("proposal", "negotiation"):
         yield ctx.env.timeout(rng.uniform(*scenario.pipeline.stage_days) * DAY)
