@@ -36,6 +36,8 @@ from reference_impl.signatures import InvalidSignature, verify
 
 CUSTOMER_NAME_MAX = 40
 PERIOD_SWEEP_S = 6 * 3600
+FEED_POLL_S = 4 * 3600  # a dropped webhook is picked up from the change feed within this time
+FEED_PAGE = 500
 DRAIN_S = 3600
 DEAD_LETTER_REPLAY_S = 12 * 3600
 
@@ -71,6 +73,7 @@ class ReferenceConnector:
         self.inbox = Inbox(self.storage, runtime.clock.now, lambda: 0.5 + runtime.rng.random())
         runtime.scheduler.every(PERIOD_SWEEP_S, self.sweep_periods)
         runtime.scheduler.every(DRAIN_S, self.drain)
+        runtime.scheduler.every(FEED_POLL_S, self.poll_feeds)
         runtime.scheduler.every(DEAD_LETTER_REPLAY_S, self.replay_dead_letters)
         runtime.scheduler.call_later(0, self.drain)  # a restarted instance picks up where the last one stopped
 
@@ -107,6 +110,70 @@ class ReferenceConnector:
         """Work off every entry that is due (after a backoff, or left behind by a crashed instance)."""
         for entry in self.inbox.due():
             self.work(entry)
+
+    # -- the change feed: the safety net under the webhooks ----------------------------------
+    def poll_feeds(self) -> None:
+        """Read every system's change feed from the last cursor; events already seen are skipped.
+
+        Webhooks are fast but may be lost; the feed is complete. Both land in
+        the same inbox under the same event id, so an event that arrives both
+        ways is handled once. A cursor the feed no longer retains (410) means
+        events were missed for good: the system is resynced from its current
+        state, and reading goes on from the feed's head.
+        """
+        for system in ("crm", "clm", "psa", "erp"):
+            types = sorted(t for t in self.handlers if t.startswith(system + "."))
+            if types:
+                self._poll(system, ",".join(types))
+
+    def _poll(self, system: str, types: str) -> None:
+        client = self.clients[system]
+        cursor = self._recall("feed_cursor", system) or "0"
+        while True:
+            try:
+                page = client.call("GET", "/events", params={"after": cursor, "limit": str(FEED_PAGE), "types": types})
+            except ApiError as exc:
+                if exc.status == 410:
+                    self.resync(system, exc.problem.get("head_cursor", "0"))
+                return  # anything else: try again at the next poll
+            except httpx.TransportError:
+                return
+            for event in page["data"]:
+                entry = self.inbox.accept(event["id"], event["type"], event["entity_id"])
+                if entry is not None:
+                    self.work(entry)
+            cursor = page["next_cursor"]
+            self._remember("feed_cursor", system, cursor)
+            if len(page["data"]) < FEED_PAGE:
+                return
+
+    def resync(self, system: str, head: str) -> None:
+        """Rebuild what one system's missed events would have told us, from its current state."""
+        try:
+            if system == "crm":
+                for account in self.clients["crm"].list_all("/accounts"):
+                    self.update_customer(account["id"])
+            elif system == "clm":
+                for contract in self.clients["clm"].list_all("/contracts"):
+                    if contract["status"] == "signed":
+                        self.reprice_contract(contract["id"])
+            elif system == "psa":
+                psa = self.clients["psa"]
+                for timesheet in psa.list_all("/timesheets"):
+                    self.settle_timesheet(timesheet["id"])
+                for expense in psa.list_all("/expenses"):
+                    self.settle_expense(expense["id"])
+                for milestone in psa.list_all("/milestones", {"status": "approved"}):
+                    self.settle_milestone(milestone["id"])
+            elif system == "erp":
+                self.sweep_periods()
+                for invoice in self.clients["erp"].list_all("/invoices", {"status": "posted"}):
+                    self.mark_invoice_billed(invoice["id"])
+        except (ApiError, Unrateable, httpx.TransportError) as exc:
+            self.runtime.log.warning("resync of %s failed, will retry: %s", system, exc)
+            return  # the cursor stays behind retention, so the next poll resyncs again
+        self._remember("feed_cursor", system, head)
+        self.runtime.log.info("resynced %s from its current state; reading on from cursor %s", system, head)
 
     def replay_dead_letters(self) -> None:
         """Sources get fixed: every dead letter gets a fresh set of attempts."""

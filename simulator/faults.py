@@ -9,14 +9,28 @@ shows what it survived.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import httpx
 
 from mocks.core.clock import Clock
 from mocks.core.faults import OUTAGE, HttpFault
+from mocks.core.feed import ChangeEvent
 from simulator.scenario import Faults
 from simulator.streams import Streams
 from simulator.trace import Trace
+
+
+@dataclass(frozen=True)
+class DeliveryFate:
+    """What happens to one webhook delivery: dropped, or sent ``copies`` times after ``extra_delay_s``."""
+
+    dropped: bool = False
+    copies: int = 1
+    extra_delay_s: float = 0.0
+
+
+ON_TIME = DeliveryFate()
 
 
 class FaultPlan:
@@ -27,6 +41,34 @@ class FaultPlan:
         self.counts: Counter[str] = Counter()
         self._rules = [(rule, streams.get("faults", "http", str(i))) for i, rule in enumerate(faults.http)]
         self._outages = [(o.system, o.start.timestamp(), o.start.timestamp() + o.hours * 3600) for o in faults.outages]
+        self._webhooks = faults.webhooks
+        self._delivery_rng = streams.get("faults", "webhooks")
+        self._endpoint_down = [(w.start.timestamp(), w.start.timestamp() + w.hours * 3600)
+                               for w in faults.webhooks.endpoint_down]
+
+    def delivery_fate(self, event: ChangeEvent) -> DeliveryFate:
+        """Drawn once per event, in the order events are queued: the same seed, the same fates."""
+        plan, rng = self._webhooks, self._delivery_rng
+        if not (plan.drop or plan.duplicate or plan.delay):
+            return ON_TIME
+        roll_drop, roll_dup, roll_delay, spread = rng.random(), rng.random(), rng.random(), rng.random()
+        where = {"system": event.system, "event": event.id, "type": event.type}
+        if roll_drop < plan.drop:
+            self.fire("webhook_drop", **where)
+            return DeliveryFate(dropped=True)
+        copies = 2 if roll_dup < plan.duplicate else 1
+        if copies == 2:
+            self.fire("webhook_duplicate", **where)
+        extra = 0.0
+        if roll_delay < plan.delay:
+            low, high = plan.delay_seconds
+            extra = low + (high - low) * spread
+            self.fire("webhook_delay", seconds=round(extra, 3), **where)
+        return DeliveryFate(False, copies, extra)
+
+    def endpoint_down(self) -> bool:
+        now = self.clock.now()
+        return any(start <= now < end for start, end in self._endpoint_down)
 
     def fire(self, kind: str, **where) -> None:
         self.counts[kind] += 1

@@ -60,7 +60,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     env = simpy.Environment()
     clock = SimClock(env, scenario.start)
     streams = Streams(seed)
-    systems = build_systems(clock, dict(scenario.customers.tax_jurisdictions), seed)
+    systems = build_systems(clock, dict(scenario.customers.tax_jurisdictions), seed, scenario.faults.feed_retention)
     for entity in scenario.legal_entities:
         systems.erp.add_legal_entity(entity.id, entity.name, entity.currency, entity.invoice_prefix)
     trace = Trace(clock, sink)
@@ -74,7 +74,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
                                  trace, system_of_host)
     host = ConnectorHost(env, clock, systems, transport, factory or load_factory(scenario.connector),
                          streams.get("connector"), trace)
-    couriers = [Courier(env, outbox, host.receive, trace, host.record_error, host.subscribed)
+    couriers = [Courier(env, outbox, host.receive, trace, host.record_error, host.subscribed, faults)
                 for outbox in systems.outboxes.values()]
 
     faker = Faker("en_US")

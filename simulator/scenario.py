@@ -4,6 +4,14 @@ A scenario describes one what-if: the firm (size, roles, rates), its legal
 entities and customers, how contracts arrive, how people behave, and which
 connector integrates the systems. Unknown keys are errors, so a typo never
 silently falls back to a default.
+
+Every number is bounded, so an accepted scenario cannot crash the run later
+(a date past year 9999, a decimal beyond its precision, an infinite weight):
+the limits are generous for any real firm and an error names the field.
+Integers are strict (``true``, ``12.0`` and ``"12"`` are not counts), no
+number may be a YAML boolean (``yes``/``no``/``on``/``off`` included), and a
+rate has no more decimals than its currency's minor unit: nothing is rounded
+silently.
 """
 
 from __future__ import annotations
@@ -14,7 +22,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 CURRENCY_MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2}
@@ -47,36 +65,69 @@ def _tax_fraction(rate: Decimal) -> Decimal:
     return rate
 
 
+def _not_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not the boolean {str(value).lower()} (YAML also reads yes/no/on/off so)")
+    return value
+
+
+# The numbers of a scenario: never a boolean, and an integer is strictly one (not 12.0, not "12").
+Int = Annotated[int, BeforeValidator(_not_boolean), Strict()]
+Float = Annotated[float, BeforeValidator(_not_boolean)]
+
 # Each range validates itself, so an error's location is the range field (its line, its dotted path).
 OrderedRange = AfterValidator(_ordered)
-Range = Annotated[tuple[float, float], OrderedRange]
-IntRange = Annotated[tuple[int, int], OrderedRange]
-CountRange = Annotated[tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]], OrderedRange]  # starts at 1
-DelayRange = Annotated[tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]], OrderedRange]  # waited out
-PercentRange = Annotated[tuple[Annotated[float, Field(ge=0, lt=100)], Annotated[float, Field(ge=0, lt=100)]],
-                         OrderedRange]  # a discount: 100 % would give the work away
-ChangeRange = Annotated[tuple[Annotated[float, Field(gt=-100)], Annotated[float, Field(gt=-100)]],
-                        OrderedRange]  # a relative change: -100 % or less would make prices non-positive
-HoursRange = Annotated[tuple[Annotated[float, Field(gt=0, le=24)], Annotated[float, Field(gt=0, le=24)]], OrderedRange]
-Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+def _pair(item: Any) -> Any:
+    """A ``[low, high]`` range of ``item``."""
+    return Annotated[tuple[item, item], OrderedRange]
+
+
+MAX_DELAY_DAYS = 366  # any wait a scenario describes; longer ones would outlast every run
+MAX_PERCENT = 1000  # any increase or markup, in percent
+
+MonthRange = _pair(Annotated[Int, Field(ge=1, le=120)])
+IncreaseRange = _pair(Annotated[Float, Field(ge=0, le=MAX_PERCENT)])  # non-negative: an increase, a markup
+HoursDelay = _pair(Annotated[Float, Field(ge=0, le=MAX_DELAY_DAYS * 24)])  # waited out, in hours
+DaysDelay = _pair(Annotated[Float, Field(ge=0, le=MAX_DELAY_DAYS)])  # waited out, in days
+PercentRange = _pair(Annotated[Float, Field(ge=0, lt=100)])  # a discount: 100 % would give the work away
+ChangeRange = _pair(Annotated[Float, Field(gt=-100, le=MAX_PERCENT)])  # -100 % or less would make prices non-positive
+HoursRange = _pair(Annotated[Float, Field(gt=0, le=24)])
+Probability = Annotated[Float, Field(ge=0, le=1)]
+Weight = Annotated[Float, Field(gt=0, le=1_000_000)]  # a relative weight; bounded so that a sum of them stays finite
 Currency = Annotated[str, AfterValidator(_known_currency)]
+MAX_RATE = Decimal(1_000_000)  # per hour, in major units
 
 
 class Role(_Model):
     name: str = Field(min_length=1, max_length=60)
-    share: float = Field(gt=0)
-    rates: dict[str, Annotated[Decimal, Field(gt=0)]]
+    share: Weight
+    rates: dict[str, Annotated[Decimal, Field(gt=0, le=MAX_RATE, allow_inf_nan=False)]]
 
     @field_validator("rates")
     @classmethod
     def _known_currencies(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
-        for currency in rates:
-            _known_currency(currency)
+        errors = []
+        for currency, rate in rates.items():
+            if currency not in CURRENCY_MINOR_UNITS:
+                message = f"unknown currency {currency!r}; known: {', '.join(CURRENCY_MINOR_UNITS)}"
+            elif rate != rate.quantize(Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[currency])):
+                places = CURRENCY_MINOR_UNITS[currency]
+                message = (f"{rate} has more decimals than {currency} has minor units ({places}); "
+                           "write the rate as the currency can bill it")
+            else:
+                continue
+            # reported at the rate itself: firm.roles.N.rates.CUR, the line it is written on
+            errors.append(InitErrorDetails(type=PydanticCustomError("rate", "{message}", {"message": message}),
+                                           loc=(currency,), input=rate))
+        if errors:
+            raise ValidationError.from_exception_data("rates", errors)
         return rates
 
 
 class Firm(_Model):
-    consultants: int = Field(ge=1, le=100_000)
+    consultants: Int = Field(ge=1, le=100_000)
     roles: list[Role] = Field(min_length=1)
 
 
@@ -85,36 +136,36 @@ class LegalEntity(_Model):
     name: str
     currency: Currency
     invoice_prefix: str = Field(min_length=1, max_length=10)
-    weight: float = Field(default=1.0, gt=0)
+    weight: Weight = 1.0
 
 
 class Customers(_Model):
-    count: int = Field(ge=1)
+    count: Int = Field(ge=1, le=1_000_000)
     tax_jurisdictions: dict[str, Annotated[Decimal, AfterValidator(_tax_fraction)]] = Field(min_length=1)
 
 
 class RateIncrease(_Model):
     probability: Probability = 0.0
-    pct: DelayRange = (3.0, 8.0)  # an increase: non-negative
+    pct: IncreaseRange = (3.0, 8.0)  # an increase: non-negative
 
 
 BILLING_TYPES = ("time_and_materials", "capped_tm", "fixed_fee_milestones", "retainer")
 
 
 class Contracts(_Model):
-    initial: int = Field(default=0, ge=0)
-    per_month: float = Field(ge=0)
-    billing_types: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {"time_and_materials": 1.0})
-    duration_months: CountRange = (2, 6)
-    team_size: CountRange = (2, 6)
+    initial: Int = Field(default=0, ge=0, le=100_000)
+    per_month: Float = Field(ge=0, le=100_000)
+    billing_types: dict[str, Annotated[Float, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=lambda: {"time_and_materials": 1.0})
+    duration_months: MonthRange = (2, 6)
+    team_size: _pair(Annotated[Int, Field(ge=1, le=100)]) = (2, 6)
     discount_pct: PercentRange = (0.0, 10.0)
     rate_increase: RateIncrease = RateIncrease()
-    expense_markup_pct: DelayRange = (0.0, 0.0)  # non-negative
-    cap_factor: Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]], OrderedRange] = (0.6, 1.1)
-    milestones: CountRange = (2, 5)
-    retainer_hours_per_month: Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]],
-                                        OrderedRange] = (40.0, 120.0)
-    payment_terms_days: int = Field(default=30, ge=0, le=120)
+    expense_markup_pct: IncreaseRange = (0.0, 0.0)  # non-negative
+    cap_factor: _pair(Annotated[Float, Field(gt=0, le=100)]) = (0.6, 1.1)
+    milestones: _pair(Annotated[Int, Field(ge=1, le=50)]) = (2, 5)
+    retainer_hours_per_month: _pair(Annotated[Float, Field(gt=0, le=24 * 31)]) = (40.0, 120.0)
+    payment_terms_days: Int = Field(default=30, ge=0, le=120)
 
     @field_validator("billing_types")
     @classmethod
@@ -131,15 +182,15 @@ class Pipeline(_Model):
     """CRM opportunities: each deal is worked through stages and won or lost."""
 
     win_rate: Probability = 1.0
-    stage_days: DelayRange = (0.0, 0.0)
+    stage_days: DaysDelay = (0.0, 0.0)
 
 
 class Amendments(_Model):
     probability: Probability = 0.0  # per signed contract
     retro_share: Probability = 0.5  # of rate amendments, effective in the past
     rate_change_pct: ChangeRange = (-5.0, 10.0)
-    cap_raise_pct: DelayRange = (10.0, 60.0)  # a raise: non-negative
-    extension_months: CountRange = (1, 3)
+    cap_raise_pct: IncreaseRange = (10.0, 60.0)  # a raise: non-negative
+    extension_months: MonthRange = (1, 3)
     milestone_change_pct: ChangeRange = (-10.0, 20.0)
 
 
@@ -147,19 +198,18 @@ class People(_Model):
     hours_per_day: HoursRange = (6.0, 9.0)
     non_billable_share: Probability = 0.05
     late_submission_share: Probability = 0.15
-    approval_delay_hours: DelayRange = (2.0, 96.0)
+    approval_delay_hours: HoursDelay = (2.0, 96.0)
     rejection_rate: Probability = 0.05
-    resubmit_delay_hours: DelayRange = (2.0, 48.0)
-    legal_review_days: DelayRange = (1.0, 6.0)
-    staffing_delay_hours: DelayRange = (4.0, 72.0)
-    payment_delay_days: Range = (-5.0, 25.0)
+    resubmit_delay_hours: HoursDelay = (2.0, 48.0)
+    legal_review_days: DaysDelay = (1.0, 6.0)
+    staffing_delay_hours: HoursDelay = (4.0, 72.0)
+    payment_delay_days: _pair(Annotated[Float, Field(ge=-MAX_DELAY_DAYS, le=MAX_DELAY_DAYS)]) = (-5.0, 25.0)
     expenses_per_week: Probability = 0.0  # chance a consultant on a T&M or capped project files an expense
-    expense_cost_hours: Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]],
-                                  OrderedRange] = (0.2, 4.0)  # an expense costs this many hours at the lowest role's rate
+    expense_cost_hours: _pair(Annotated[Float, Field(gt=0, le=1000)]) = (0.2, 4.0)  # hours at the lowest role's rate
     expense_rejection_rate: Probability = 0.05
     adjustment_rate: Probability = 0.0  # share of approved timesheets corrected later
-    adjustment_delay_days: DelayRange = (1.0, 45.0)
-    milestone_approval_days: DelayRange = (1.0, 10.0)
+    adjustment_delay_days: DaysDelay = (1.0, 45.0)
+    milestone_approval_days: DaysDelay = (1.0, 10.0)
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
 
 
@@ -175,12 +225,12 @@ class HttpFaultRule(_Model):
     systems: list[SystemName] = list(SYSTEM_NAMES)
     methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     paths: list[str] = []  # path prefixes such as "/charge-batches"; empty means every path
-    status: int = Field(default=503, ge=500, le=599)
+    status: Int = Field(default=503, ge=500, le=599)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     """Simulated time is UTC: a time without a zone means UTC, so every machine reads it the same."""
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
@@ -191,12 +241,27 @@ class Outage(_Model):
 
     system: SystemName
     start: UtcDatetime
-    hours: float = Field(gt=0)
+    hours: Float = Field(gt=0, le=MAX_DELAY_DAYS * 24)
 
 
 class RateLimit(_Model):
-    per_second: float = Field(gt=0)
-    burst: int = Field(ge=1)
+    per_second: Float = Field(ge=0.001, le=1_000_000)
+    burst: Int = Field(ge=1, le=1_000_000)
+
+
+class Window(_Model):
+    start: UtcDatetime
+    hours: float = Field(gt=0)
+
+
+class WebhookFaults(_Model):
+    """What happens to webhook deliveries on the way to the connector."""
+
+    drop: Probability = 0.0  # never delivered at all: only the change feed still has the event
+    duplicate: Probability = 0.0  # delivered twice
+    delay: Probability = 0.0  # delivered late, by delay_seconds, so later events overtake it
+    delay_seconds: _pair(Annotated[Float, Field(ge=0, le=MAX_DELAY_DAYS * 86400)]) = (60.0, 7200.0)
+    endpoint_down: list[Window] = []  # the connector's endpoint answers 503; the sender retries on its schedule
 
 
 class Faults(_Model):
@@ -205,14 +270,19 @@ class Faults(_Model):
     http: list[HttpFaultRule] = []
     outages: list[Outage] = []
     rate_limits: dict[SystemName, RateLimit] = {}
+    webhooks: WebhookFaults = WebhookFaults()
+    feed_retention: int | None = Field(default=None, ge=10)  # events each system's change feed keeps
+
+
+MIN_START_YEAR, MAX_START_YEAR = 2000, 2100
 
 
 class Scenario(_Model):
     name: str = Field(min_length=1)
     description: str = ""
     start: dt.date
-    months: int = Field(ge=1, le=60)
-    settle_days: int = Field(default=10, ge=0, le=90)
+    months: Int = Field(ge=1, le=60)
+    settle_days: Int = Field(default=10, ge=0, le=90)
     firm: Firm
     legal_entities: list[LegalEntity] = Field(min_length=1)
     customers: Customers
@@ -228,6 +298,8 @@ class Scenario(_Model):
     def _first_of_month(cls, start: dt.date) -> dt.date:
         if start.day != 1:
             raise ValueError("must be the first day of a month (billing runs are monthly)")
+        if not MIN_START_YEAR <= start.year <= MAX_START_YEAR:
+            raise ValueError(f"must be in the years {MIN_START_YEAR} to {MAX_START_YEAR}, got {start.year}")
         return start
 
     @field_validator("connector")

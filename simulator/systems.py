@@ -41,15 +41,15 @@ class Systems:
         return {f"{name}.c2c.test": service for name, service in self.services.items()}
 
 
-def build_systems(clock: Clock, tax_rates: dict, seed: int) -> Systems:
+def build_systems(clock: Clock, tax_rates: dict, seed: int, feed_retention: int | None = None) -> Systems:
     """Fresh, empty systems. Secrets derive from the seed so runs replay exactly."""
     credentials = Credentials("c2c-connector", make_secret(f"client:{seed}")[6:30])
     clients = {credentials.client_id: credentials.client_secret}
     backends = {
-        "crm": crm.CrmBackend(clock),
-        "clm": clm.ClmBackend(clock),
-        "psa": psa.PsaBackend(clock),
-        "erp": erp.ErpBackend(clock, tax_rates),
+        "crm": crm.CrmBackend(clock, feed_retention),
+        "clm": clm.ClmBackend(clock, feed_retention),
+        "psa": psa.PsaBackend(clock, feed_retention),
+        "erp": erp.ErpBackend(clock, tax_rates, feed_retention),
     }
     modules = {"crm": crm, "clm": clm, "psa": psa, "erp": erp}
     services = {name: modules[name].build_service(backend, clients) for name, backend in backends.items()}

@@ -9,7 +9,6 @@ instead of silently skipping changes.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +41,17 @@ Subscriber = Callable[[ChangeEvent], None]
 
 
 class ChangeFeed:
-    """Append-only log of a system's changes with bounded retention."""
+    """Append-only log of a system's changes with bounded retention.
+
+    Events live in a list with a moving start (not a deque): reading from
+    any cursor is an index computation, however long the feed.
+    """
 
     def __init__(self, system: str, retention: int | None = None) -> None:
         self.system = system
         self.retention = retention
-        self._events: deque[ChangeEvent] = deque()
+        self._events: list[ChangeEvent] = []
+        self._start = 0  # index of the oldest retained event in _events
         self._next = 1
         self._subscribers: list[Subscriber] = []
 
@@ -59,9 +63,11 @@ class ChangeFeed:
         event = ChangeEvent(self._next, f"evt_{self.system}_{self._next:08d}", self.system, type_, entity_id, version, time)
         self._next += 1
         self._events.append(event)
-        if self.retention is not None:
-            while len(self._events) > self.retention:
-                self._events.popleft()
+        if self.retention is not None and len(self._events) - self._start > self.retention:
+            self._start = len(self._events) - self.retention
+            if self._start > 4096 and self._start > len(self._events) // 2:  # compact now and then
+                del self._events[: self._start]
+                self._start = 0
         for subscriber in self._subscribers:
             subscriber(event)
         return event
@@ -71,8 +77,17 @@ class ChangeFeed:
         """Cursor of the newest event (0 when empty)."""
         return self._next - 1
 
-    def read(self, after: str | None, limit: int) -> tuple[list[ChangeEvent], int]:
-        """Events strictly after cursor ``after``; returns them and the cursor to resume from."""
+    @property
+    def oldest(self) -> int:
+        """Cursor of the oldest retained event (``head + 1`` when none is retained)."""
+        return self._events[self._start].cursor if self._start < len(self._events) else self._next
+
+    def read(self, after: str | None, limit: int, types: frozenset[str] | None = None) -> tuple[list[ChangeEvent], int]:
+        """Up to ``limit`` events strictly after cursor ``after`` (of the given types, if any).
+
+        Returns them and the cursor to resume from, which passes over the
+        events the type filter skipped, so a filtered reader still advances.
+        """
         if after is None or after == "":
             position = 0
         else:
@@ -82,13 +97,20 @@ class ChangeFeed:
                 raise BadRequest(f"cursor {after!r} is not a cursor this feed issued") from None
             if position < 0 or position > self.head:
                 raise BadRequest(f"cursor {after!r} is outside this feed (head is {self.head})")
-        oldest = self._events[0].cursor if self._events else self._next
+        oldest = self.oldest
         if position < oldest - 1:
             raise Gone(
-                f"cursor {position} is older than retention (oldest retained event is {oldest}); resync from a snapshot",
-                oldest_cursor=str(oldest),
+                f"cursor {position} is older than retention (oldest retained event is {oldest}); "
+                f"resync from a snapshot, then read on from cursor {self.head}",
+                oldest_cursor=str(oldest), head_cursor=str(self.head),
             )
-        start = position - (oldest - 1)
-        page = [self._events[i] for i in range(start, min(start + limit, len(self._events)))]
-        next_cursor = page[-1].cursor if page else position
+        index = self._start + (position - (oldest - 1))
+        page: list[ChangeEvent] = []
+        next_cursor = position
+        while index < len(self._events) and len(page) < limit:
+            event = self._events[index]
+            if types is None or event.type in types:
+                page.append(event)
+            next_cursor = event.cursor
+            index += 1
         return page, next_cursor

@@ -11,21 +11,29 @@ Public paths (the token endpoint, the OpenAPI document) and the ``/_c2c``
 control endpoints need no bearer token and bypass the idempotency layer:
 a token response is never stored or replayed, so every POST /oauth/token
 issues a fresh token whatever ``Idempotency-Key`` it carries.
+
+Whatever a handler raises, :meth:`Service.handle` answers with a problem
+document: a :class:`Problem` as itself, anything else (a bug in the mock) as
+a 500 ``internal_error`` naming the exception type. No exception escapes
+to the transport, and an idempotent POST that failed so stores nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from mocks.core.auth import TokenIssuer
 from mocks.core.backend import Backend
 from mocks.core.idempotency import IdempotencyStore
-from mocks.core.problems import Problem
+from mocks.core.problems import InternalError, Problem
 from mocks.core.ratelimit import RateLimiter
 from mocks.core.routing import ApiRequest, ApiResponse, RouteTable, problem_response
 
 PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
+
+log = logging.getLogger("c2c.mocks")
 
 
 class Service:
@@ -50,8 +58,11 @@ class Service:
         routes.add("GET", "/_c2c/state", lambda request: ApiResponse(200, self._snapshot()))
 
     def _events(self, request: ApiRequest) -> ApiResponse:
+        """``GET /events?after=CURSOR&limit=N[&types=a,b]``: the change feed, optionally filtered by type."""
         limit = request.query_int("limit", 100, 1, 1000)
-        events, next_cursor = self.backend.feed.read(request.query.get("after"), limit)
+        types = request.query.get("types")
+        wanted = frozenset(t for t in types.split(",") if t) if types else None
+        events, next_cursor = self.backend.feed.read(request.query.get("after"), limit, wanted)
         return ApiResponse(200, {"data": [e.to_json() for e in events], "next_cursor": str(next_cursor)})
 
     def handle(self, request: ApiRequest) -> ApiResponse:
@@ -68,3 +79,8 @@ class Service:
             return handler(request)
         except Problem as problem:
             return problem_response(problem)
+        except Exception as exc:  # last resort: a bug in the mock still answers in the API's error format
+            log.exception("%s %s %s failed", self.name, request.method, request.path)
+            return problem_response(InternalError(
+                f"the {self.name} mock failed on {request.method} {request.path} with {type(exc).__name__}; "
+                "this is a bug in the mock, not in the request", exception=type(exc).__name__))
