@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from mocks.core.clock import Clock
-from mocks.core.faults import OUTAGE, HttpFault
+from mocks.core.faults import OUTAGE, PROCESS_KILLED, HttpFault
 from mocks.core.feed import ChangeEvent
 from simulator.scenario import Faults
 from simulator.streams import Streams
@@ -45,6 +45,21 @@ class FaultPlan:
         self._delivery_rng = streams.get("faults", "webhooks")
         self._endpoint_down = [(w.start.timestamp(), w.start.timestamp() + w.hours * 3600)
                                for w in faults.webhooks.endpoint_down]
+        self._kill_at = frozenset(faults.crashes.at_calls)
+        self._calls = 0
+        self._crash_rng = streams.get("faults", "crashes")
+
+    def crash_instants(self, start: float, end: float) -> list[float]:
+        """Unix times in [start, end) at which the connector process dies (``crashes.every_hours``)."""
+        every = self.faults.crashes.every_hours
+        if every is None:
+            return []
+        instants, t = [], start
+        while True:
+            t += self._crash_rng.uniform(*every) * 3600
+            if t >= end:
+                return instants
+            instants.append(t)
 
     def delivery_fate(self, event: ChangeEvent) -> DeliveryFate:
         """Drawn once per event, in the order events are queued: the same seed, the same fates."""
@@ -77,6 +92,10 @@ class FaultPlan:
     def http_fault(self, system: str, request: httpx.Request) -> HttpFault | None:
         now = self.clock.now()
         path = request.url.path
+        self._calls += 1
+        if self._calls in self._kill_at:
+            self.fire(PROCESS_KILLED, system=system, method=request.method, path=path, call=self._calls)
+            return HttpFault(PROCESS_KILLED)
         for down, start, end in self._outages:
             if down == system and start <= now < end:
                 self.fire(OUTAGE, system=system, method=request.method, path=path)

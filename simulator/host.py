@@ -17,8 +17,9 @@ import httpx
 import simpy
 
 from mocks.core.clock import Clock
+from mocks.core.faults import ProcessKilled
 from mocks.core.webhooks import Delivery
-from simulator.runtime import Connector, Runtime, Scheduler
+from simulator.runtime import Connector, ConnectorLoadError, Runtime, Scheduler, build_connector
 from simulator.storage import MemoryStorage
 from simulator.systems import SYSTEMS, Systems
 from simulator.trace import Trace, TraceLogHandler
@@ -42,14 +43,19 @@ class ConnectorHost:
         self.scheduler: Scheduler | None = None
         self.log = logging.Logger("c2c.connector", logging.INFO)  # unregistered: one per run, no global state
         self.log.addHandler(TraceLogHandler(trace))
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.http.close()
+            raise
 
     def record_error(self, exc: BaseException) -> None:
         self.errors.append(f"{type(exc).__name__}: {exc}")
         self.trace.record("connector_error", error=type(exc).__name__, detail=str(exc)[:200])
 
     def start(self) -> None:
-        self.scheduler = Scheduler(self.env, self.record_error)
+        """Build a connector on the runtime; :class:`~simulator.runtime.ConnectorLoadError` if the factory fails."""
+        self.scheduler = Scheduler(self.env, self.record_error, self.crash)
         credentials = self.systems.credentials
         runtime = Runtime(
             http=self.http,
@@ -62,7 +68,7 @@ class ConnectorHost:
             rng=self.rng,
             log=self.log,
         )
-        self.connector = self.factory(runtime)
+        self.connector = build_connector(self.factory, runtime)
 
     def subscribed(self, event_type: str) -> bool:
         """Whether the connector's webhook subscription covers ``event_type``.
@@ -76,17 +82,39 @@ class ConnectorHost:
 
     def receive(self, delivery: Delivery) -> int:
         if self.connector is None:
-            return 503
-        return self.connector.receive(delivery)
+            return 503  # down: the sender sees its request fail and retries on its schedule
+        try:
+            return self.connector.receive(delivery)
+        except ProcessKilled:
+            self.crash()
+            return 503  # the process died while handling it: no answer ever reached the sender
 
-    def crash(self) -> None:
-        """Kill the connector mid-flight and start a new one on the same storage."""
+    def stop(self) -> None:
+        """The process dies and stays down: nothing runs, every delivery fails, until :meth:`restart`."""
         self.crashes += 1
         if self.scheduler is not None:
             self.scheduler.cancel_all()
         self.connector = None
         self.trace.record("connector_crash", n=self.crashes)
-        self.start()
+
+    def restart(self) -> None:
+        """A new process on the same durable storage."""
+        try:
+            self.start()
+        except ConnectorLoadError as exc:
+            raise ConnectorLoadError(f"restarting after simulated crash {self.crashes}: {exc}") from exc
+        self.trace.record("connector_restart", n=self.crashes)
+
+    def crash(self) -> None:
+        """Kill the connector mid-flight and start a new one on the same storage at once."""
+        self.stop()
+        self.restart()
+
+    def down_for(self, seconds: float):
+        """A SimPy process: the connector is down for ``seconds``, then restarted."""
+        self.stop()
+        yield self.env.timeout(seconds)
+        self.restart()
 
     def close(self) -> None:
         if self.connector is not None:

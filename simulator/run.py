@@ -7,9 +7,13 @@ file; callers pass a trace sink and a progress callback if they want them.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import simpy
@@ -29,6 +33,7 @@ from simulator.kpis import build_kpis
 from simulator.oracle import Reconciliation, reconcile
 from simulator.runtime import Connector, Runtime, load_factory
 from simulator.scenario import Scenario
+from simulator.storage import MemoryStorage, SqliteStorage
 from simulator.streams import Streams
 from simulator.systems import Systems, build_systems
 from simulator.trace import Sink, Trace, TracingTransport, null_sink
@@ -54,9 +59,33 @@ class SimulationResult:
         return sum(self.api_calls.values())
 
 
+def _crash_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at: float):
+    yield env.timeout(max(0.0, at - env.now))
+    faults.fire("connector_crash")
+    host.crash()
+
+
+def _down_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at: float, seconds: float):
+    yield env.timeout(max(0.0, at - env.now))
+    faults.fire("connector_downtime", hours=round(seconds / 3600, 3))
+    yield from host.down_for(seconds)
+
+
+def connector_storage(scenario: Scenario) -> MutableMapping[str, Any]:
+    """In memory, unless the connector will crash: then a real SQLite file, removed with the storage object."""
+    crashes = scenario.faults.crashes
+    if not (crashes.every_hours or crashes.at_calls or crashes.downtime):
+        return MemoryStorage()
+    folder = tempfile.mkdtemp(prefix="c2c-connector-")
+    storage = SqliteStorage(Path(folder) / "state.sqlite")
+    weakref.finalize(storage, shutil.rmtree, folder, True)
+    return storage
+
+
 def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
              progress: Callable[[float], None] | None = None,
-             factory: ConnectorFactory | None = None) -> SimulationResult:
+             factory: ConnectorFactory | None = None,
+             storage: MutableMapping[str, Any] | None = None) -> SimulationResult:
     env = simpy.Environment()
     clock = SimClock(env, scenario.start)
     streams = Streams(seed)
@@ -73,7 +102,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     transport = TracingTransport(FaultTransport(InProcessTransport(systems.services_by_host), system_of_host, faults),
                                  trace, system_of_host)
     host = ConnectorHost(env, clock, systems, transport, factory or load_factory(scenario.connector),
-                         streams.get("connector"), trace)
+                         streams.get("connector"), trace, storage if storage is not None else connector_storage(scenario))
     couriers = [Courier(env, outbox, host.receive, trace, host.record_error, host.subscribed, faults)
                 for outbox in systems.outboxes.values()]
 
@@ -90,6 +119,10 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
         env.process(consultant_weeks(ctx, consultant))
 
     finish = ctx.horizon + scenario.settle_days * DAY
+    for instant in faults.crash_instants(clock.epoch, clock.epoch + ctx.horizon):
+        env.process(_crash_at(env, host, faults, instant - clock.epoch))
+    for window in scenario.faults.crashes.downtime:
+        env.process(_down_at(env, host, faults, window.start.timestamp() - clock.epoch, window.hours * 3600))
     while env.now < finish:
         env.run(until=min(finish, env.now + DAY))
         if progress is not None:

@@ -20,6 +20,7 @@ import httpx
 import simpy
 
 from mocks.core.clock import Clock
+from mocks.core.faults import ProcessKilled
 from mocks.core.webhooks import Delivery
 
 
@@ -29,7 +30,8 @@ class Connector(Protocol):
 
 
 class ConnectorLoadError(Exception):
-    """The factory name does not resolve to a callable."""
+    """No connector to run: the factory name does not resolve to a callable, the factory raised, or what it
+    built lacks a callable ``receive`` or ``close``. The vendor's fault, reported as such, never a harness crash."""
 
 
 class Scheduler:
@@ -39,14 +41,18 @@ class Scheduler:
     instance runs again, so a dead connector cannot act from the grave.
     """
 
-    def __init__(self, env: simpy.Environment, on_error: Callable[[BaseException], None]) -> None:
+    def __init__(self, env: simpy.Environment, on_error: Callable[[BaseException], None],
+                 on_killed: Callable[[], None] = lambda: None) -> None:
         self._env = env
         self._alive = True
         self._on_error = on_error
+        self._on_killed = on_killed
 
     def _run(self, fn: Callable[[], Any]) -> None:
         try:
             fn()
+        except ProcessKilled:  # the process died inside this callback: the host restarts it
+            self._on_killed()
         except Exception as exc:  # a connector bug must not stop the world
             self._on_error(exc)
 
@@ -81,6 +87,27 @@ class Runtime:
     storage: MutableMapping[str, Any]
     rng: random.Random
     log: logging.Logger
+
+
+def factory_name(factory: Callable[..., Any]) -> str:
+    """``package.module:function``, as a scenario names a factory."""
+    module = getattr(factory, "__module__", None)
+    qualname = getattr(factory, "__qualname__", None)
+    return f"{module}:{qualname}" if module and qualname else repr(factory)
+
+
+def build_connector(factory: Callable[[Runtime], Connector], runtime: Runtime) -> Connector:
+    """Call the vendor's factory; whatever goes wrong there is a :class:`ConnectorLoadError` naming the factory."""
+    name = factory_name(factory)
+    try:
+        connector = factory(runtime)
+    except (Exception, SystemExit) as exc:  # a factory calling sys.exit() must not end the harness as a success
+        raise ConnectorLoadError(f"factory {name} raised {type(exc).__name__}: {exc}") from exc
+    missing = [method for method in ("receive", "close") if not callable(getattr(connector, method, None))]
+    if missing:
+        raise ConnectorLoadError(f"factory {name} returned {type(connector).__name__!r} without a callable "
+                                 f"{' or '.join(missing)}; a connector has receive(delivery) -> int and close()")
+    return connector
 
 
 def load_factory(name: str) -> Callable[[Runtime], Connector]:

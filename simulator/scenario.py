@@ -95,6 +95,7 @@ PercentRange = _pair(Annotated[Float, Field(ge=0, lt=100)])  # a discount: 100 %
 ChangeRange = _pair(Annotated[Float, Field(gt=-100, le=MAX_PERCENT)])  # -100 % or less would make prices non-positive
 HoursRange = _pair(Annotated[Float, Field(gt=0, le=24)])
 Probability = Annotated[Float, Field(ge=0, le=1)]
+RepeatChance = Annotated[Float, Field(ge=0, lt=1)]  # drawn again on its own outcome: at 1 the loop would never end
 Weight = Annotated[Float, Field(gt=0, le=1_000_000)]  # a relative weight; bounded so that a sum of them stays finite
 Currency = Annotated[str, AfterValidator(_known_currency)]
 MAX_RATE = Decimal(1_000_000)  # per hour, in major units
@@ -199,7 +200,7 @@ class People(_Model):
     non_billable_share: Probability = 0.05
     late_submission_share: Probability = 0.15
     approval_delay_hours: HoursDelay = (2.0, 96.0)
-    rejection_rate: Probability = 0.05
+    rejection_rate: RepeatChance = 0.05  # a rejected sheet is resubmitted and reviewed again
     resubmit_delay_hours: HoursDelay = (2.0, 48.0)
     legal_review_days: DaysDelay = (1.0, 6.0)
     staffing_delay_hours: HoursDelay = (4.0, 72.0)
@@ -207,7 +208,7 @@ class People(_Model):
     expenses_per_week: Probability = 0.0  # chance a consultant on a T&M or capped project files an expense
     expense_cost_hours: _pair(Annotated[Float, Field(gt=0, le=1000)]) = (0.2, 4.0)  # hours at the lowest role's rate
     expense_rejection_rate: Probability = 0.05
-    adjustment_rate: Probability = 0.0  # share of approved timesheets corrected later
+    adjustment_rate: RepeatChance = 0.0  # share of approved timesheets corrected later (and approved again)
     adjustment_delay_days: DaysDelay = (1.0, 45.0)
     milestone_approval_days: DaysDelay = (1.0, 10.0)
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
@@ -264,6 +265,14 @@ class WebhookFaults(_Model):
     endpoint_down: list[Window] = []  # the connector's endpoint answers 503; the sender retries on its schedule
 
 
+class Crashes(_Model):
+    """The connector process dies and restarts from its durable storage."""
+
+    every_hours: _pair(Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 24)]) | None = None  # between crashes
+    at_calls: list[Annotated[Int, Field(ge=1)]] = []  # killed right after its Nth API call was committed
+    downtime: list[Window] = []  # down for a while (a deploy gone wrong), then restarted
+
+
 class Faults(_Model):
     """What goes wrong, seeded and scripted: the fault catalog of DESIGN §7."""
 
@@ -272,6 +281,7 @@ class Faults(_Model):
     rate_limits: dict[SystemName, RateLimit] = {}
     webhooks: WebhookFaults = WebhookFaults()
     feed_retention: int | None = Field(default=None, ge=10)  # events each system's change feed keeps
+    crashes: Crashes = Crashes()
 
 
 MIN_START_YEAR, MAX_START_YEAR = 2000, 2100

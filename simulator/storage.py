@@ -9,7 +9,9 @@ survive a real restart either); what it reads back is always a fresh copy.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, MutableMapping
+from pathlib import Path
 from typing import Any
 
 
@@ -38,3 +40,53 @@ class MemoryStorage(MutableMapping[str, Any]):
         """Every (key, value) whose key starts with ``prefix``, in key order."""
         for key in sorted(k for k in self._data if k.startswith(prefix)):
             yield key, json.loads(self._data[key])
+
+
+class SqliteStorage(MutableMapping[str, Any]):
+    """Durable storage in a real SQLite file: what a connector process keeps on disk.
+
+    Every write is committed before it returns (autocommit, WAL journal),
+    so a connector killed between two writes finds the first one after a
+    restart and never the second: the same guarantee a real process gets
+    from its local database. ``scan`` is a range query on the primary key.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+
+    def __getitem__(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return json.loads(row[0])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
+                         (key, json.dumps(value, separators=(",", ":"))))
+
+    def __delitem__(self, key: str) -> None:
+        if self._db.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount == 0:
+            raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return self._db.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone() is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([row[0] for row in self._db.execute("SELECT key FROM kv ORDER BY key")])
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM kv").fetchone()[0]
+
+    def scan(self, prefix: str) -> Iterator[tuple[str, Any]]:
+        """Every (key, value) whose key starts with ``prefix``, in key order."""
+        rows = self._db.execute("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key",
+                                (prefix, prefix + "\U0010ffff")).fetchall()
+        for key, value in rows:
+            yield key, json.loads(value)
+
+    def close(self) -> None:
+        self._db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -231,7 +232,7 @@ def test_role_rate_must_be_positive() -> None:
 def test_unknown_currency_of_a_role_rate() -> None:
     text = edit('rates: {USD: "100.00"}', 'rates: {USD: "100.00", USX: "90.00"}')
     message = error_of(text)
-    assert_points_at(message, line_of(text, "rates:"), "firm.roles.0.rates")
+    assert_points_at(message, line_of(text, "rates:"), "firm.roles.0.rates.USX")
     assert "unknown currency 'USX'" in message
 
 
@@ -433,3 +434,105 @@ def test_duplicate_legal_entity_ids_are_rejected() -> None:
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, "s.yaml")
     assert "legal_entities.1.id: 'US01' is used twice" in str(caught.value)
+
+
+# -- upper bounds: an accepted scenario never crashes the run later ---------------------------------
+
+
+@pytest.mark.parametrize(("block", "snippet", "path", "limit"), [
+    ("contracts", "duration_months: [2, 121]", "contracts.duration_months.1", 120),
+    ("contracts", "team_size: [2, 101]", "contracts.team_size.1", 100),
+    ("contracts", "milestones: [2, 51]", "contracts.milestones.1", 50),
+    ("amendments", "extension_months: [1, 121]", "amendments.extension_months.1", 120),
+    ("people", "payment_delay_days: [-5, 100000]", "people.payment_delay_days.1", 366),
+    ("people", "legal_review_days: [1, 1e300]", "people.legal_review_days.1", 366),
+    ("amendments", "cap_raise_pct: [10, 1e300]", "amendments.cap_raise_pct.1", 1000),
+    ("amendments", "rate_change_pct: [-5, 1e300]", "amendments.rate_change_pct.1", 1000),
+])
+def test_ranges_have_upper_bounds(block: str, snippet: str, path: str, limit: int) -> None:
+    key = snippet.split(":")[0]
+    if block != "contracts":
+        text = MINIMAL + f"{block}:\n  {snippet}\n"
+    elif key == "duration_months":
+        text = edit("  duration_months: [2, 4]", f"  {snippet}")
+    else:
+        text = MINIMAL + f"  {snippet}\n"  # contracts is MINIMAL's last block
+    message = error_of(text)
+    assert_points_at(message, line_of(text, key), path)
+    assert f"less than or equal to {limit}" in message
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    ("  - name: analyst\n      share: 1.0", "  - name: analyst\n      share: 1e308", "firm.roles.0.share"),
+    ("invoice_prefix: US01}", "invoice_prefix: US01, weight: 1e308}", "legal_entities.0.weight"),
+])
+def test_weights_are_bounded_so_their_sum_stays_finite(old: str, new: str, path: str) -> None:
+    assert path + ": " in error_of(edit(old, new))
+
+
+@pytest.mark.parametrize("start", ["1999-12-01", "2101-01-01", "0001-01-01", "9999-12-01"])
+def test_start_year_is_between_2000_and_2100(start: str) -> None:
+    text = edit("start: 2026-01-01", f"start: {start}")
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "start:"), "start")
+    assert "2000 to 2100" in message
+
+
+@pytest.mark.parametrize("start", ["2000-01-01", "2100-12-01"])
+def test_start_years_at_the_limits_parse(start: str) -> None:
+    assert parse_scenario(edit("start: 2026-01-01", f"start: {start}"), SOURCE).start == dt.date.fromisoformat(start)
+
+
+@pytest.mark.parametrize(("rates", "currency"), [
+    ('{USD: "333.333"}', "USD"),
+    ('{USD: "100.00", JPY: "17500.5"}', "JPY"),
+    ('{USD: "0.001"}', "USD"),
+    ("{USD: 100.005}", "USD"),
+])
+def test_rate_with_more_decimals_than_the_currency_is_rejected_not_rounded(rates: str, currency: str) -> None:
+    text = edit('rates: {USD: "100.00"}', f"rates: {rates}")
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "rates:"), f"firm.roles.0.rates.{currency}")
+    assert "more decimals than" in message and currency in message
+
+
+def test_rates_that_fit_the_currency_parse_unchanged() -> None:
+    text = edit('rates: {USD: "100.00"}', 'rates: {USD: "333.30", GBP: 95, JPY: "17500.0", EUR: 0.5}')
+    rates = parse_scenario(text, SOURCE).firm.roles[0].rates
+    assert rates == {"USD": Decimal("333.30"), "GBP": Decimal(95), "JPY": Decimal(17500), "EUR": Decimal("0.5")}
+
+
+def test_rate_has_an_upper_bound() -> None:
+    text = edit('rates: {USD: "100.00"}', 'rates: {USD: "1e40"}')
+    assert_points_at(error_of(text), line_of(text, "rates:"), "firm.roles.0.rates.USD")
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    ("months: 3", "months: true", "months"),
+    ("months: 3", "months: yes", "months"),
+    ("consultants: 5", "consultants: on", "firm.consultants"),
+    ("count: 2", "count: true", "customers.count"),
+    ("  duration_months: [2, 4]", "  duration_months: [true, 4]", "contracts.duration_months.0"),
+    ("  per_month: 1", "  per_month: true", "contracts.per_month"),
+    ("  per_month: 1", "  per_month: 1\n  initial: true", "contracts.initial"),
+    ("  per_month: 1", "  per_month: 1\n  payment_terms_days: false", "contracts.payment_terms_days"),
+    ("months: 3", "months: 3\nsettle_days: true", "settle_days"),
+    ("months: 3", "months: 3\npipeline:\n  win_rate: yes", "pipeline.win_rate"),
+    ("      share: 1.0", "      share: true", "firm.roles.0.share"),
+])
+def test_a_boolean_is_not_a_number(old: str, new: str, path: str) -> None:
+    text = edit(old, new)
+    message = error_of(text)
+    assert_points_at(message, line_of(text, new.strip().splitlines()[-1]), path)
+    assert "not the boolean" in message
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    ("months: 3", "months: 3.0", "months"),
+    ("months: 3", 'months: "3"', "months"),
+    ("months: 3", "months: 2.5", "months"),
+    ("consultants: 5", "consultants: 5.5", "firm.consultants"),
+])
+def test_counts_are_strict_integers(old: str, new: str, path: str) -> None:
+    text = edit(old, new)
+    assert_points_at(error_of(text), line_of(text, new), path)

@@ -13,6 +13,11 @@ fault does is what a connector meets in production:
   lost and the caller times out: something *was* written. Only an
   idempotency key saves the retry from writing it twice.
 - ``connection_reset``: the connection drops before the request is sent.
+- ``process_killed``: the system commits the request, and the *caller's*
+  process dies before it sees the answer (:class:`ProcessKilled`, a
+  ``BaseException`` so that no ``except Exception`` in connector code can
+  swallow its own death). The harness restarts the connector from its
+  durable storage.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ OUTAGE = "outage"
 TIMEOUT = "timeout"
 LOST_RESPONSE = "lost_response"
 CONNECTION_RESET = "connection_reset"
+PROCESS_KILLED = "process_killed"
 HTTP_FAULTS = (SERVER_ERROR, OUTAGE, TIMEOUT, LOST_RESPONSE, CONNECTION_RESET)
+
+
+class ProcessKilled(BaseException):
+    """The calling process died mid-request (after the server committed it)."""
 
 
 @dataclass(frozen=True)
@@ -65,4 +75,7 @@ class FaultTransport(httpx.BaseTransport):
         if fault.kind == LOST_RESPONSE:
             self.inner.handle_request(request)  # committed on the server ...
             raise httpx.ReadTimeout(f"{system}: no response (the request may have been processed)", request=request)
+        if fault.kind == PROCESS_KILLED:
+            self.inner.handle_request(request)  # committed on the server, and the caller is gone
+            raise ProcessKilled(f"connector killed during {request.method} {request.url.path} on {system}")
         raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")

@@ -110,6 +110,14 @@ class PreconditionFailed(Problem):
     title = "Precondition failed"
 
 
+class InternalError(Problem):
+    """A bug in the mock itself, never the client's fault: still a problem document, never a bare traceback."""
+
+    status = 500
+    kind = "internal_error"
+    title = "Internal server error"
+
+
 class IdempotencyError(Problem):
     status = 400
     kind = "idempotency_error"

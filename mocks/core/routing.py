@@ -19,6 +19,24 @@ from mocks.core.problems import BadRequest, MethodNotAllowed, NotFound, Problem
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
+# Deeper JSON than any endpoint needs is refused up front: a parser or encoder recursing through it would
+# otherwise hit Python's recursion limit somewhere far from the request.
+MAX_JSON_DEPTH = 64
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects and arrays more than ``limit`` levels deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
 
 @dataclass(slots=True)
 class ApiRequest:
@@ -38,9 +56,16 @@ class ApiRequest:
         if not self.body:
             raise BadRequest("request body is empty; a JSON object is required")
         try:
-            return json.loads(self.body)
+            value = json.loads(self.body)
+        except RecursionError:
+            raise BadRequest(f"request body is nested too deeply; at most {MAX_JSON_DEPTH} levels of objects and "
+                             "arrays are allowed") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        if _too_deep(value, MAX_JSON_DEPTH):
+            raise BadRequest(f"request body is nested too deeply; at most {MAX_JSON_DEPTH} levels of objects and "
+                             "arrays are allowed")
+        return value
 
     def query_int(self, name: str, default: int, lo: int, hi: int) -> int:
         raw = self.query.get(name)

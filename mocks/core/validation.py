@@ -48,7 +48,7 @@ class Payload:
             )
         return value
 
-    def int(self, field: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+    def int(self, field: str, default: Any = _MISSING, minimum: int | None = None, maximum: int | None = None) -> Any:
         value = self._get(field, default)
         if value is default and default is not _MISSING:
             return value
@@ -56,6 +56,8 @@ class Payload:
             raise ValidationFailed(self._name(field), "must be an integer")
         if minimum is not None and value < minimum:
             raise ValidationFailed(self._name(field), f"must be >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise ValidationFailed(self._name(field), f"must be <= {maximum}")
         return value
 
     def bool(self, field: str, default: Any = _MISSING) -> Any:

@@ -4,6 +4,12 @@ Guarantees the rest of c2c relies on:
 
 - Charges form the unbilled ledger. A charge is never edited or deleted;
   a correction is a new charge (``reversal_of`` names the one it reverses).
+- A charge posted through the API is bounded: ``amount`` and ``unit_price``
+  within +/-10**15 minor units, ``quantity`` finite, within +/-10**9 and
+  with at most 6 decimal places. Its amount is negative only if it is a
+  reversal: ``reversal_of`` names a charge of the same billing project and
+  the amount is exactly that charge's amount negated. Anything else is a
+  422 naming the field (``charges[3].amount`` in a batch).
 - A charge created with ``hold`` is *held*: it is on the ledger but no
   billing run picks it up until it is released (capped contracts park
   their overage this way). Releasing part of a held charge splits it: the
@@ -139,6 +145,11 @@ class Payment:
         return self.__dict__.copy()
 
 
+MAX_AMOUNT = 10**15  # minor units, either sign: beyond any real charge, so a typo or overflow is caught at the door
+MAX_QUANTITY = Decimal(10**9)
+QUANTITY_PLACES = 6
+QUANTITY_STEP = Decimal(1).scaleb(-QUANTITY_PLACES)
+
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # ASCII digits, zero-padded month: one spelling per month
 
 
@@ -230,7 +241,7 @@ class ErpBackend(Backend):
         return project
 
     # -- the unbilled ledger --------------------------------------------------
-    def _check_charge(self, fields: dict[str, Any], prefix: str = "") -> None:
+    def _check_references(self, fields: dict[str, Any], prefix: str = "") -> None:
         project = self.billing_projects.get(fields["billing_project_id"])
         if project is None:
             raise ValidationFailed(f"{prefix}billing_project_id", f"no billing project {fields['billing_project_id']}")
@@ -241,17 +252,49 @@ class ErpBackend(Backend):
         if reversed_id is not None and reversed_id not in self.charges:
             raise ValidationFailed(f"{prefix}reversal_of", f"no charge {reversed_id} to reverse")
 
-    def create_charges(self, batch: list[dict[str, Any]]) -> list[Charge]:
-        """Create several charges atomically: every one is checked before any is written."""
-        for i, fields in enumerate(batch):
-            self._check_charge(fields, f"charges[{i}].")
+    def _check_charge(self, fields: dict[str, Any], prefix: str = "") -> None:
+        """The ledger's rules for a charge posted through the API (see the module docstring); 422 naming the field."""
+        self._check_references(fields, prefix)
+        for name in ("amount", "unit_price"):
+            value = fields[name]
+            if not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                raise ValidationFailed(f"{prefix}{name}",
+                                       f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT} minor units, got {value}")
+        quantity: Decimal = fields["quantity"]
+        if not quantity.is_finite() or not -MAX_QUANTITY <= quantity <= MAX_QUANTITY:
+            raise ValidationFailed(f"{prefix}quantity", f"must be a number between -{MAX_QUANTITY} and {MAX_QUANTITY}")
+        if quantity != quantity.quantize(QUANTITY_STEP):  # exact: |quantity| <= 10**9 leaves room for 6 places
+            raise ValidationFailed(f"{prefix}quantity", f"has more than {QUANTITY_PLACES} decimal places")
+        amount = fields["amount"]
+        reversed_id = fields.get("reversal_of")
+        if reversed_id is None:
+            if amount < 0:
+                raise ValidationFailed(f"{prefix}amount", f"is {amount}; only a reversal (with reversal_of) may be negative")
+            return
+        original = self.charges[reversed_id]
+        if original.billing_project_id != fields["billing_project_id"]:
+            raise ValidationFailed(f"{prefix}reversal_of", f"charge {reversed_id} belongs to billing project "
+                                   f"{original.billing_project_id}, not {fields['billing_project_id']}")
+        if amount != -original.amount:
+            raise ValidationFailed(f"{prefix}reversal_of", f"charge {reversed_id} is {original.amount}; its reversal "
+                                   f"must have amount {-original.amount}, got {amount}")
+
+    def create_charges(self, batch: list[dict[str, Any]], prefixes: list[str] | None = None) -> list[Charge]:
+        """Create charges posted through the API atomically: every one is checked before any is written.
+
+        ``prefixes`` name each charge in errors (default ``charges[i].``, as in a batch body).
+        """
+        prefixes = prefixes or [f"charges[{i}]." for i in range(len(batch))]
+        for fields, prefix in zip(batch, prefixes, strict=True):
+            self._check_charge(fields, prefix)
         return [self.create_charge(**fields) for fields in batch]
 
     def create_charge(self, *, billing_project_id: str, charge_date: str, description: str, quantity: Decimal,
                       unit_price: int, amount: int, currency: str, lineage: dict[str, Any],
                       reversal_of: str | None = None, hold: bool = False) -> Charge:
-        self._check_charge({"billing_project_id": billing_project_id, "currency": currency,
-                            "reversal_of": reversal_of})
+        """The ledger primitive: checks what the charge refers to; the API's rules are :meth:`create_charges`'s."""
+        self._check_references({"billing_project_id": billing_project_id, "currency": currency,
+                                "reversal_of": reversal_of})
         charge = Charge(self.next_id("chg"), billing_project_id, charge_date, description, quantity, unit_price,
                         amount, currency, lineage, reversal_of, self.now_iso(), "held" if hold else "unbilled",
                         created_held=hold)

@@ -15,6 +15,7 @@ from mocks.erp.models import CUSTOMER_UPDATABLE, Customer, ErpBackend
 
 CUSTOMER_NAME_MAX = 40  # as in NetSuite: shorter than a CRM's 255
 MAX_BATCH = 500
+MAX_PAYMENT_TERMS_DAYS = 365
 
 
 def _address(p: Payload, field: str) -> dict[str, str]:
@@ -67,12 +68,13 @@ class ErpResponses:
         project = self.backend.create_billing_project(
             customer_id=p.str("customer_id"), legal_entity=p.str("legal_entity"),
             contract_ref=p.str("contract_ref"), currency=p.str("currency", max_len=3),
-            name=p.str("name", max_len=255), payment_terms_days=p.int("payment_terms_days", 30, minimum=0),
+            name=p.str("name", max_len=255), payment_terms_days=p.int("payment_terms_days", 30, minimum=0, maximum=MAX_PAYMENT_TERMS_DAYS),
         )
         return ApiResponse(201, project.to_json())
 
     @staticmethod
     def _charge_fields(p: Payload) -> dict:
+        """The fields of one charge, type-checked; the ledger's bounds and reversal rules are the backend's."""
         return {
             "billing_project_id": p.str("billing_project_id"), "charge_date": p.date("charge_date").isoformat(),
             "description": p.str("description", max_len=255), "quantity": p.decimal("quantity"),
@@ -82,7 +84,7 @@ class ErpResponses:
         }
 
     def create_charge(self, request: ApiRequest) -> ApiResponse:
-        charge = self.backend.create_charge(**self._charge_fields(Payload(request.json())))
+        (charge,) = self.backend.create_charges([self._charge_fields(Payload(request.json()))], prefixes=[""])
         return ApiResponse(201, charge.to_json())
 
     def create_charge_batch(self, request: ApiRequest) -> ApiResponse:

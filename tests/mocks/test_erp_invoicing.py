@@ -129,14 +129,16 @@ def test_run_only_bills_its_own_legal_entity(api, systems, books):
 @pytest.mark.parametrize(("amounts", "tax_rate", "jurisdiction"), [
     ([10_000, 12_345, 1, 4, 99_999], US_TAX, "US-NY"),
     ([250, 2, 3, 7, 12_345], UK_TAX, "GB"),
-    ([5_000, -1_235, 1_235], US_TAX, "US-NY"),  # a reversal in the same invoice
+    ([5_000, 1_235, -1_235], US_TAX, "US-NY"),  # a reversal (of the charge before it) in the same invoice
 ])
 def test_tax_per_line_is_half_up_and_total_is_exact(api, amounts, tax_rate, jurisdiction):
     entity, currency = ("US01", "USD") if jurisdiction == "US-NY" else ("UK01", "GBP")
     customer = create(api, "erp", "/customers", erp_customer("Taxed", tax_jurisdiction=jurisdiction, currency=currency))
     project = erp_project(api, customer["id"], entity, currency)
+    previous = None
     for amount in amounts:
-        create(api, "erp", "/charges", erp_charge(project["id"], amount, currency=currency))
+        reversal = {"reversal_of": previous["id"]} if amount < 0 else {}
+        previous = create(api, "erp", "/charges", erp_charge(project["id"], amount, currency=currency, **reversal))
 
     (invoice,) = run(api, entity)
 

@@ -1,0 +1,81 @@
+"""Crashes and restarts lose and duplicate nothing, because the connector's state is durable.
+
+The connector process dies at random instants, right after a write it made
+was committed (before it saw the answer), and for 30 hours across a month
+end; each time a new process starts on the same SQLite file. The
+reference connector must reconcile exactly; a connector that keeps its
+state in memory must fail on crashes alone. A hypothesis search over the
+instant of a mid-request kill looks for the one call after which a
+restart would lose or duplicate money.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulator.run import SimulationResult, simulate
+from simulator.scenario import Crashes, Faults, load_scenario
+from simulator.storage import SqliteStorage
+from tests.broken_connectors import no_durable_state
+from tests.conftest import ROOT
+
+SEED = 1
+
+
+@pytest.fixture(scope="module")
+def crashing():
+    return load_scenario(ROOT / "tests" / "scenarios" / "crashes.yaml")
+
+
+@pytest.fixture(scope="module")
+def reference(crashing) -> SimulationResult:
+    return simulate(crashing, seed=SEED)
+
+
+def test_crashes_kills_and_downtime_all_happen(reference: SimulationResult) -> None:
+    counts = reference.fault_counts
+    assert counts["connector_crash"] > 10 and counts["process_killed"] > 0 and counts["connector_downtime"] == 1
+    assert isinstance(reference.connector_storage, SqliteStorage), "a crashing connector keeps its state on disk"
+
+
+def test_reference_connector_loses_and_duplicates_nothing(reference: SimulationResult) -> None:
+    assert reference.reconciliation.ok, [str(m) for m in reference.reconciliation.mismatches[:5]]
+    assert not list(reference.connector_storage.scan("inbox:"))
+    assert not list(reference.connector_storage.scan("dlq:"))
+
+
+def test_without_durable_state_a_crash_bills_again(crashing, baseline) -> None:
+    assert simulate(baseline, seed=SEED, factory=no_durable_state.build).reconciliation.ok, "harmless without crashes"
+    # Two crashes are enough (each restart of this mutant rereads every feed from the start, so many are slow).
+    few = crashing.model_copy(update={"faults": Faults(crashes=Crashes(
+        at_calls=[1300], downtime=crashing.faults.crashes.downtime))})
+    result = simulate(few, seed=SEED, factory=no_durable_state.build)
+    assert not result.reconciliation.ok
+    assert result.reconciliation.over_billing, "work redone after a restart is billed again"
+
+
+SMALL = load_scenario(ROOT / "tests" / "scenarios" / "small.yaml")
+CALLS = simulate(SMALL, seed=SEED).total_api_calls
+
+
+def kill_after(call: int) -> None:
+    scenario = SMALL.model_copy(update={"faults": Faults(crashes=Crashes(at_calls=[call]))})
+    result = simulate(scenario, seed=SEED)
+    assert result.fault_counts["process_killed"] == 1
+    assert result.reconciliation.ok, (call, [str(m) for m in result.reconciliation.mismatches[:3]])
+    assert not list(result.connector_storage.scan("inbox:"))
+
+
+@settings(max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(call=st.integers(min_value=1, max_value=CALLS))
+def test_a_kill_after_any_call_loses_and_duplicates_nothing(call: int) -> None:
+    kill_after(call)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(call=st.integers(min_value=1, max_value=CALLS))
+def test_a_kill_after_any_call_loses_and_duplicates_nothing_thorough(call: int) -> None:
+    kill_after(call)
