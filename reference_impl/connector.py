@@ -148,32 +148,40 @@ class ReferenceConnector:
                 return
 
     def resync(self, system: str, head: str) -> None:
-        """Rebuild what one system's missed events would have told us, from its current state."""
+        """Rebuild what one system's missed events would have told us, from its current state.
+
+        Listing the system takes a few paged reads; if one fails, nothing
+        changes and the next poll tries again. Then every listed entity
+        becomes its own durable inbox entry, worked off with its own retries,
+        so a resync of hundreds of entities survives faults that would sink
+        one long all-or-nothing pass.
+        """
         try:
-            if system == "crm":
-                for account in self.clients["crm"].list_all("/accounts"):
-                    self.update_customer(account["id"])
-            elif system == "clm":
-                for contract in self.clients["clm"].list_all("/contracts"):
-                    if contract["status"] == "signed":
-                        self.reprice_contract(contract["id"])
-            elif system == "psa":
-                psa = self.clients["psa"]
-                for timesheet in psa.list_all("/timesheets"):
-                    self.settle_timesheet(timesheet["id"])
-                for expense in psa.list_all("/expenses"):
-                    self.settle_expense(expense["id"])
-                for milestone in psa.list_all("/milestones", {"status": "approved"}):
-                    self.settle_milestone(milestone["id"])
-            elif system == "erp":
-                self.sweep_periods()
-                for invoice in self.clients["erp"].list_all("/invoices", {"status": "posted"}):
-                    self.mark_invoice_billed(invoice["id"])
-        except (ApiError, Unrateable, httpx.TransportError) as exc:
-            self.runtime.log.warning("resync of %s failed, will retry: %s", system, exc)
+            work = self._resync_work(system)
+        except (ApiError, httpx.TransportError) as exc:
+            self.runtime.log.warning("listing %s for a resync failed, will retry: %s", system, exc)
             return  # the cursor stays behind retention, so the next poll resyncs again
+        for event_type, entity_id in work:
+            self.inbox.accept(f"resync:{system}:{head}:{event_type}:{entity_id}", event_type, entity_id)
         self._remember("feed_cursor", system, head)
-        self.runtime.log.info("resynced %s from its current state; reading on from cursor %s", system, head)
+        self.runtime.log.info("resyncing %s: %d entities queued; reading on from cursor %s", system, len(work), head)
+        self.runtime.scheduler.call_later(0, self.drain)
+
+    def _resync_work(self, system: str) -> list[tuple[str, str]]:
+        """(event type, entity id) for everything of ``system`` the connector may have missed."""
+        if system == "crm":
+            return [("crm.account.updated", a["id"]) for a in self.clients["crm"].list_all("/accounts")]
+        if system == "clm":
+            return [("clm.contract.amended", c["id"]) for c in self.clients["clm"].list_all("/contracts")
+                    if c["status"] == "signed"]
+        if system == "psa":
+            psa = self.clients["psa"]
+            return ([("psa.timesheet.approved", t["id"]) for t in psa.list_all("/timesheets")]
+                    + [("psa.expense.approved", e["id"]) for e in psa.list_all("/expenses")]
+                    + [("psa.milestone.approved", m["id"]) for m in psa.list_all("/milestones", {"status": "approved"})])
+        erp = self.clients["erp"]
+        return ([("erp.period.opened", p["period"]) for p in erp.list_all("/periods")]
+                + [("erp.invoice.posted", i["id"]) for i in erp.list_all("/invoices", {"status": "posted"})])
 
     def replay_dead_letters(self) -> None:
         """Sources get fixed: every dead letter gets a fresh set of attempts."""

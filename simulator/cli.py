@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -42,10 +43,19 @@ def main() -> None:
     """c2c: simulate and certify contract-to-cash integrations."""
 
 
+def _directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """An output directory: an empty name (``--out ''``, an unset variable) is refused, not read as ``.``."""
+    if value is None:
+        return None
+    if not value:
+        raise click.BadParameter("must name a directory; got an empty string")
+    return Path(value)
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="Output directory [default: out/SCENARIO-seedN].")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
 def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> None:
@@ -64,9 +74,14 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
         fail(f"cannot create output directory {out_dir}: {exc.strerror}")
         sys.exit(2)
     reproduce = f"c2c simulate {shlex.quote(str(scenario))} --seed {seed} --out {shlex.quote(str(out_dir))}"
+    try:
+        events = (out_dir / "events.jsonl").open("w")
+    except OSError as exc:
+        fail(f"cannot write {out_dir / 'events.jsonl'}: {exc.strerror}")
+        sys.exit(2)
     started = time.perf_counter()
     try:
-        with (out_dir / "events.jsonl").open("w") as events, Progress(
+        with events, Progress(
             TextColumn("[bold]simulating[/] {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(), console=console, disable=quiet, transient=True,
         ) as progress:
@@ -76,15 +91,23 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
     except ConnectorLoadError as exc:
         fail(f"connector: {exc}")
         sys.exit(2)
-    except Exception:
+    except Exception as error:
         crash = out_dir / "crash.txt"
-        crash.write_text(traceback.format_exc())
-        fail(f"while simulating seed {seed}; details in {crash}\nreproduce with: {reproduce}", label="internal error")
+        try:
+            crash.write_text(traceback.format_exc())
+            details = f"details in {crash}"
+        except OSError as exc:
+            details = f"{type(error).__name__}: {error} (cannot write {crash}: {exc.strerror})"
+        fail(f"while simulating seed {seed}; {details}\nreproduce with: {reproduce}", label="internal error")
         sys.exit(3)
     wall = time.perf_counter() - started
-    write_kpis(out_dir / "kpis.json", result.kpis)
-    run = write_run(out_dir / "run.json", wall_seconds=wall, api_calls=result.total_api_calls,
-                    trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[reproduce])
+    try:
+        write_kpis(out_dir / "kpis.json", result.kpis)
+        run = write_run(out_dir / "run.json", wall_seconds=wall, api_calls=result.total_api_calls,
+                        trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[reproduce])
+    except OSError as exc:
+        fail(f"cannot write results to {out_dir}: {exc.strerror}")
+        sys.exit(2)
     if not quiet:
         console.print(kpi_table(result.kpis))
         for line in mismatch_lines(result.kpis):
@@ -95,6 +118,130 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
     if not result.reconciliation.ok:
         say((f"{len(result.reconciliation.mismatches)} reconciliation mismatches", "bold red"),
             f"; reproduce with: {reproduce}")
+
+
+# -- c2c compare ---------------------------------------------------------------------------------
+
+
+def _compare_run(task: tuple[int, Any, int]) -> tuple[int, int, dict[str, Any] | None, str | None]:
+    """One run of a comparison, in a worker process: (scenario index, seed, its KPIs or None, a traceback or None)."""
+    from simulator.run import simulate as run_simulation
+
+    index, scenario, seed = task
+    try:
+        return index, seed, run_simulation(scenario, seed).kpis, None
+    except Exception:
+        return index, seed, None, traceback.format_exc()
+
+
+def _json_file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    if not value:
+        raise click.BadParameter("must name a file; got an empty string")
+    return Path(value)
+
+
+def _compare_table(result: dict[str, Any], seeds: list[int]) -> Any:
+    from rich.table import Table
+
+    from simulator.compare import format_delta, format_summary
+
+    a, b = result["a"]["scenario"], result["b"]["scenario"]
+    span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+    table = Table(title=escape(f"c2c compare · A {a} vs B {b} · {span}"), header_style="bold",
+                  caption="mean ± 95% Student-t interval across seeds (none with one seed); Δ ± paired interval, "
+                          "green/red when it excludes 0 and B is better/worse")
+    table.add_column("KPI")
+    table.add_column(escape(f"A {a}"), justify="right")
+    table.add_column(escape(f"B {b}"), justify="right")
+    table.add_column("Δ B − A", justify="right")
+    for row in result["metrics"]:
+        label = row["label"] + (f" ({row['currency']})" if row["currency"] else "")
+        delta = format_delta(row["delta"], row["unit"], row["currency"])
+        style = ""
+        if row["delta"]["excludes_zero"] and row["better"]:
+            b_is_lower = row["delta"]["mean"] < 0
+            style = "green" if b_is_lower == (row["better"] == "lower") else "red"
+        table.add_row(escape(label), format_summary(row["a"], row["unit"], row["currency"]),
+                      format_summary(row["b"], row["unit"], row["currency"]), Text(delta, style=style))
+    return table
+
+
+@main.command()
+@click.argument("scenario_a", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario_b", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="How many seeds to run each scenario with.")
+@click.option("--first-seed", type=click.IntRange(min=0), default=1, show_default=True, help="The first seed.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), callback=_json_file, default="compare.json",
+              show_default=True, help="Where to write the comparison as JSON.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Worker processes; the results do not depend on it.")
+@click.option("--quiet", is_flag=True, help="No progress bar or table; just the output path.")
+def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, out_file: Path, jobs: int,
+            quiet: bool) -> None:
+    """Run SCENARIO_A and SCENARIO_B on the same seeds and compare their KPIs: mean, 95% interval and delta B − A."""
+    import json
+    import multiprocessing
+
+    import simulator.run  # noqa: F401  (imported once here, so forked workers start warm)
+    from simulator.compare import compare as compare_runs
+    from simulator.runtime import load_factory
+
+    parsed = []
+    for path in (scenario_a, scenario_b):
+        try:
+            scenario = load_scenario(path)
+            load_factory(scenario.connector)
+        except ScenarioError as exc:
+            fail(str(exc))
+            sys.exit(2)
+        except ConnectorLoadError as exc:
+            fail(f"{path}: connector: {exc}")
+            sys.exit(2)
+        parsed.append(scenario)
+    seeds = list(range(first_seed, first_seed + n_seeds))
+    tasks = [(index, scenario, seed) for index, scenario in enumerate(parsed) for seed in seeds]
+    workers = min(jobs, len(tasks))
+    runs: dict[tuple[int, int], dict[str, Any]] = {}
+    started = time.perf_counter()
+    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None  # before any progress thread
+    try:
+        with Progress(TextColumn("[bold]comparing[/] {task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(), console=console,
+                      disable=quiet, transient=True) as progress:
+            bar = progress.add_task(escape(f"{parsed[0].name} vs {parsed[1].name}"), total=len(tasks))
+            outcomes = pool.imap_unordered(_compare_run, tasks) if pool else map(_compare_run, tasks)
+            for index, seed, kpis, crash in outcomes:
+                if crash is not None:
+                    path = (scenario_a, scenario_b)[index]
+                    report = out_file.with_name(out_file.name + ".crash.txt")
+                    try:
+                        report.parent.mkdir(parents=True, exist_ok=True)
+                        report.write_text(crash)
+                        details = f"details in {report}"
+                    except OSError as exc:
+                        details = f"{crash.strip().splitlines()[-1]} (cannot write {report}: {exc.strerror})"
+                    fail(f"while simulating {path} seed {seed}; {details}\nreproduce with: c2c simulate "
+                         f"{shlex.quote(str(path))} --seed {seed}", label="internal error")
+                    sys.exit(3)
+                runs[(index, seed)] = kpis
+                progress.advance(bar)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    wall = time.perf_counter() - started
+    result = compare_runs([runs[(0, seed)] for seed in seeds], [runs[(1, seed)] for seed in seeds])
+    try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {out_file}: {exc.strerror}")
+        sys.exit(2)
+    if not quiet:
+        console.print(_compare_table(result, seeds))
+        say(f"wall {wall:.1f} s for {len(tasks)} runs on {workers} worker{'s' if workers > 1 else ''}")
+    say(f"wrote {out_file}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ from mocks.core.faults import OUTAGE, PROCESS_KILLED, HttpFault
 from mocks.core.feed import ChangeEvent
 from simulator.scenario import Faults
 from simulator.streams import Streams
+from simulator.systems import Systems
 from simulator.trace import Trace
+
+CONCURRENT_EDIT = "concurrent_edit"
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,9 @@ ON_TIME = DeliveryFate()
 
 
 class FaultPlan:
-    def __init__(self, faults: Faults, streams: Streams, clock: Clock, trace: Trace) -> None:
+    def __init__(self, faults: Faults, streams: Streams, clock: Clock, trace: Trace, systems: Systems) -> None:
         self.faults = faults
+        self.systems = systems
         self.clock = clock
         self.trace = trace
         self.counts: Counter[str] = Counter()
@@ -48,6 +52,7 @@ class FaultPlan:
         self._kill_at = frozenset(faults.crashes.at_calls)
         self._calls = 0
         self._crash_rng = streams.get("faults", "crashes")
+        self._revocation_rng = streams.get("faults", "tokens")
 
     def crash_instants(self, start: float, end: float) -> list[float]:
         """Unix times in [start, end) at which the connector process dies (``crashes.every_hours``)."""
@@ -106,6 +111,42 @@ class FaultPlan:
             if rule.paths and not any(path.startswith(prefix) for prefix in rule.paths):
                 continue
             if rng.random() < rule.rate:
+                if rule.kind == CONCURRENT_EDIT:
+                    if self._edit_concurrently(system, request.method, path):
+                        self.fire(rule.kind, system=system, method=request.method, path=path)
+                    continue  # the request itself goes through, and meets a newer version
                 self.fire(rule.kind, system=system, method=request.method, path=path)
                 return HttpFault(rule.kind, rule.status)
         return None
+
+    def _edit_concurrently(self, system: str, method: str, path: str) -> bool:
+        """A finance user touches the record the request is about to update; True if there was one."""
+        parts = path.strip("/").split("/")
+        if method != "PATCH" or len(parts) != 2:
+            return False
+        collection, entity_id = parts
+        if system == "erp" and collection == "customers" and entity_id in self.systems.erp.customers:
+            customer = self.systems.erp.customers[entity_id]
+            address = {**customer.billing_address, "line1": customer.billing_address["line1"].upper()}
+            self.systems.erp.update_customer(entity_id, {"billing_address": address})
+            return True
+        if system == "crm" and collection == "accounts" and entity_id in self.systems.crm.accounts:
+            account = self.systems.crm.accounts[entity_id]
+            self.systems.crm.update_account(entity_id, {"tax_id": account.tax_id})
+            return True
+        return False
+
+    def revocation_instants(self, start: float, end: float) -> list[float]:
+        """Unix times in [start, end) at which every system revokes every token."""
+        every = self.faults.token_revocation_every_hours
+        instants, t = [], start
+        while every is not None:
+            t += self._revocation_rng.uniform(*every) * 3600
+            if t >= end:
+                break
+            instants.append(t)
+        return instants
+
+    def revoke_tokens(self) -> None:
+        revoked = sum(service.tokens.revoke_all() for service in self.systems.services.values())
+        self.fire("token_revoked", tokens=revoked)

@@ -65,6 +65,11 @@ def _crash_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at
     host.crash()
 
 
+def _revoke_at(env: simpy.Environment, faults: FaultPlan, at: float):
+    yield env.timeout(max(0.0, at - env.now))
+    faults.revoke_tokens()
+
+
 def _down_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at: float, seconds: float):
     yield env.timeout(max(0.0, at - env.now))
     faults.fire("connector_downtime", hours=round(seconds / 3600, 3))
@@ -96,7 +101,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     for name in ("crm", "clm", "psa", "erp"):
         systems.backend(name).feed.subscribe(trace.business_event)
     system_of_host = {f"{name}.c2c.test": name for name in systems.services}
-    faults = FaultPlan(scenario.faults, streams, clock, trace)
+    faults = FaultPlan(scenario.faults, streams, clock, trace, systems)
     for name, limit in scenario.faults.rate_limits.items():
         systems.services[name].rate_limiter = RateLimiter(clock.now, limit.per_second, limit.burst)
     transport = TracingTransport(FaultTransport(InProcessTransport(systems.services_by_host), system_of_host, faults),
@@ -121,6 +126,8 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     finish = ctx.horizon + scenario.settle_days * DAY
     for instant in faults.crash_instants(clock.epoch, clock.epoch + ctx.horizon):
         env.process(_crash_at(env, host, faults, instant - clock.epoch))
+    for instant in faults.revocation_instants(clock.epoch, clock.epoch + ctx.horizon):
+        env.process(_revoke_at(env, faults, instant - clock.epoch))
     for window in scenario.faults.crashes.downtime:
         env.process(_down_at(env, host, faults, window.start.timestamp() - clock.epoch, window.hours * 3600))
     while env.now < finish:

@@ -219,9 +219,14 @@ SystemName = Literal["crm", "clm", "psa", "erp"]
 
 
 class HttpFaultRule(_Model):
-    """Requests matching the filters meet the fault with probability ``rate``."""
+    """Requests matching the filters meet the fault with probability ``rate``.
 
-    kind: Literal["server_error", "timeout", "lost_response", "connection_reset"]
+    ``concurrent_edit`` applies to PATCH requests on an ERP customer or a CRM
+    account: just before the request arrives, a finance user edits the same
+    record, so an ``If-Match`` taken from an earlier read no longer matches.
+    """
+
+    kind: Literal["server_error", "timeout", "lost_response", "connection_reset", "concurrent_edit"]
     rate: Probability
     systems: list[SystemName] = list(SYSTEM_NAMES)
     methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -252,7 +257,7 @@ class RateLimit(_Model):
 
 class Window(_Model):
     start: UtcDatetime
-    hours: float = Field(gt=0)
+    hours: Float = Field(gt=0, le=MAX_DELAY_DAYS * 24)
 
 
 class WebhookFaults(_Model):
@@ -280,8 +285,9 @@ class Faults(_Model):
     outages: list[Outage] = []
     rate_limits: dict[SystemName, RateLimit] = {}
     webhooks: WebhookFaults = WebhookFaults()
-    feed_retention: int | None = Field(default=None, ge=10)  # events each system's change feed keeps
+    feed_retention: Int | None = Field(default=None, ge=10, le=100_000_000)  # events each system's change feed keeps
     crashes: Crashes = Crashes()
+    token_revocation_every_hours: _pair(Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 24)]) | None = None
 
 
 MIN_START_YEAR, MAX_START_YEAR = 2000, 2100

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,82 @@ def test_malformed_connector_name_is_a_scenario_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     line = where["connector: reference_impl.connector.build"]
     assert f"{path} line {line}: connector" in unwrapped(result.output), result.output
+
+
+VENDOR_FACTORIES = '''
+import sys
+
+
+class NoClose:
+    def receive(self, delivery):
+        return 200
+
+
+class CloseNotCallable(NoClose):
+    close = "later"
+
+
+def raises(runtime):
+    raise RuntimeError("vendor config missing [API_KEY]")
+
+
+def returns_none(runtime):
+    return None
+
+
+def returns_no_close(runtime):
+    return NoClose()
+
+
+def returns_close_not_callable(runtime):
+    return CloseNotCallable()
+
+
+def exits(runtime):
+    sys.exit(0)
+'''
+
+
+@pytest.fixture
+def vendor_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A vendor's connector module whose factories fail in the ways a factory can."""
+    name = f"vendor_factories_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(VENDOR_FACTORIES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize(("factory", "message"), [
+    ("raises", r"raised RuntimeError: vendor config missing \[API_KEY\]"),
+    ("returns_none", r"returned 'NoneType' without a callable receive or close"),
+    ("returns_no_close", r"returned 'NoClose' without a callable close;"),
+    ("returns_close_not_callable", r"returned 'CloseNotCallable' without a callable close;"),
+    ("exits", r"raised SystemExit"),
+])
+def test_a_failing_connector_factory_is_a_connector_error_naming_it(tmp_path: Path, vendor_module: str, factory: str,
+                                                                     message: str) -> None:
+    path = tmp_path / "failing_factory.yaml"
+    bad_copy_of_baseline(path, {"connector:": f"connector: {vendor_module}:{factory}"})
+    result = c2c_simulate(path, 1, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert not (tmp_path / "out" / "crash.txt").exists()
+    text = unwrapped(result.output)
+    assert f"connector: factory {vendor_module}:{factory} " in text, result.output
+    assert re.search(message, text), result.output
+
+
+@pytest.mark.parametrize("out", ["", None], ids=["empty", "default"])
+def test_out_must_not_be_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: str | None) -> None:
+    monkeypatch.chdir(tmp_path)
+    path, _ = write_bad_scenario(tmp_path)  # stops before simulating if --out is accepted
+    args = ["simulate", str(path), "--quiet"] + ([] if out is None else ["--out", out])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    if out == "":
+        assert "--out" in result.output and "must name a directory; got an empty string" in unwrapped(result.output)
+    else:
+        assert "settle_dayz" in result.output  # without --out, the scenario is read as usual
+    assert list(tmp_path.iterdir()) == [path]

@@ -536,3 +536,12 @@ def test_a_boolean_is_not_a_number(old: str, new: str, path: str) -> None:
 def test_counts_are_strict_integers(old: str, new: str, path: str) -> None:
     text = edit(old, new)
     assert_points_at(error_of(text), line_of(text, new), path)
+
+
+@pytest.mark.parametrize(("snippet", "path"), [
+    ("faults:\n  feed_retention: true", "faults.feed_retention"),
+    ("faults:\n  rate_limits:\n    erp: {per_second: 5, burst: yes}", "faults.rate_limits.erp.burst"),
+    ("faults:\n  http:\n    - {kind: server_error, rate: 0.1, status: true}", "faults.http.0.status"),
+])
+def test_fault_counts_are_not_booleans_either(snippet: str, path: str) -> None:
+    assert f"{path}: " in error_of(MINIMAL + snippet + "\n")

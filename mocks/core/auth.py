@@ -26,6 +26,12 @@ class TokenIssuer:
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expires_at)
         self._issued = 0
 
+    def revoke_all(self) -> int:
+        """Invalidate every token issued so far (a key rotation, an admin's "log out everywhere")."""
+        revoked = len(self._tokens)
+        self._tokens.clear()
+        return revoked
+
     def token_endpoint(self, request: ApiRequest) -> ApiResponse:
         from urllib.parse import parse_qsl
 

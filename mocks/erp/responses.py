@@ -68,7 +68,8 @@ class ErpResponses:
         project = self.backend.create_billing_project(
             customer_id=p.str("customer_id"), legal_entity=p.str("legal_entity"),
             contract_ref=p.str("contract_ref"), currency=p.str("currency", max_len=3),
-            name=p.str("name", max_len=255), payment_terms_days=p.int("payment_terms_days", 30, minimum=0, maximum=MAX_PAYMENT_TERMS_DAYS),
+            name=p.str("name", max_len=255),
+            payment_terms_days=p.int("payment_terms_days", 30, minimum=0, maximum=MAX_PAYMENT_TERMS_DAYS),
         )
         return ApiResponse(201, project.to_json())
 

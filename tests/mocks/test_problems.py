@@ -305,3 +305,63 @@ def test_not_found_names_every_kind_in_the_singular(api, system, path, kind):
 def test_problem_content_type_is_only_on_errors(api, account):
     assert api("crm", "GET", f"/accounts/{account['id']}").headers["content-type"] == "application/json"
     assert api("crm", "GET", "/nope").headers["content-type"] == PROBLEM_JSON
+
+
+# -- a bug in a mock, or a body built to break the parser, still answers as a problem ------------------------------
+
+
+def test_an_unexpected_exception_is_a_500_problem_naming_its_type(api, systems):
+    def broken(request):
+        return {}["missing"]
+    systems.services["crm"].routes.add("GET", "/broken", broken)
+
+    response = api("crm", "GET", "/broken")
+
+    body = assert_problem(response, 500, "internal_error")
+    assert "KeyError" in body["detail"] and "/broken" in body["detail"]
+    assert body["exception"] == "KeyError"
+
+
+def test_an_idempotent_post_that_fails_unexpectedly_stores_nothing(api, systems, monkeypatch):
+    """The 500 is not replayed: once the bug is gone, a retry with the same key creates the customer."""
+    real = systems.erp.create_customer
+
+    def broken(**fields):
+        raise ArithmeticError("boom")
+    monkeypatch.setattr(systems.erp, "create_customer", broken)
+    headers = {"idempotency-key": "cus-1"}
+
+    assert_problem(api("erp", "POST", "/customers", json=erp_customer(), headers=headers), 500, "internal_error")
+    monkeypatch.setattr(systems.erp, "create_customer", real)
+    retried = api("erp", "POST", "/customers", json=erp_customer(), headers=headers)
+
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers
+    assert len(systems.erp.customers) == 1
+
+
+@pytest.mark.parametrize("depth", [65, 5_000, 200_000], ids=["just-too-deep", "deep", "past-the-recursion-limit"])
+@pytest.mark.parametrize("brackets", ["[]", "{}"], ids=["arrays", "objects"])
+def test_deeply_nested_json_body_is_400_naming_the_body(api, systems, depth, brackets):
+    if brackets == "[]":
+        content = "[" * depth + "]" * depth
+    else:
+        content = '{"a":' * depth + "1" + "}" * depth
+    for system, path in (("crm", "/accounts"), ("erp", "/charges")):
+        response = api(system, "POST", path, content=content.encode(), headers={"content-type": "application/json"})
+        body = assert_problem(response, 400, "bad_request")
+        assert "request body" in body["detail"] and "nested too deeply" in body["detail"], body
+    assert systems.erp.charges == {} and systems.crm.accounts == {}
+
+
+def test_nesting_within_the_limit_is_read(api):
+    lineage = {"source": "test"}
+    for _ in range(60):
+        lineage = {"inner": lineage}
+    customer = create(api, "erp", "/customers", erp_customer())
+    project = create(api, "erp", "/billing-projects", {"customer_id": customer["id"], "legal_entity": "US01",
+                                                       "contract_ref": "ctr_1", "currency": "USD", "name": "p"})
+    charge = create(api, "erp", "/charges", {
+        "billing_project_id": project["id"], "charge_date": "2026-01-15", "description": "work", "quantity": "1",
+        "unit_price": 100, "amount": 100, "currency": "USD", "lineage": lineage})
+    assert charge["lineage"] == lineage
