@@ -286,6 +286,7 @@ class ReferenceConnector:
         contract_id = self._recall("contract_of_project", project_id)
         if contract_id is None:
             contract_id = self.clients["psa"].call("GET", f"/projects/{project_id}")["contract_ref"]
+            self._contract(contract_id)  # a reference that names no contract (poison) is never remembered
             self._remember("contract_of_project", project_id, contract_id)
         return contract_id
 

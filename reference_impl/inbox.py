@@ -66,6 +66,7 @@ class Inbox:
         if entry["attempts"] >= MAX_ATTEMPTS:
             self._drop(entry["id"])
             self.storage[f"dlq:{entry['id']}"] = entry
+            self.storage["stats:dead_lettered"] = self.storage.get("stats:dead_lettered", 0) + 1
             return None
         delay = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** (entry["attempts"] - 1)) * self._jitter()
         delay = max(delay, retry_after or 0.0)
@@ -81,3 +82,4 @@ class Inbox:
         """Put a dead letter back in the inbox with a fresh attempt budget."""
         entry = self.storage.pop(f"dlq:{event_id}")
         self._put({**entry, "attempts": 0, "due": self._now()})
+        self.storage["stats:replayed"] = self.storage.get("stats:replayed", 0) + 1

@@ -113,7 +113,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
 
     faker = Faker("en_US")
     faker.seed_instance(streams.derive_int("faker"))
-    ctx = FirmContext(env, clock, scenario, systems, streams, faker)
+    ctx = FirmContext(env, clock, scenario, systems, streams, faker, faults=faults)
     hire(ctx)
     systems.psa.feed.subscribe(lambda event: watch_psa(ctx, event))
     systems.erp.feed.subscribe(lambda event: watch_erp(ctx, event))

@@ -278,6 +278,15 @@ class Crashes(_Model):
     downtime: list[Window] = []  # down for a while (a deploy gone wrong), then restarted
 
 
+class Poison(_Model):
+    """Bad source data that a connector cannot process until someone fixes it at the source."""
+
+    unknown_role: Probability = 0.0  # per hourly contract: a staffed role is missing from its rate card
+    missing_tax_profile: Probability = 0.0  # per new account: a tax jurisdiction the ERP has no profile for
+    unknown_project: Probability = 0.0  # per contract: a PM sets the PSA project up by hand, mistyping the contract
+    fixed_after_days: DaysDelay = (2.0, 10.0)  # until the source is corrected
+
+
 class Faults(_Model):
     """What goes wrong, seeded and scripted: the fault catalog of DESIGN §7."""
 
@@ -288,6 +297,7 @@ class Faults(_Model):
     feed_retention: Int | None = Field(default=None, ge=10, le=100_000_000)  # events each system's change feed keeps
     crashes: Crashes = Crashes()
     token_revocation_every_hours: _pair(Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 24)]) | None = None
+    poison: Poison = Poison()
 
 
 MIN_START_YEAR, MAX_START_YEAR = 2000, 2100

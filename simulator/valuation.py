@@ -170,7 +170,9 @@ def wip_at(systems: Systems, day: dt.date) -> dict[str, dict[str, int]]:
     the contract's rates, dated on or before ``day``, whose item has no
     charge on a posted invoice yet. On a capped contract only what still
     fits under the cap (cap less what was invoiced) is WIP; the rest can
-    never be billed and is reported apart as ``held_over_cap``.
+    never be billed and is reported apart as ``held_over_cap``. Work on a
+    project whose contract reference is broken (poison data) cannot be
+    valued until the reference is fixed, and is left out until then.
     """
     psa, clm, erp = systems.psa, systems.clm, systems.erp
     invoiced: set[str] = set()
@@ -188,14 +190,18 @@ def wip_at(systems: Systems, day: dt.date) -> dict[str, dict[str, int]]:
             continue
         for line in timesheet.lines:
             if line.billable and line.date <= cutoff and f"psa:timesheet_line/{line.id}" not in invoiced:
-                contract = clm.contracts[psa.projects[line.project_id].contract_ref]
+                contract = clm.contracts.get(psa.projects[line.project_id].contract_ref)
+                if contract is None:
+                    continue
                 rate = rate_on(contract.terms.rate_card, line.role, line.date)
                 if rate is not None:
                     unbilled[contract.id] += labour_amount(line.hours, rate)
     for expense in psa.expenses.values():
         if expense.status == "approved" and expense.billable and expense.date <= cutoff \
                 and f"psa:expense/{expense.id}" not in invoiced:
-            contract = clm.contracts[psa.projects[expense.project_id].contract_ref]
+            contract = clm.contracts.get(psa.projects[expense.project_id].contract_ref)
+            if contract is None:
+                continue
             unbilled[contract.id] += expense_amount(expense.cost, contract.terms.expense_markup_pct)
     wip: Counter = Counter()
     held: Counter = Counter()

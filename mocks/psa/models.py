@@ -209,6 +209,15 @@ class PsaBackend(Backend):
         self.publish("project.created", project_id, project.version)
         return project
 
+    def relink_project(self, project_id: str, contract_ref: str) -> Project:
+        """An administrator corrects the contract a project belongs to."""
+        project = self.get("projects", project_id)
+        project.contract_ref = contract_ref
+        project.version += 1
+        self.projects_by_contract.setdefault(contract_ref, project.id)
+        self.publish("project.updated", project.id, project.version)
+        return project
+
     def get(self, collection: str, entity_id: str) -> Any:
         try:
             return getattr(self, collection)[entity_id]

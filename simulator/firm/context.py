@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import simpy
 from faker import Faker
@@ -63,6 +64,8 @@ class FirmContext:
     consultants: list[Consultant] = field(default_factory=list)
     observations: dict[str, list] = field(default_factory=dict)
     customers: CustomerBooks = field(default_factory=lambda: CustomerBooks())
+    faults: Any = None  # the run's FaultPlan, for faults the firm causes
+    hand_made_projects: dict[str, str] = field(default_factory=dict)  # PSA project -> the contract it really is for
 
     def wait_until(self, t: float) -> simpy.Event:
         return self.env.timeout(max(0.0, t - self.env.now))
@@ -71,6 +74,11 @@ class FirmContext:
     def horizon(self) -> float:
         """SimPy time at which people stop starting new work."""
         return self.clock.at(self.scenario.end)
+
+    def fire_fault(self, kind: str, **where) -> None:
+        """Report a fault the firm itself causes (bad data at the source) to the run's fault plan."""
+        if self.faults is not None:
+            self.faults.fire(kind, **where)
 
     def observe(self, name: str, value) -> None:
         self.observations.setdefault(name, []).append(value)

@@ -63,7 +63,9 @@ BILLS_BY_THE_HOUR = ("time_and_materials", "capped_tm")
 
 
 def billing_type_of(ctx: FirmContext, project_id: str) -> str:
-    return ctx.systems.clm.contracts[ctx.systems.psa.projects[project_id].contract_ref].billing_type
+    """What the consultants know about their project, whatever contract reference the PSA holds."""
+    contract_id = ctx.hand_made_projects.get(project_id) or ctx.systems.psa.projects[project_id].contract_ref
+    return ctx.systems.clm.contracts[contract_id].billing_type
 
 
 def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, monday: dt.date) -> list[LineSpec]:
@@ -108,7 +110,8 @@ def consultant_weeks(ctx: FirmContext, consultant: Consultant):
 
 
 def _file_expense(ctx: FirmContext, rng: random.Random, consultant: Consultant, line: LineSpec) -> None:
-    contract = ctx.systems.clm.contracts[ctx.systems.psa.projects[line.project_id].contract_ref]
+    contract_id = ctx.hand_made_projects.get(line.project_id) or ctx.systems.psa.projects[line.project_id].contract_ref
+    contract = ctx.systems.clm.contracts[contract_id]
     cheapest = min(role.rates[contract.currency] for role in ctx.scenario.firm.roles)
     cost = Decimal(str(rng.uniform(*ctx.scenario.people.expense_cost_hours))) * cheapest
     minor = int(cost * 10 ** CURRENCY_MINOR_UNITS[contract.currency])

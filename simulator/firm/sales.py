@@ -34,20 +34,35 @@ def _round_to(amount: int, currency: str, major: int = 100) -> int:
     return max(step, round(amount / step) * step)
 
 
-def _new_account(ctx: FirmContext, rng: random.Random, currency: str) -> str:
+UNKNOWN_JURISDICTION = "ZZ-UNKNOWN"  # no ERP has a tax profile for it
+
+
+def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int) -> str:
     fake = ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
+    poison = ctx.streams.get("poison", "account", str(deal))
+    poisoned = poison.random() < ctx.scenario.faults.poison.missing_tax_profile
     suffix = rng.choice(["Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc"])
     account = ctx.systems.crm.create_account(
         legal_name=f"{fake.company()} {suffix}",
         billing_country=jurisdiction[:2],
         currency=currency,
         tax_id=fake.bothify("##-#######"),
-        tax_jurisdiction=jurisdiction,
+        tax_jurisdiction=UNKNOWN_JURISDICTION if poisoned else jurisdiction,
         billing_address={"line1": fake.street_address(), "city": fake.city(), "postal_code": fake.postcode(),
                          "country": jurisdiction[:2]},
     )
+    if poisoned:
+        ctx.fire_fault("poison_missing_tax_profile", account=account.id)
+        fix = {"tax_jurisdiction": jurisdiction}
+        ctx.env.process(_fix_later(ctx, poison, lambda: ctx.systems.crm.update_account(account.id, fix)))
     return account.id
+
+
+def _fix_later(ctx: FirmContext, rng: random.Random, fix):
+    """Someone notices the bad record and corrects it at the source, days later."""
+    yield ctx.env.timeout(rng.uniform(*ctx.scenario.faults.poison.fixed_after_days) * DAY)
+    fix()
 
 
 def _rate_card(ctx: FirmContext, rng: random.Random, currency: str, start: dt.date, end: dt.date) -> list[RateCardEntry]:
@@ -108,7 +123,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     crm = ctx.systems.crm
     same_currency = [a.id for a in crm.accounts.values() if a.currency == entity.currency]
     if len(crm.accounts) < scenario.customers.count or not same_currency:
-        account_id = _new_account(ctx, rng, entity.currency)
+        account_id = _new_account(ctx, rng, entity.currency, deal)
     else:
         account_id = rng.choice(same_currency)
     mix = scenario.contracts.billing_types
@@ -136,16 +151,56 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     else:
         start = sign_day + dt.timedelta(days=(7 - sign_day.weekday()) % 7 + 7 * rng.randint(0, 1))
     clm = ctx.systems.clm
+    terms = _terms(ctx, rng, billing_type, entity, start, months)
+    poison = ctx.streams.get("poison", "deal", str(deal))
+    missing_role = _leave_a_role_out(ctx, poison, billing_type, terms)
     contract = clm.create_contract(
         account_id=account_id, legal_entity=entity.id, currency=entity.currency, billing_type=billing_type,
-        title=f"{ctx.faker.catch_phrase().title()} SOW", opportunity_id=opportunity.id,
-        terms=_terms(ctx, rng, billing_type, entity, start, months),
+        title=f"{ctx.faker.catch_phrase().title()} SOW", opportunity_id=opportunity.id, terms=terms,
     )
+    if missing_role:
+        ctx.fire_fault("poison_unknown_role", contract=contract.id, role=missing_role[0].role)
     clm.transition(contract.id, "submit")
     yield ctx.env.timeout(review_days * DAY)
     clm.transition(contract.id, "sign")
+    if poison.random() < scenario.faults.poison.unknown_project:
+        _set_up_project_by_hand(ctx, poison, contract)
+    if missing_role:
+        ctx.env.process(_fix_later(ctx, poison, lambda: _add_missing_rates(ctx, contract.id, missing_role)))
     if rng.random() < scenario.amendments.probability:
         ctx.env.process(amend(ctx, contract.id))
+
+
+def _leave_a_role_out(ctx: FirmContext, rng: random.Random, billing_type: str, terms: Terms) -> list[RateCardEntry]:
+    """Poison: a role the firm staffs is left out of an hourly contract's draft rate card (an amendment adds it later)."""
+    if billing_type not in ("time_and_materials", "capped_tm"):
+        return []
+    if rng.random() >= ctx.scenario.faults.poison.unknown_role:
+        return []
+    role = rng.choice(sorted({e.role for e in terms.rate_card}))
+    missing = [e for e in terms.rate_card if e.role == role]
+    terms.rate_card = [e for e in terms.rate_card if e.role != role]
+    return missing
+
+
+def _add_missing_rates(ctx: FirmContext, contract_id: str, entries: list[RateCardEntry]) -> None:
+    clm = ctx.systems.clm
+    contract = clm.contracts[contract_id]
+    if contract.status != "signed":
+        return
+    amendment = clm.propose_amendment(contract_id, effective_date=ctx.clock.today().isoformat(), rate_card=entries)
+    clm.sign_amendment(amendment.id)
+
+
+def _set_up_project_by_hand(ctx: FirmContext, rng: random.Random, contract) -> None:
+    """Poison: a PM creates the PSA project before the integration does, typing the contract id wrong."""
+    psa = ctx.systems.psa
+    typo = contract.id.upper().replace("_", "-")
+    project = psa.create_project(typo, f"{contract.title} (set up by hand)", contract.terms.start_date,
+                                 contract.terms.end_date, ["Delivery"])
+    ctx.hand_made_projects[project.id] = contract.id
+    ctx.fire_fault("poison_unknown_project", project=project.id, contract=contract.id)
+    ctx.env.process(_fix_later(ctx, rng, lambda: psa.relink_project(project.id, contract.id)))
 
 
 def _amendment_changes(ctx: FirmContext, rng: random.Random, contract, today: dt.date) -> dict:
