@@ -118,6 +118,7 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
     if not result.reconciliation.ok:
         say((f"{len(result.reconciliation.mismatches)} reconciliation mismatches", "bold red"),
             f"; reproduce with: {reproduce}")
+        sys.exit(1)  # every file is written; a pipeline gating on the run sees the failure
 
 
 # -- c2c compare ---------------------------------------------------------------------------------

@@ -181,8 +181,9 @@ def test_reproduce_command_is_one_pasteable_line_in_a_narrow_log(tmp_path: Path)
     bad_copy_of_baseline(path, {"connector:": "connector: tests.broken_connectors.wrong_rate:build"})
     out = tmp_path / "out"
     result = c2c_simulate(path, 1, out, env=NARROW_LOG)
-    assert result.exit_code == 0, result.output
     assert "reconciliation mismatches" in unwrapped(result.output), result.output
+    assert result.exit_code == 1, "a run that does not reconcile exits 1, after writing every file"
+    assert (out / "kpis.json").exists() and (out / "run.json").exists()
     command = f"reproduce with: c2c simulate {path} --seed 1 --out {out}"
     assert any(command in line for line in result.output.splitlines()), result.output
 
