@@ -54,7 +54,13 @@ class ConnectorHost:
         self.trace.record("connector_error", error=type(exc).__name__, detail=str(exc)[:200])
 
     def start(self) -> None:
-        """Build a connector on the runtime; :class:`~simulator.runtime.ConnectorLoadError` if the factory fails."""
+        """Build a connector on the runtime; :class:`~simulator.runtime.ConnectorLoadError` if the factory fails.
+
+        Whatever instance ran before is cancelled first: there is never more
+        than one live connector on the storage, as with one process.
+        """
+        if self.scheduler is not None:
+            self.scheduler.cancel_all()
         self.scheduler = Scheduler(self.env, self.record_error, self.crash)
         credentials = self.systems.credentials
         runtime = Runtime(
@@ -106,7 +112,13 @@ class ConnectorHost:
         self.trace.record("connector_restart", n=self.crashes)
 
     def crash(self) -> None:
-        """Kill the connector mid-flight and start a new one on the same storage at once."""
+        """Kill the connector mid-flight and start a new one on the same storage at once.
+
+        A connector that is already down (a downtime window) cannot crash: it
+        stays down until its window ends.
+        """
+        if self.connector is None:
+            return
         self.stop()
         self.restart()
 

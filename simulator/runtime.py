@@ -75,6 +75,10 @@ class Scheduler:
     def cancel_all(self) -> None:
         self._alive = False
 
+    @property
+    def alive(self) -> bool:
+        return self._alive
+
 
 @dataclass(frozen=True)
 class Runtime:

@@ -46,6 +46,30 @@ def test_reference_connector_loses_and_duplicates_nothing(reference: SimulationR
     assert not list(reference.connector_storage.scan("dlq:"))
 
 
+def test_a_crash_during_downtime_does_not_start_a_second_instance(crashing) -> None:
+    """Crashes every few hours overlap the 30-hour downtime; the host must still run one connector at a time."""
+    from simulator.host import ConnectorHost
+
+    alive: list[int] = []
+    real_start = ConnectorHost.start
+
+    def start(host) -> None:
+        real_start(host)
+        host.started = [*getattr(host, "started", []), host.scheduler]
+        alive.append(sum(1 for scheduler in host.started if scheduler.alive))
+
+    crashy = crashing.model_copy(update={"faults": crashing.faults.model_copy(update={
+        "crashes": crashing.faults.crashes.model_copy(update={"every_hours": (2.0, 10.0)})})})
+    ConnectorHost.start = start
+    try:
+        result = simulate(crashy, seed=SEED)
+    finally:
+        ConnectorHost.start = real_start
+    assert result.fault_counts["connector_downtime"] == 1 and result.fault_counts["connector_crash"] > 50
+    assert set(alive) == {1}, "two connector instances were alive on one storage"
+    assert result.reconciliation.ok
+
+
 def test_without_durable_state_a_crash_bills_again(crashing, baseline) -> None:
     assert simulate(baseline, seed=SEED, factory=no_durable_state.build).reconciliation.ok, "harmless without crashes"
     # Two crashes are enough (each restart of this mutant rereads every feed from the start, so many are slow).

@@ -66,6 +66,7 @@ def test_without_idempotency_keys_a_lost_response_books_twice(faulty, baseline) 
     assert result.reconciliation.over_billing, "duplicates are over-billing"
 
 
-def test_ignoring_retry_after_is_seen_by_the_rate_limiter(faulty) -> None:
+def test_ignoring_retry_after_is_seen_by_the_rate_limiter(faulty, baseline) -> None:
+    assert simulate(baseline, seed=SEED, factory=ignores_retry_after.build).reconciliation.ok, "harmless unthrottled"
     result = simulate(faulty, seed=SEED, factory=ignores_retry_after.build)
     assert result.kpis["api_calls"]["erp"]["early_retries"] > 0
