@@ -99,9 +99,9 @@ class SystemClient:
             raise ApiError(self.system, method, path, response)
         return response.json() if response.content else None
 
-    def list_all(self, path: str, params: dict | None = None) -> list[dict[str, Any]]:
+    def list_all(self, path: str, params: dict | None = None, page_size: int = 200) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        query = dict(params or {}, limit="200")
+        query = dict(params or {}, limit=str(page_size))
         while True:
             page = self.call("GET", path, params=query)
             items.extend(page["data"])

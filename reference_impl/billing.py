@@ -22,6 +22,10 @@ connector dies before saving, the same plan is made again from the same
 ledger, under the same key, and the ERP replays it instead of charging
 twice. Releases (``POST /charges/{id}/release``) follow the same rule with
 a per-item key.
+
+Every charge it writes names its writer in its lineage (``written_by``), so
+a reconciliation can tell the connector's own charges (including ones whose
+response it never saw) from charges someone else put on the same item.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from reference_impl.api import SystemClient
 from reference_impl.ledger import ItemRecord, Ledger
 
 BATCH_LIMIT = 500
+WRITER = "c2c-reference"  # lineage ``written_by`` of every charge this writer creates
 
 
 @dataclass
@@ -100,7 +105,15 @@ class ChargeWriter:
     def __init__(self, erp: SystemClient, ledger: Ledger) -> None:
         self.erp = erp
         self.ledger = ledger
-        self._totals: dict[str, list[int]] = {}  # contract -> [billed, held]; derived, rebuilt after a crash
+        # Derived from the ledger, kept in step with every write, rebuilt after a crash: per contract,
+        # [billed, held] and the open charges by id (item key, amount, bucket).
+        self._totals: dict[str, list[int]] = {}
+        self._open: dict[str, dict[str, tuple[str, int, str]]] = {}
+
+    def invalidate(self, contract_id: str) -> None:
+        """Forget what is derived for the contract: its ledger records were changed from outside (a reconciliation)."""
+        self._totals.pop(contract_id, None)
+        self._open.pop(contract_id, None)
 
     def _totals_of(self, contract_id: str) -> list[int]:
         totals = self._totals.get(contract_id)
@@ -108,7 +121,14 @@ class ChargeWriter:
             records = self.ledger.items_of(contract_id)
             totals = [sum(r.billed for r in records), sum(r.held_amount for r in records)]
             self._totals[contract_id] = totals
+            self._open[contract_id] = {charge_id: (r.key, amount, bucket) for r in records
+                                       for bucket in ("billable", "held") for charge_id, amount in getattr(r, bucket)}
         return totals
+
+    def open_charges(self, contract_id: str) -> dict[str, tuple[str, int, str]]:
+        """The contract's open charges as the ledger has them: charge id -> (item key, amount, bucket)."""
+        self._totals_of(contract_id)
+        return self._open[contract_id]
 
     # -- planning (pure: reads the ledger, writes nothing) -------------------------------------
     @staticmethod
@@ -117,7 +137,7 @@ class ChargeWriter:
             "billing_project_id": contract.billing_project_id, "charge_date": target.charge_date,
             "description": target.description + (" (held: over cap)" if hold else ""),
             "quantity": target.quantity, "unit_price": target.unit_price, "amount": amount,
-            "currency": contract.currency, "lineage": target.lineage, "hold": hold,
+            "currency": contract.currency, "lineage": {**target.lineage, "written_by": WRITER}, "hold": hold,
         }, "held" if hold else "billable")
 
     @staticmethod
@@ -129,7 +149,7 @@ class ChargeWriter:
                     "billing_project_id": contract.billing_project_id, "charge_date": charge_date,
                     "description": f"Reversal of {charge_id}", "quantity": "1", "unit_price": -amount,
                     "amount": -amount, "currency": contract.currency,
-                    "lineage": {**record.lineage, "reverses": charge_id}, "reversal_of": charge_id,
+                    "lineage": {**record.lineage, "written_by": WRITER, "reverses": charge_id}, "reversal_of": charge_id,
                     "hold": bucket == "held",
                 }, bucket, reverses=charge_id))
         return planned
@@ -138,11 +158,14 @@ class ChargeWriter:
     def _unchanged(record: ItemRecord, target: Target) -> bool:
         return (record.billed + record.held_amount == target.amount
                 and record.lineage.get("approval_id") == target.lineage.get("approval_id")
-                and (record.billable or record.held or target.amount == 0))
+                and (record.billable or record.held or target.amount == 0)
+                # a negative open charge (a reversal booked twice, adopted from the ERP) is always undone
+                and all(amount > 0 for _, amount in record.billable + record.held))
 
     # -- executing -------------------------------------------------------------------------------
     def _execute(self, contract: ContractBilling, planned: list[Planned]) -> None:
         totals = self._totals_of(contract.contract_id)
+        open_charges = self._open[contract.contract_id]
         for start in range(0, len(planned), BATCH_LIMIT):
             chunk = planned[start:start + BATCH_LIMIT]
             records = {p.record.key: p.record for p in chunk}
@@ -154,8 +177,10 @@ class ChargeWriter:
                 bucket = getattr(plan.record, plan.bucket)
                 if plan.reverses is not None:
                     bucket[:] = [entry for entry in bucket if entry[0] != plan.reverses]
+                    open_charges.pop(plan.reverses, None)
                 else:
                     bucket.append([charge["id"], charge["amount"]])
+                    open_charges[charge["id"]] = (plan.record.key, charge["amount"], plan.bucket)
                 totals[1 if plan.bucket == "held" else 0] += charge["amount"]
             for record in records.values():
                 record.writes += 1
@@ -164,6 +189,7 @@ class ChargeWriter:
     def _release(self, contract: ContractBilling, record: ItemRecord, amount: int) -> None:
         """Release ``amount`` of the item's held charges, oldest charge first."""
         totals = self._totals_of(contract.contract_id)
+        open_charges = self._open[contract.contract_id]
         while record.held and amount > 0:
             charge_id, held = record.held[0]
             take = min(held, amount)
@@ -171,8 +197,11 @@ class ChargeWriter:
                                   json={} if take == held else {"amount": take},
                                   headers={"idempotency-key": f"c2c:{record.key}:{record.writes}"})["data"]
             record.held.pop(0)
+            open_charges.pop(charge_id, None)
             for part in parts:
-                (record.billable if part["status"] == "unbilled" else record.held).append([part["id"], part["amount"]])
+                bucket = "billable" if part["status"] == "unbilled" else "held"
+                getattr(record, bucket).append([part["id"], part["amount"]])
+                open_charges[part["id"]] = (record.key, part["amount"], bucket)
             record.writes += 1
             amount -= take
             totals[0] += take
@@ -187,6 +216,9 @@ class ChargeWriter:
         for target in targets:
             record = self.ledger.get_or_new(target.key, contract.contract_id, target.order)
             if self._unchanged(record, target):
+                if not record.facts and (record.billable or record.held):  # adopted from the ERP, and right
+                    record.lineage, record.facts = target.lineage, target.facts
+                    self.ledger.save(record)
                 continue
             reversals = self._reversals(contract, record, target.charge_date)
             billed += sum(p.payload["amount"] for p in reversals if p.bucket == "billable")  # reversals are negative

@@ -17,16 +17,25 @@ What it guarantees (and how):
   else; a forged one gets 401 and changes nothing.
 - Retainer periods are charged when the ERP opens them, and a periodic
   sweep of open periods catches up on any it missed.
+- Once a month (on the 2nd, after the billing runs) and on demand, every
+  contract's charges in the ERP are compared with the ledger; where they
+  drifted apart (a finance user reversed a charge by hand, a retry under an
+  expired idempotency key booked a batch twice) the ledger adopts the
+  ERP's truth and the items are re-settled, so the ERP converges again.
+  Repairs are counted per month in storage (``repairs:YYYY-MM``), each
+  with its detail (``repair:YYYY-MM:item:n``); see :mod:`reference_impl.reconciliation`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from reference_impl import reconciliation
 from reference_impl.api import ApiError, SystemClient
 from reference_impl.billing import ChargeWriter, ContractBilling, Target
 from reference_impl.inbox import Inbox
@@ -40,6 +49,10 @@ FEED_POLL_S = 4 * 3600  # a dropped webhook is picked up from the change feed wi
 FEED_PAGE = 500
 DRAIN_S = 3600
 DEAD_LETTER_REPLAY_S = 12 * 3600
+RECONCILE = "c2c.reconcile.contract"  # internal work the reconciliation queues per contract; never a webhook
+RECONCILE_DAY = 2  # of each month: after the 1st's billing runs, so repairs land on the next invoice
+RECONCILE_CHECK_S = 6 * 3600
+CHARGE_PAGE = 500  # the most the ERP pages: a contract's charges in as few reads as possible
 
 
 class ReferenceConnector:
@@ -68,13 +81,15 @@ class ReferenceConnector:
             "psa.milestone.approved": self.settle_milestone,
             "erp.period.opened": self.bill_retainers,
             "erp.invoice.posted": self.mark_invoice_billed,
+            RECONCILE: self.reconcile_contract,
         }
-        self.subscriptions = frozenset(self.handlers)
+        self.subscriptions = frozenset(t for t in self.handlers if t != RECONCILE)
         self.inbox = Inbox(self.storage, runtime.clock.now, lambda: 0.5 + runtime.rng.random())
         runtime.scheduler.every(PERIOD_SWEEP_S, self.sweep_periods)
         runtime.scheduler.every(DRAIN_S, self.drain)
         runtime.scheduler.every(FEED_POLL_S, self.poll_feeds)
         runtime.scheduler.every(DEAD_LETTER_REPLAY_S, self.replay_dead_letters)
+        runtime.scheduler.every(RECONCILE_CHECK_S, self.reconcile_if_due)
         runtime.scheduler.call_later(0, self.drain)  # a restarted instance picks up where the last one stopped
 
     # -- the webhook endpoint -------------------------------------------------
@@ -85,7 +100,7 @@ class ReferenceConnector:
             self.runtime.log.warning("rejected webhook: %s", exc)
             return 401
         event = json.loads(delivery.body)
-        if event["type"] not in self.handlers:
+        if event["type"] not in self.subscriptions or event["type"] not in self.handlers:
             return 204
         entry = self.inbox.accept(event["id"], event["type"], event["data"]["id"])
         if entry is not None:  # a duplicate was handled (or is pending) already
@@ -191,6 +206,116 @@ class ReferenceConnector:
 
     def close(self) -> None:
         return None
+
+    # -- reconciliation: the ERP's charges against the ledger ---------------------------------
+    def _month(self) -> str:
+        return dt.datetime.fromtimestamp(self.runtime.clock.now(), dt.UTC).strftime("%Y-%m")
+
+    def reconcile_if_due(self) -> None:
+        """The monthly reconciliation: once per month, from the 2nd on (a restarted instance catches up)."""
+        now = dt.datetime.fromtimestamp(self.runtime.clock.now(), dt.UTC)
+        month = now.strftime("%Y-%m")
+        if now.day >= RECONCILE_DAY and not self._recall("reconciled", month):
+            self.reconcile(f"monthly:{month}")
+            self._remember("reconciled", month, True)
+
+    def reconcile(self, run: str | None = None) -> int:
+        """Reconcile every contract the connector bills, monthly or on demand; returns how many were queued.
+
+        Each contract becomes its own durable inbox entry (like a resync), worked
+        off with its own retries, backoff and ``Retry-After``, so a pass over
+        hundreds of contracts survives faults and rate limits, and a crash
+        midway loses nothing. The same ``run`` queued twice is queued once.
+        """
+        run = run or f"on-demand:{self.runtime.clock.now():.0f}"
+        contracts = [key.split(":", 1)[1] for key, _ in self.storage.scan("billing_project:")]
+        for contract_id in contracts:
+            self.inbox.accept(f"reconcile:{run}:{contract_id}", RECONCILE, contract_id)
+        self.runtime.log.info("reconciliation %s: %d contracts queued", run, len(contracts))
+        self.runtime.scheduler.call_later(0, self.drain)
+        return len(contracts)
+
+    def reconcile_contract(self, contract_id: str) -> int:
+        """Compare one contract's charges in the ERP with the ledger, adopt the ERP's truth, re-settle; returns
+        the number of items that had drifted.
+
+        The charges are read and the ledger adopts them at one instant, with
+        no write of the connector in between, so the comparison never sees
+        its own writes half done. Which items still need re-settling is
+        stored *before* anything is adopted (and cleared only once they are
+        settled), so a failure or a crash anywhere after the read leaves the
+        inbox entry to run again and finish the repair.
+        """
+        project_id = self._recall("billing_project", contract_id)
+        if project_id is None:
+            return 0
+        charges = self.clients["erp"].list_all("/charges", {"billing_project_id": project_id}, page_size=CHARGE_PAGE)
+        erp_items, foreign = reconciliation.open_charges(charges)
+        self._report_foreign(contract_id, foreign)
+        pending = set(self._recall("reconcile_pending", contract_id) or [])
+        if not pending and reconciliation.charge_map(erp_items) == self.writer.open_charges(contract_id):
+            return 0  # the usual case, told without reading the ledger: the writer keeps its open charges in step
+        drifts = reconciliation.compare(self.ledger.items_of(contract_id), erp_items)
+        if drifts:
+            pending |= {drift.key for drift in drifts}
+            self._remember("reconcile_pending", contract_id, sorted(pending))
+            month = self._month()
+            for drift in drifts:
+                record = self.ledger.get(drift.key)
+                self.storage[f"repair:{month}:{drift.key}:{record.writes if record else 0}"] = {
+                    **drift.to_json(), "contract_id": contract_id, "at": self.runtime.clock.now()}
+                self.ledger.save(reconciliation.adopt(record, drift, contract_id, erp_items.get(drift.key)))
+                self.runtime.log.warning("reconciliation: %s on contract %s drifted (%s); adopting the ERP's charges "
+                                         "and re-settling", drift.key, contract_id, drift.describe())
+            self.storage[f"repairs:{month}"] = sum(1 for _ in self.storage.scan(f"repair:{month}:"))
+            self.writer.invalidate(contract_id)
+        if pending:
+            self._resettle(contract_id, sorted(pending))
+            self.storage.pop(f"reconcile_pending:{contract_id}", None)
+        return len(drifts)
+
+    def _resettle(self, contract_id: str, keys: list[str]) -> None:
+        """Bring the given items of one contract back to their targets, from their stored facts (or their source)."""
+        contract = self._contract(contract_id)
+        targets = []
+        for key in keys:
+            record = self.ledger.get(key)
+            if record is None:
+                continue
+            target = self._retarget(contract, key, record.facts)
+            if target is not None:
+                targets.append(target)
+                continue
+            # Adopted from the ERP, never settled by this ledger: what it is worth is read from its source.
+            lineage = record.lineage
+            kind = lineage.get("source_type")
+            if kind == "timesheet_line":
+                self.settle_timesheet(lineage["timesheet_id"])
+            elif kind == "expense":
+                self.settle_expense(lineage["source_id"])
+            elif kind == "milestone":
+                self.settle_milestone(lineage["source_id"])
+            elif kind == "retainer_period":
+                targets.append(self._retainer_target(contract, lineage["period"]))
+        self.writer.settle(self._billing(contract), targets)
+
+    def _report_foreign(self, contract_id: str, charges: list[dict[str, Any]]) -> None:
+        """Open charges someone else wrote for a source item: reported once each (``foreign_charge:ID``), not
+        reversed, since a robot cannot tell a mistaken duplicate from a deliberate adjustment."""
+        for charge in charges:
+            if f"foreign_charge:{charge['id']}" in self.storage:
+                continue
+            item = reconciliation.item_key(charge["lineage"])
+            self.storage[f"foreign_charge:{charge['id']}"] = {"item": item, "contract_id": contract_id,
+                                                             "amount": charge["amount"], "status": charge["status"],
+                                                             "seen_at": self.runtime.clock.now()}
+            self.runtime.log.warning("reconciliation: charge %s (%s %s) on %s was not written by this connector; "
+                                     "left for finance to review", charge["id"], charge["amount"], charge["currency"],
+                                     item)
+
+    def repairs(self) -> dict[str, int]:
+        """Items the reconciliation repaired, per month (``YYYY-MM``), as kept in durable storage."""
+        return {key.split(":", 1)[1]: count for key, count in self.storage.scan("repairs:")}
 
     # -- durable id mappings -----------------------------------------------------
     def _remember(self, kind: str, source_id: str, target: Any) -> None:

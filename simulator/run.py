@@ -26,6 +26,7 @@ from simulator.courier import Courier
 from simulator.faults import FaultPlan
 from simulator.firm.context import DAY, FirmContext, SimClock
 from simulator.firm.delivery import consultant_weeks, hire, watch_psa
+from simulator.firm.drift import watch_billing_runs
 from simulator.firm.finance import month_ends, watch_erp
 from simulator.firm.sales import account_updates, sales
 from simulator.host import ConnectorHost
@@ -117,6 +118,8 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     hire(ctx)
     systems.psa.feed.subscribe(lambda event: watch_psa(ctx, event))
     systems.erp.feed.subscribe(lambda event: watch_erp(ctx, event))
+    if scenario.faults.drift.manual_reversals > 0:
+        systems.erp.feed.subscribe(lambda event: watch_billing_runs(ctx, event))
     env.process(sales(ctx))
     env.process(month_ends(ctx))
     env.process(account_updates(ctx))

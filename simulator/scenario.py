@@ -287,6 +287,20 @@ class Poison(_Model):
     fixed_after_days: DaysDelay = (2.0, 10.0)  # until the source is corrected
 
 
+class Drift(_Model):
+    """People changing the ERP behind the connector's back, so the ERP drifts from what the connector wrote.
+
+    ``manual_reversals``: after each billing run, with this probability, a
+    finance user of that legal entity reverses one open, uninvoiced charge
+    (unbilled, or held over a cap) by hand, ``delay_hours`` after the run. Only a connector that compares
+    the ERP with what it wrote (a reconciliation) notices; give it time to,
+    after the last run (``settle_days``).
+    """
+
+    manual_reversals: Probability = 0.0  # per billing run (one legal entity, one period)
+    delay_hours: HoursDelay = (0.5, 12.0)  # after the run
+
+
 class Faults(_Model):
     """What goes wrong, seeded and scripted: the fault catalog of DESIGN §7."""
 
@@ -298,6 +312,7 @@ class Faults(_Model):
     crashes: Crashes = Crashes()
     token_revocation_every_hours: _pair(Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 24)]) | None = None
     poison: Poison = Poison()
+    drift: Drift = Drift()
 
 
 MIN_START_YEAR, MAX_START_YEAR = 2000, 2100

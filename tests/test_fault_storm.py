@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 CATALOG = ("server_error", "timeout", "lost_response", "connection_reset", "outage", "concurrent_edit",
            "token_revoked", "webhook_drop", "webhook_duplicate", "webhook_delay", "endpoint_down",
            "connector_crash", "connector_downtime", "poison_unknown_role", "poison_missing_tax_profile",
-           "poison_unknown_project")
+           "poison_unknown_project", "manual_reversal")
 STORM = load_scenario(ROOT / "scenarios" / "fault_storm.yaml")
 
 

@@ -3,11 +3,18 @@
 Filters compare the field's text with the query value and run inside the
 pagination scan, so an item leaving the filter between pages (a sheet
 approved while a poller walks ``?status=submitted``) cannot make the walk
-skip the next one. A read of a versioned entity carries its ``ETag``.
+skip the next one. A filter on a field that never changes once an item
+exists (a charge's billing project) can be *indexed*: the walk then covers
+that value's items only, as a real system's index would, instead of the
+whole collection for every page; the cursor counts positions among those
+items, which only ever grow at the end. A read of a versioned entity
+carries its ``ETag``.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from itertools import islice
 from typing import Any
 
 from mocks.core.etag import etag
@@ -15,10 +22,38 @@ from mocks.core.pagination import paginate
 from mocks.core.routing import ApiRequest, ApiResponse, Handler
 
 
-def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = ()) -> Handler:
+class _GrowingIndex:
+    """The items of an append-only collection (mocks never delete) grouped by a field that never changes."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self._source: dict[str, Any] | None = None
+        self._seen = 0
+        self._groups: dict[str, list[Any]] = defaultdict(list)
+
+    def items(self, source: dict[str, Any], value: str) -> list[Any]:
+        if source is not self._source or len(source) < self._seen:  # another collection: index it afresh
+            self._source, self._seen, self._groups = source, 0, defaultdict(list)
+        if len(source) > self._seen:
+            for item in islice(source.values(), self._seen, None):
+                self._groups[str(getattr(item, self.field))].append(item)
+            self._seen = len(source)
+        return self._groups.get(value, [])
+
+
+def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = (), indexed: tuple[str, ...] = ()) -> Handler:
+    """``GET /collection``; ``indexed`` names the filters on fields that never change (see the module docstring)."""
+    indexes = {name: _GrowingIndex(name) for name in indexed}
+
     def handler(request: ApiRequest) -> ApiResponse:
-        items = list(getattr(backend, collection).values())
+        source = getattr(backend, collection)
         wanted = [(name, request.query[name]) for name in filters if name in request.query]
+        narrowed = next(((name, value) for name, value in wanted if name in indexes), None)
+        if narrowed is None:
+            items = list(source.values())
+        else:
+            items = indexes[narrowed[0]].items(source, narrowed[1])
+            wanted.remove(narrowed)
 
         def predicate(item: Any) -> bool:
             return all(str(getattr(item, name)) == value for name, value in wanted)

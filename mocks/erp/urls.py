@@ -16,7 +16,8 @@ def build_service(backend: ErpBackend, clients: dict[str, str]) -> Service:
     routes.add("GET", "/billing-projects", list_endpoint(backend, "billing_projects", ("contract_ref", "customer_id")))
     routes.add("POST", "/billing-projects", r.create_billing_project)
     routes.add("GET", "/billing-projects/{id}", get_endpoint(backend, "billing_projects"))
-    routes.add("GET", "/charges", list_endpoint(backend, "charges", ("billing_project_id", "status")))
+    routes.add("GET", "/charges", list_endpoint(backend, "charges", ("billing_project_id", "status"),
+                                                 indexed=("billing_project_id",)))
     routes.add("POST", "/charges", r.create_charge)
     routes.add("POST", "/charge-batches", r.create_charge_batch)
     routes.add("GET", "/charges/{id}", get_endpoint(backend, "charges"))

@@ -1,0 +1,76 @@
+"""Ordering: late, duplicated and retried account updates never leave a stale customer in the ERP.
+
+``tests/scenarios/ordering.yaml`` is the baseline firm where every account
+changes every month, webhooks arrive late (so later events overtake them)
+or twice, and a third of the ERP's customer PATCHes fail with a 5xx, so
+updates are retried while others get through. The reference connector
+reads the account when it works an update and skips versions the ERP
+customer already reflects, so it must end with no master-data mismatch.
+
+``tests/broken_connectors/last_write_wins.py`` plants the classic defect:
+it applies the account snapshot taken when the update arrived, with no
+version check. It can only go wrong when a newer update of the same
+account gets through while an older one is still being retried. In this
+firm model an account changes at most once per monthly round (25 to 35
+days apart), while a failed update is retried within hours (backoff, then
+the dead-letter replay), and a snapshot taken on arrival is always the
+newest version at that moment, however late the webhook. So the mutant
+cannot fail here without a firm that edits one account twice within
+minutes; the test that it is caught is a strict expected failure, which
+turns into an error as soon as the firm model makes it catchable, so that
+it is then made a real test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.run import SimulationResult, simulate
+from simulator.scenario import Faults, load_scenario
+from tests.broken_connectors import last_write_wins
+from tests.conftest import ROOT
+
+SEED = 1
+
+
+@pytest.fixture(scope="module")
+def ordering():
+    return load_scenario(ROOT / "tests" / "scenarios" / "ordering.yaml")
+
+
+@pytest.fixture(scope="module")
+def reference(ordering) -> SimulationResult:
+    return simulate(ordering, seed=SEED)
+
+
+def describe(result: SimulationResult) -> str:
+    return "\n".join(str(m) for m in result.reconciliation.mismatches[:10])
+
+
+def test_updates_are_reordered_and_retried(reference: SimulationResult) -> None:
+    for kind in ("webhook_delay", "webhook_duplicate", "server_error"):
+        assert reference.fault_counts[kind] > 0, dict(reference.fault_counts)
+    crm = reference.systems.crm
+    assert sum(account.version - 1 for account in crm.accounts.values()) >= 2 * len(crm.accounts), "monthly updates"
+    assert sum(n for (system, status), n in reference.api_calls.items() if system == "erp" and status >= 500) > 0
+
+
+def test_the_reference_connector_never_keeps_a_stale_customer(reference: SimulationResult) -> None:
+    assert reference.reconciliation.ok, describe(reference)
+    assert not list(reference.connector_storage.scan("dlq:"))
+
+
+def test_the_mutant_documents_its_defect_and_is_clean_without_faults(ordering) -> None:
+    assert last_write_wins.__doc__ and len(last_write_wins.__doc__.split()) > 40
+    calm = ordering.model_copy(update={"faults": Faults()})
+    result = simulate(calm, seed=SEED, factory=last_write_wins.build)
+    assert result.reconciliation.ok, describe(result)
+
+
+@pytest.mark.xfail(strict=True, reason="an account changes at most once a month in the firm model, far outside the "
+                                       "hours a failed update is retried in: a stale snapshot never lands last")
+def test_last_write_wins_leaves_stale_customers(ordering) -> None:
+    result = simulate(ordering, seed=SEED, factory=last_write_wins.build)
+    stale = [m for m in result.reconciliation.mismatches if m.rule == "customer_master_data"]
+    assert stale and all(m.item.startswith("crm:account/") for m in stale), describe(result)
+    assert {m.rule for m in result.reconciliation.mismatches} == {"customer_master_data"}
