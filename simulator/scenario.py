@@ -212,6 +212,7 @@ class People(_Model):
     adjustment_delay_days: DaysDelay = (1.0, 45.0)
     milestone_approval_days: DaysDelay = (1.0, 10.0)
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
+    account_correction_share: Probability = 0.0  # of account updates, corrected again minutes later
 
 
 SYSTEM_NAMES = ("crm", "clm", "psa", "erp")

@@ -251,21 +251,34 @@ def amend(ctx: FirmContext, contract_id: str):
 
 
 def account_updates(ctx: FirmContext):
-    """Now and then an account moves office or corrects its tax id; the ERP customer must follow."""
+    """Now and then an account moves office or corrects its tax id; the ERP customer must follow.
+
+    Some edits are corrected minutes later (a typo fixed by the same user), so
+    two versions of one account are in flight at once: the last one written
+    must be the last one made, not the last one to arrive.
+    """
     rng = ctx.streams.get("account_updates")
-    chance = ctx.scenario.people.account_updates_per_month
-    if chance <= 0:
+    corrections = ctx.streams.get("account_corrections")
+    people = ctx.scenario.people
+    if people.account_updates_per_month <= 0:
         return
     while ctx.env.now < ctx.horizon:
         yield ctx.env.timeout(rng.uniform(25, 35) * DAY)
         for account in list(ctx.systems.crm.accounts.values()):
-            if rng.random() < chance:
+            if rng.random() < people.account_updates_per_month:
                 if rng.random() < 0.7:
                     address = {"line1": ctx.faker.street_address(), "city": ctx.faker.city(),
                                "postal_code": ctx.faker.postcode(), "country": account.billing_address["country"]}
                     ctx.systems.crm.update_account(account.id, {"billing_address": address})
                 else:
                     ctx.systems.crm.update_account(account.id, {"tax_id": ctx.faker.bothify("##-#######")})
+                if people.account_correction_share and corrections.random() < people.account_correction_share:
+                    ctx.env.process(_correct_account(ctx, account.id, corrections.uniform(5, 120)))
+
+
+def _correct_account(ctx: FirmContext, account_id: str, after_s: float):
+    yield ctx.env.timeout(after_s)
+    ctx.systems.crm.update_account(account_id, {"tax_id": ctx.faker.bothify("##-#######")})
 
 
 def sales(ctx: FirmContext):
