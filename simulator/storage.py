@@ -16,19 +16,36 @@ from typing import Any
 
 
 class MemoryStorage(MutableMapping[str, Any]):
-    """Durable-for-the-run storage held in memory; survives :meth:`ConnectorHost.crash`."""
+    """Durable-for-the-run storage held in memory; survives :meth:`ConnectorHost.crash`.
+
+    ``scan(prefix)`` is answered from a per-prefix index built the first
+    time that prefix is scanned and kept current on every write, so a
+    connector that scans its dead-letter queue every few hours does not
+    walk every key it ever stored.
+    """
 
     def __init__(self) -> None:
         self._data: dict[str, str] = {}
+        self._by_prefix: dict[str, set[str]] = {}
 
     def __getitem__(self, key: str) -> Any:
         return json.loads(self._data[key])
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._data:
+            for prefix, keys in self._by_prefix.items():
+                if key.startswith(prefix):
+                    keys.add(key)
         self._data[key] = json.dumps(value, separators=(",", ":"))
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
+        for prefix, keys in self._by_prefix.items():
+            if key.startswith(prefix):
+                keys.discard(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._data))
@@ -38,7 +55,10 @@ class MemoryStorage(MutableMapping[str, Any]):
 
     def scan(self, prefix: str) -> Iterator[tuple[str, Any]]:
         """Every (key, value) whose key starts with ``prefix``, in key order."""
-        for key in sorted(k for k in self._data if k.startswith(prefix)):
+        keys = self._by_prefix.get(prefix)
+        if keys is None:
+            keys = self._by_prefix[prefix] = {k for k in self._data if k.startswith(prefix)}
+        for key in sorted(keys):
             yield key, json.loads(self._data[key])
 
 
