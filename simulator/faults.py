@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from mocks.core.clock import Clock
-from mocks.core.faults import OUTAGE, PROCESS_KILLED, HttpFault
+from mocks.core.faults import LATENCY, OUTAGE, PROCESS_KILLED, HttpFault
 from mocks.core.feed import ChangeEvent
 from simulator.scenario import Faults
 from simulator.streams import Streams
@@ -43,7 +43,9 @@ class FaultPlan:
         self.clock = clock
         self.trace = trace
         self.counts: Counter[str] = Counter()
-        self._rules = [(rule, streams.get("faults", "http", str(i))) for i, rule in enumerate(faults.http)]
+        self._rules = [(rule, streams.get("faults", "http", str(i)),
+                        [(w.start.timestamp(), w.start.timestamp() + w.hours * 3600) for w in rule.windows])
+                       for i, rule in enumerate(faults.http)]
         self._outages = [(o.system, o.start.timestamp(), o.start.timestamp() + o.hours * 3600) for o in faults.outages]
         self._webhooks = faults.webhooks
         self._delivery_rng = streams.get("faults", "webhooks")
@@ -105,8 +107,10 @@ class FaultPlan:
             if down == system and start <= now < end:
                 self.fire(OUTAGE, system=system, method=request.method, path=path)
                 return HttpFault(OUTAGE, 503)
-        for rule, rng in self._rules:
+        for rule, rng, windows in self._rules:
             if system not in rule.systems or request.method not in rule.methods:
+                continue
+            if windows and not any(start <= now < end for start, end in windows):
                 continue
             if rule.paths and not any(path.startswith(prefix) for prefix in rule.paths):
                 continue
@@ -115,6 +119,10 @@ class FaultPlan:
                     if self._edit_concurrently(system, request.method, path):
                         self.fire(rule.kind, system=system, method=request.method, path=path)
                     continue  # the request itself goes through, and meets a newer version
+                if rule.kind == LATENCY:
+                    delay = rng.uniform(*rule.latency_seconds)
+                    self.fire(rule.kind, system=system, method=request.method, path=path, seconds=round(delay, 3))
+                    return HttpFault(LATENCY, delay_s=delay)
                 self.fire(rule.kind, system=system, method=request.method, path=path)
                 return HttpFault(rule.kind, rule.status)
         return None

@@ -219,28 +219,39 @@ SYSTEM_NAMES = ("crm", "clm", "psa", "erp")
 SystemName = Literal["crm", "clm", "psa", "erp"]
 
 
-class HttpFaultRule(_Model):
-    """Requests matching the filters meet the fault with probability ``rate``.
-
-    ``concurrent_edit`` applies to PATCH requests on an ERP customer or a CRM
-    account: just before the request arrives, a finance user edits the same
-    record, so an ``If-Match`` taken from an earlier read no longer matches.
-    """
-
-    kind: Literal["server_error", "timeout", "lost_response", "connection_reset", "concurrent_edit"]
-    rate: Probability
-    systems: list[SystemName] = list(SYSTEM_NAMES)
-    methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    paths: list[str] = []  # path prefixes such as "/charge-batches"; empty means every path
-    status: Int = Field(default=503, ge=500, le=599)
-
-
 def _utc(moment: dt.datetime) -> dt.datetime:
     """Simulated time is UTC: a time without a zone means UTC, so every machine reads it the same."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
+
+
+class Window(_Model):
+    start: UtcDatetime
+    hours: Float = Field(gt=0, le=MAX_DELAY_DAYS * 24)
+
+
+class HttpFaultRule(_Model):
+    """Requests matching the filters meet the fault with probability ``rate``.
+
+    ``concurrent_edit`` applies to PATCH requests on an ERP customer or a CRM
+    account: just before the request arrives, a finance user edits the same
+    record, so an ``If-Match`` taken from an earlier read no longer matches.
+    ``latency`` slows the answer by ``latency_seconds``: beyond the caller's
+    read timeout the system has still done the work, and the caller times
+    out (a lost response); within it, the call succeeds. A rule with
+    ``windows`` applies only inside them (simulated time, UTC).
+    """
+
+    kind: Literal["server_error", "timeout", "lost_response", "connection_reset", "concurrent_edit", "latency"]
+    rate: Probability
+    latency_seconds: _pair(Annotated[Float, Field(ge=0, le=3600)]) = (1.0, 30.0)
+    windows: list[Window] = []
+    systems: list[SystemName] = list(SYSTEM_NAMES)
+    methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    paths: list[str] = []  # path prefixes such as "/charge-batches"; empty means every path
+    status: Int = Field(default=503, ge=500, le=599)
 
 
 class Outage(_Model):
@@ -254,11 +265,6 @@ class Outage(_Model):
 class RateLimit(_Model):
     per_second: Float = Field(ge=0.001, le=1_000_000)
     burst: Int = Field(ge=1, le=1_000_000)
-
-
-class Window(_Model):
-    start: UtcDatetime
-    hours: Float = Field(gt=0, le=MAX_DELAY_DAYS * 24)
 
 
 class WebhookFaults(_Model):

@@ -13,7 +13,7 @@ from simulator.run import SimulationResult, simulate
 from simulator.scenario import load_scenario
 from tests.conftest import ROOT
 
-CATALOG = ("server_error", "timeout", "lost_response", "connection_reset", "outage", "concurrent_edit",
+CATALOG = ("server_error", "timeout", "lost_response", "connection_reset", "outage", "concurrent_edit", "latency",
            "token_revoked", "webhook_drop", "webhook_duplicate", "webhook_delay", "endpoint_down",
            "connector_crash", "connector_downtime", "poison_unknown_role", "poison_missing_tax_profile",
            "poison_unknown_project", "manual_reversal")

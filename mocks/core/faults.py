@@ -13,6 +13,10 @@ fault does is what a connector meets in production:
   lost and the caller times out: something *was* written. Only an
   idempotency key saves the retry from writing it twice.
 - ``connection_reset``: the connection drops before the request is sent.
+- ``latency``: the answer takes ``delay_s``. Beyond the caller's read
+  timeout the system has done the work and the caller times out (as a
+  lost response); within it the call succeeds. (In-process calls take no
+  simulated time, so latency only matters where it crosses the timeout.)
 - ``process_killed``: the system commits the request, and the *caller's*
   process dies before it sees the answer (:class:`ProcessKilled`, a
   ``BaseException`` so that no ``except Exception`` in connector code can
@@ -34,7 +38,8 @@ TIMEOUT = "timeout"
 LOST_RESPONSE = "lost_response"
 CONNECTION_RESET = "connection_reset"
 PROCESS_KILLED = "process_killed"
-HTTP_FAULTS = (SERVER_ERROR, OUTAGE, TIMEOUT, LOST_RESPONSE, CONNECTION_RESET)
+LATENCY = "latency"
+HTTP_FAULTS = (SERVER_ERROR, OUTAGE, TIMEOUT, LOST_RESPONSE, CONNECTION_RESET)  # those every call may meet
 
 
 class ProcessKilled(BaseException):
@@ -45,6 +50,7 @@ class ProcessKilled(BaseException):
 class HttpFault:
     kind: str
     status: int = 503
+    delay_s: float = 0.0
 
 
 class FaultInjector(Protocol):
@@ -75,6 +81,13 @@ class FaultTransport(httpx.BaseTransport):
         if fault.kind == LOST_RESPONSE:
             self.inner.handle_request(request)  # committed on the server ...
             raise httpx.ReadTimeout(f"{system}: no response (the request may have been processed)", request=request)
+        if fault.kind == LATENCY:
+            timeout = (request.extensions.get("timeout") or {}).get("read")
+            response = self.inner.handle_request(request)
+            if timeout is not None and fault.delay_s > timeout:
+                raise httpx.ReadTimeout(f"{system}: no response within {timeout} s (the request was processed)",
+                                        request=request)
+            return response
         if fault.kind == PROCESS_KILLED:
             self.inner.handle_request(request)  # committed on the server, and the caller is gone
             raise ProcessKilled(f"connector killed during {request.method} {request.url.path} on {system}")
