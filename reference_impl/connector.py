@@ -42,6 +42,7 @@ from reference_impl.inbox import Inbox
 from reference_impl.ledger import Ledger
 from reference_impl.rating import Unrateable, marked_up, milestone_amount, period_in_term, price, rate_for
 from reference_impl.signatures import InvalidSignature, verify
+from reference_impl.writeback import write_back_invoice
 
 CUSTOMER_NAME_MAX = 40
 PERIOD_SWEEP_S = 6 * 3600
@@ -539,17 +540,8 @@ class ReferenceConnector:
 
     # -- billing status write-back -------------------------------------------------------------
     def mark_invoice_billed(self, invoice_id: str) -> None:
-        """Write the invoice number back to every PSA item it billed, 500 items a request."""
-        invoice = self.clients["erp"].call("GET", f"/invoices/{invoice_id}")
-        items = {}
-        for line in invoice["lines"]:
-            lineage = line["lineage"]
-            if lineage.get("source_type") in ("timesheet_line", "expense", "milestone") and line["amount"] > 0:
-                items[lineage["source_id"]] = {"type": lineage["source_type"], "id": lineage["source_id"]}
-        batch = list(items.values())
-        for start in range(0, len(batch), 500):
-            self.clients["psa"].call("POST", "/billing-updates",
-                                     json={"invoice_ref": invoice["number"], "items": batch[start:start + 500]})
+        """Write the invoice number back to every PSA item it billed."""
+        write_back_invoice(self.clients["erp"], self.clients["psa"], invoice_id)
 
 
 def build(runtime: Any) -> ReferenceConnector:

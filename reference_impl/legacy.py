@@ -54,12 +54,12 @@ import httpx
 
 from reference_impl.api import ApiError, SystemClient
 from reference_impl.rating import Unrateable, marked_up, milestone_amount, period_in_term, price, rate_for
+from reference_impl.writeback import write_back_invoice
 
 DAY_S = 86400
 BATCH_HOUR = 2  # the nightly run starts at 02:00 simulated time
 SECONDS_PER_CALL = 0.5  # a serial script waits for each answer before it sends the next request
 FEED_PAGE = 1000
-WRITEBACK_CHUNK = 500
 CUSTOMER_NAME_MAX = 40  # the ERP's customer name is shorter than the CRM's legal name
 FEED_ORDER = ("crm", "clm", "psa", "erp")  # parents first: customers, then contracts, then work, then billing
 
@@ -310,16 +310,8 @@ class LegacyBatchConnector:
 
     # -- billing status write-back ---------------------------------------------------------------
     def write_back_invoice(self, invoice_id: str) -> None:
-        invoice = self.clients["erp"].call("GET", f"/invoices/{invoice_id}")
-        items = {}
-        for line in invoice["lines"]:
-            lineage = line["lineage"]
-            if lineage.get("source_type") in ("timesheet_line", "expense", "milestone") and line["amount"] > 0:
-                items[lineage["source_id"]] = {"type": lineage["source_type"], "id": lineage["source_id"]}
-        batch = list(items.values())
-        for start in range(0, len(batch), WRITEBACK_CHUNK):
-            self.clients["psa"].call("POST", "/billing-updates",
-                                     json={"invoice_ref": invoice["number"], "items": batch[start:start + WRITEBACK_CHUNK]})
+        """Write the invoice number back to every PSA item it billed."""
+        write_back_invoice(self.clients["erp"], self.clients["psa"], invoice_id)
 
 
 def build(runtime: Any) -> LegacyBatchConnector:
