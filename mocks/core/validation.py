@@ -106,3 +106,19 @@ class Payload:
         if not isinstance(value, list) or not value:
             raise ValidationFailed(self._name(field), "must be a non-empty array")
         return [Payload(item, f"{self._name(field)}[{i}].") for i, item in enumerate(value)]
+
+
+def read_changes(payload: Payload, readers: dict[str, Any], updatable: tuple[str, ...] | frozenset[str],
+                 members: frozenset[str], noun: str) -> dict[str, Any]:
+    """The fields of a PATCH body, each read with the same reader as on create.
+
+    Every field is checked before anything is applied: a read-only or
+    unknown field is a 422 naming it, never silently ignored.
+    """
+    changes = {}
+    for name in payload.body:
+        if name not in updatable:
+            reason = "is read-only" if name in members else f"is not {noun} field"
+            raise ValidationFailed(name, f"{reason}; updatable fields: {', '.join(updatable)}")
+        changes[name] = readers[name](payload, name)
+    return changes

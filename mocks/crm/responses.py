@@ -8,9 +8,8 @@ from typing import Any
 
 from mocks.core.etag import check_if_match, etag
 from mocks.core.pagination import paginate
-from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
-from mocks.core.validation import Payload
+from mocks.core.validation import Payload, read_changes
 from mocks.crm.models import STAGES, UPDATABLE, Account, CrmBackend
 
 
@@ -61,13 +60,7 @@ class CrmResponses:
         """
         account = self.backend.get_account(request.params["id"])
         check_if_match(request, account.version)
-        p = Payload(request.json())
-        changes = {}
-        for name in p.body:
-            if name not in UPDATABLE:
-                reason = "is read-only" if name in _ACCOUNT_MEMBERS else "is not an account field"
-                raise ValidationFailed(name, f"{reason}; updatable fields: {', '.join(UPDATABLE)}")
-            changes[name] = ACCOUNT_FIELDS[name](p, name)
+        changes = read_changes(Payload(request.json()), ACCOUNT_FIELDS, UPDATABLE, _ACCOUNT_MEMBERS, "an account")
         account = self.backend.update_account(account.id, changes)
         return ApiResponse(200, account.to_json(), {"etag": etag(account.version)})
 

@@ -10,7 +10,7 @@ from mocks.core.etag import check_if_match, etag
 from mocks.core.pagination import paginate
 from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
-from mocks.core.validation import Payload
+from mocks.core.validation import Payload, read_changes
 from mocks.erp.models import CUSTOMER_UPDATABLE, Customer, ErpBackend
 
 CUSTOMER_NAME_MAX = 40  # as in NetSuite: shorter than a CRM's 255
@@ -53,13 +53,8 @@ class ErpResponses:
         """
         customer = self.backend.get("customers", request.params["id"])
         check_if_match(request, customer.version)
-        p = Payload(request.json())
-        changes = {}
-        for name in p.body:
-            if name not in CUSTOMER_UPDATABLE:
-                reason = "is read-only" if name in _CUSTOMER_MEMBERS else "is not a customer field"
-                raise ValidationFailed(name, f"{reason}; updatable fields: {', '.join(CUSTOMER_UPDATABLE)}")
-            changes[name] = CUSTOMER_FIELDS[name](p, name)
+        changes = read_changes(Payload(request.json()), CUSTOMER_FIELDS, CUSTOMER_UPDATABLE, _CUSTOMER_MEMBERS,
+                               "a customer")
         customer = self.backend.update_customer(customer.id, changes)
         return ApiResponse(200, customer.to_json(), {"etag": etag(customer.version)})
 
