@@ -57,10 +57,13 @@ def _directory(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="Output directory [default: out/SCENARIO-seedN].")
+@click.option("--connector", default=None, metavar="MODULE:FUNCTION",
+              help="Integrate with this connector factory instead of the scenario's own.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
-def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> None:
+def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | None, quiet: bool) -> None:
     """Run SCENARIO and write kpis.json, events.jsonl and run.json."""
     from simulator.run import simulate as run_simulation
+    from simulator.runtime import load_factory
 
     try:
         parsed = load_scenario(scenario)
@@ -74,6 +77,8 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
         fail(f"cannot create output directory {out_dir}: {exc.strerror}")
         sys.exit(2)
     reproduce = f"c2c simulate {shlex.quote(str(scenario))} --seed {seed} --out {shlex.quote(str(out_dir))}"
+    if connector is not None:
+        reproduce += f" --connector {shlex.quote(connector)}"
     try:
         events = (out_dir / "events.jsonl").open("w")
     except OSError as exc:
@@ -86,7 +91,8 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, quiet: bool) -> No
             TimeElapsedColumn(), console=console, disable=quiet, transient=True,
         ) as progress:
             task = progress.add_task(f"{escape(parsed.name)} (seed {seed})", total=1.0)
-            result = run_simulation(parsed, seed, sink=JsonLinesSink(events),
+            factory = load_factory(connector) if connector is not None else None
+            result = run_simulation(parsed, seed, sink=JsonLinesSink(events), factory=factory,
                                     progress=lambda done: progress.update(task, completed=done))
     except ConnectorLoadError as exc:
         fail(f"connector: {exc}")

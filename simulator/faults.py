@@ -49,6 +49,8 @@ class FaultPlan:
         self._outages = [(o.system, o.start.timestamp(), o.start.timestamp() + o.hours * 3600) for o in faults.outages]
         self._webhooks = faults.webhooks
         self._delivery_rng = streams.get("faults", "webhooks")
+        self._scripted = {entry.event: entry for entry in faults.webhooks.script}
+        self._attack_rng = streams.get("faults", "attacks")
         self._endpoint_down = [(w.start.timestamp(), w.start.timestamp() + w.hours * 3600)
                                for w in faults.webhooks.endpoint_down]
         self._kill_at = frozenset(faults.crashes.at_calls)
@@ -69,12 +71,27 @@ class FaultPlan:
             instants.append(t)
 
     def delivery_fate(self, event: ChangeEvent) -> DeliveryFate:
-        """Drawn once per event, in the order events are queued: the same seed, the same fates."""
+        """Drawn once per event, in the order events are queued: the same seed, the same fates.
+
+        A scripted event meets its scripted fate and draws nothing, so the
+        script changes no other event's fate.
+        """
         plan, rng = self._webhooks, self._delivery_rng
+        where = {"system": event.system, "event": event.id, "type": event.type, "entity": event.entity_id,
+                 "version": event.version}
+        scripted = self._scripted.get(event.id)
+        if scripted is not None:
+            if scripted.drop:
+                self.fire("webhook_drop", scripted=True, **where)
+                return DeliveryFate(dropped=True)
+            if scripted.copies > 1:
+                self.fire("webhook_duplicate", scripted=True, copies=scripted.copies, **where)
+            if scripted.delay_seconds:
+                self.fire("webhook_delay", scripted=True, seconds=scripted.delay_seconds, **where)
+            return DeliveryFate(False, scripted.copies, scripted.delay_seconds)
         if not (plan.drop or plan.duplicate or plan.delay):
             return ON_TIME
         roll_drop, roll_dup, roll_delay, spread = rng.random(), rng.random(), rng.random(), rng.random()
-        where = {"system": event.system, "event": event.id, "type": event.type}
         if roll_drop < plan.drop:
             self.fire("webhook_drop", **where)
             return DeliveryFate(dropped=True)
@@ -87,6 +104,10 @@ class FaultPlan:
             extra = low + (high - low) * spread
             self.fire("webhook_delay", seconds=round(extra, 3), **where)
         return DeliveryFate(False, copies, extra)
+
+    def attacked(self, event: ChangeEvent) -> bool:
+        """Whether an attacker forges and replays this event's message (its own stream: no other fate moves)."""
+        return bool(self._webhooks.attacks) and self._attack_rng.random() < self._webhooks.attacks
 
     def endpoint_down(self) -> bool:
         now = self.clock.now()

@@ -77,6 +77,15 @@ def _down_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at:
     yield from host.down_for(seconds)
 
 
+def _redeliver_all(env: simpy.Environment, couriers: list[Courier], systems: Systems, faults: FaultPlan, at: float):
+    yield env.timeout(max(0.0, at - env.now))
+    for courier in couriers:
+        feed = systems.backend(courier.outbox.system).feed
+        events, _ = feed.read(str(feed.oldest - 1), feed.head)
+        faults.fire("redeliver_all", system=feed.system, events=len(events))
+        courier.redeliver_all(events)
+
+
 def connector_storage(scenario: Scenario) -> MutableMapping[str, Any]:
     """In memory, unless the connector will crash: then a real SQLite file, removed with the storage object."""
     crashes = scenario.faults.crashes
@@ -133,6 +142,9 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
         env.process(_revoke_at(env, faults, instant - clock.epoch))
     for window in scenario.faults.crashes.downtime:
         env.process(_down_at(env, host, faults, window.start.timestamp() - clock.epoch, window.hours * 3600))
+    redeliver = scenario.faults.webhooks.redeliver_all_after_days
+    if redeliver is not None:
+        env.process(_redeliver_all(env, couriers, systems, faults, ctx.horizon + redeliver * DAY))
     while env.now < finish:
         env.run(until=min(finish, env.now + DAY))
         if progress is not None:

@@ -213,6 +213,7 @@ class People(_Model):
     milestone_approval_days: DaysDelay = (1.0, 10.0)
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
     account_correction_share: Probability = 0.0  # of account updates, corrected again minutes later
+    projects_set_up_by_hand: Probability = 0.0  # of signed contracts: a PM creates the PSA project at once, correctly
 
 
 SYSTEM_NAMES = ("crm", "clm", "psa", "erp")
@@ -267,14 +268,54 @@ class RateLimit(_Model):
     burst: Int = Field(ge=1, le=1_000_000)
 
 
+class ScriptedDelivery(_Model):
+    """The fate of one named event, instead of a random one: how a shrunk counterexample is replayed.
+
+    ``event`` is a change-feed event id as the trace shows it
+    (``evt_psa_00000042``). The event is dropped, or sent ``copies`` times
+    after ``delay_seconds`` more than the usual network latency.
+    """
+
+    event: str = Field(pattern=r"^evt_(crm|clm|psa|erp)_\d{8}$")
+    drop: bool = False
+    copies: Int = Field(default=1, ge=1, le=5)
+    delay_seconds: Float = Field(default=0.0, ge=0, le=MAX_DELAY_DAYS * 86400)
+
+
 class WebhookFaults(_Model):
-    """What happens to webhook deliveries on the way to the connector."""
+    """What happens to webhook deliveries on the way to the connector.
+
+    ``attacks``: with this probability per delivered event, an attacker who
+    has seen the message sends the connector two more: one signed with a
+    key it guessed (forged), and the captured message itself, unchanged,
+    ``replay_after_seconds`` later (replayed, its timestamp now stale). A
+    connector must reject both; the courier counts what it answered.
+
+    ``redeliver_all_after_days``: that long after the last simulated month,
+    every system re-sends every event its change feed still holds, from
+    cursor 0, as a sender's "resend all" does (same event ids, fresh
+    signatures). Give the run ``settle_days`` beyond it.
+    """
 
     drop: Probability = 0.0  # never delivered at all: only the change feed still has the event
     duplicate: Probability = 0.0  # delivered twice
     delay: Probability = 0.0  # delivered late, by delay_seconds, so later events overtake it
     delay_seconds: _pair(Annotated[Float, Field(ge=0, le=MAX_DELAY_DAYS * 86400)]) = (60.0, 7200.0)
     endpoint_down: list[Window] = []  # the connector's endpoint answers 503; the sender retries on its schedule
+    script: list[ScriptedDelivery] = []  # these events meet exactly this fate; the probabilities skip them
+    attacks: Probability = 0.0
+    replay_after_seconds: Float = Field(default=900.0, ge=301, le=MAX_DELAY_DAYS * 86400)
+    redeliver_all_after_days: Float | None = Field(default=None, ge=0, le=90)  # after the last month: resend all
+
+    @field_validator("script")
+    @classmethod
+    def _one_fate_per_event(cls, script: list[ScriptedDelivery]) -> list[ScriptedDelivery]:
+        seen = set()
+        for entry in script:
+            if entry.event in seen:
+                raise ValueError(f"event {entry.event} is scripted twice")
+            seen.add(entry.event)
+        return script
 
 
 class Crashes(_Model):
@@ -403,19 +444,22 @@ class Scenario(_Model):
 # -- YAML with line numbers ----------------------------------------------------
 
 
+Lines = dict[tuple, tuple[str, int]]  # path in the scenario -> (file, line) it was written on
+
+
 def _dotted(path: tuple) -> str:
     return ".".join(str(part) for part in path) or "(scenario)"
 
 
-def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: str, open_nodes: frozenset = frozenset()) -> Any:
-    """The plain value of ``node``, recording the line of every path in ``lines``.
+def _to_python(node: yaml.Node, path: tuple, lines: Lines, source: str, open_nodes: frozenset = frozenset()) -> Any:
+    """The plain value of ``node``, recording where every path was written in ``lines``.
 
     Rejects what PyYAML would accept silently or crash on: a key given twice
     (the last would win), a key that is not a plain scalar, an alias that
     contains itself, a tag no safe loader knows.
     """
     line = node.start_mark.line + 1
-    lines[path] = line
+    lines[path] = (source, line)
     if id(node) in open_nodes:
         raise ScenarioError(f"{source} line {line}: {_dotted(path)}: an alias cannot contain itself")
     if isinstance(node, yaml.MappingNode):
@@ -429,9 +473,9 @@ def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: st
             key = key_node.value
             if key in result:
                 raise ScenarioError(f"{source} line {key_line}: {_dotted((*path, key))}: duplicated key {key!r} "
-                                    f"(first given on line {lines[(*path, key)]})")
+                                    f"(first given on line {lines[(*path, key)][1]})")
             result[key] = _to_python(value_node, (*path, key), lines, source, open_nodes)
-            lines[(*path, key)] = key_line
+            lines[(*path, key)] = (source, key_line)
         return result
     if isinstance(node, yaml.SequenceNode):
         open_nodes = open_nodes | {id(node)}
@@ -445,11 +489,68 @@ def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: st
                             f"{getattr(exc, 'problem', None) or exc}") from None
 
 
-def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
+def _overlay(base: dict, base_lines: Lines, own: dict, own_lines: Lines, path: tuple = ()) -> dict:
+    """``own`` written over ``base``: mappings merge key by key, anything else (lists included) replaces.
+
+    Where a value is replaced, the base's line records under it go too, so
+    an error always points at the file and line the value came from.
+    """
+    merged = dict(base)
+    for key, value in own.items():
+        where = (*path, key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _overlay(base[key], base_lines, value, own_lines, where)
+            continue
+        for stale in [p for p in base_lines if p[:len(where)] == where]:
+            del base_lines[stale]
+        merged[key] = value
+    if not path:
+        base_lines.update(own_lines)
+    return merged
+
+
+def _raw_scenario(text: str, source: str, base_dir: Path, lines: Lines, chain: tuple[Path, ...] = ()) -> dict:
+    """The file's mapping with any ``extends:`` chain resolved; ``lines`` says where each value was written."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if root is None:
+        raise ScenarioError(f"{source}: the file is empty")
+    own_lines: Lines = {}
+    raw = _to_python(root, (), own_lines, source)
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{source} line 1: a scenario must be a mapping of fields")
+    if "extends" not in raw:
+        lines.update(own_lines)
+        return raw
+    base_name = raw.pop("extends")
+    at = f"{source} line {own_lines[('extends',)][1]}: extends"
+    if not isinstance(base_name, str) or not base_name:
+        raise ScenarioError(f"{at}: must be the path of another scenario file")
+    base_path = (base_dir / base_name).resolve()
+    if base_path in chain:
+        raise ScenarioError(f"{at}: {base_name} extends, in the end, this very file")
+    try:
+        base_text = base_path.read_text()
+    except OSError as exc:
+        raise ScenarioError(f"{at}: cannot read {base_path}: {exc.strerror}") from None
+    base_lines: Lines = {}
+    base = _raw_scenario(base_text, str(base_path), base_path.parent, base_lines, (*chain, base_path))
+    del own_lines[("extends",)]
+    merged = _overlay(base, base_lines, raw, own_lines)
+    lines.update(base_lines)
+    return merged
+
+
+def _where(loc: tuple, lines: Lines, source: str) -> str:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
+            file, line = lines[loc[:end]]
+            return f"{file} line {line}"
+    return source
 
 
 def _message(error: Any) -> str:
@@ -459,28 +560,21 @@ def _message(error: Any) -> str:
     return error["msg"]
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if root is None:
-        raise ScenarioError(f"{source}: the file is empty")
-    lines: dict[tuple, int] = {}
-    raw = _to_python(root, (), lines, source)
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{source} line 1: a scenario must be a mapping of fields")
+def parse_scenario(text: str, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """A validated scenario; ``extends:`` paths are resolved against ``base_dir`` (default: the working directory).
+
+    A file may start with ``extends: other.yaml`` and then give only what
+    differs (say, its ``faults:``): mappings merge key by key with the base,
+    anything else replaces the base's value.
+    """
+    lines: Lines = {}
+    raw = _raw_scenario(text, source, base_dir or Path.cwd(), lines,
+                        (Path(source).resolve(),) if base_dir is not None else ())
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        messages = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            line = _line_of(loc, lines)
-            where = f" line {line}" if line else ""
-            messages.append(f"{source}{where}: {_dotted(loc)}: {_message(error)}")
+        messages = [f"{_where(tuple(error['loc']), lines, source)}: {_dotted(tuple(error['loc']))}: {_message(error)}"
+                    for error in exc.errors()]
         raise ScenarioError("\n".join(messages)) from None
 
 
@@ -490,4 +584,4 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from None
-    return parse_scenario(text, str(path))
+    return parse_scenario(text, str(path), path.parent)

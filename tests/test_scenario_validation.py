@@ -541,6 +541,13 @@ def test_counts_are_strict_integers(old: str, new: str, path: str) -> None:
 @pytest.mark.parametrize(("snippet", "path"), [
     ("faults:\n  feed_retention: true", "faults.feed_retention"),
     ("faults:\n  rate_limits:\n    erp: {per_second: 5, burst: yes}", "faults.rate_limits.erp.burst"),
+    ("faults:\n  webhooks:\n    script: [{event: evt_psa_1, drop: true}]", "faults.webhooks.script.0.event"),
+    ("faults:\n  webhooks:\n    script: [{event: evt_psa_00000001, copies: 9}]", "faults.webhooks.script.0.copies"),
+    ("faults:\n  webhooks:\n    script: [{event: evt_psa_00000001}, {event: evt_psa_00000001}]",
+     "faults.webhooks.script"),
+    ("faults:\n  webhooks:\n    replay_after_seconds: 60", "faults.webhooks.replay_after_seconds"),
+    ("faults:\n  webhooks:\n    attacks: 2", "faults.webhooks.attacks"),
+    ("people:\n  projects_set_up_by_hand: -1", "people.projects_set_up_by_hand"),
     ("faults:\n  http:\n    - {kind: server_error, rate: 0.1, status: true}", "faults.http.0.status"),
 ])
 def test_fault_counts_are_not_booleans_either(snippet: str, path: str) -> None:

@@ -165,6 +165,8 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     clm.transition(contract.id, "sign")
     if poison.random() < scenario.faults.poison.unknown_project:
         _set_up_project_by_hand(ctx, poison, contract)
+    elif ctx.streams.get("people", "project_by_hand", str(deal)).random() < scenario.people.projects_set_up_by_hand:
+        _start_project_before_the_integration(ctx, contract)
     if missing_role:
         ctx.env.process(_fix_later(ctx, poison, lambda: _add_missing_rates(ctx, contract.id, missing_role)))
     if rng.random() < scenario.amendments.probability:
@@ -201,6 +203,17 @@ def _set_up_project_by_hand(ctx: FirmContext, rng: random.Random, contract) -> N
     ctx.hand_made_projects[project.id] = contract.id
     ctx.fire_fault("poison_unknown_project", project=project.id, contract=contract.id)
     ctx.env.process(_fix_later(ctx, rng, lambda: psa.relink_project(project.id, contract.id)))
+
+
+def _start_project_before_the_integration(ctx: FirmContext, contract) -> None:
+    """A PM who will not wait creates the PSA project (correctly) the moment the contract is signed.
+
+    Staffing, and so timesheets, can then start before the connector has
+    set the contract up in the ERP: children before their parent.
+    """
+    psa = ctx.systems.psa
+    psa.create_project(contract.id, contract.title, contract.terms.start_date, contract.terms.end_date,
+                       ["Delivery", "Project management"])
 
 
 def _amendment_changes(ctx: FirmContext, rng: random.Random, contract, today: dt.date) -> dict:
