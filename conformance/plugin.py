@@ -1,0 +1,127 @@
+"""The pytest side of the suite: the ``c2c`` option group, one test per requirement, the results bundle.
+
+``pytest conformance/`` certifies the reference connector on the ``core``
+profile; ``--connector package.module:build`` certifies any other. Bad
+options stop the run with one line naming the option, before anything is
+collected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog import CATALOG
+from conformance.certification import Certification
+from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, write_report
+from conformance.subject import DEFAULT_CONNECTOR, SubjectError, load_subject
+from conformance.verdict import Profile, in_profile
+
+CERTIFICATION = pytest.StashKey[Certification]()
+REPORT_DIR = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("c2c", "c2c conformance")
+    group.addoption("--connector", default=DEFAULT_CONNECTOR, metavar="MODULE:FUNCTION",
+                    help=f"connector factory to certify (DESIGN §5) [default: {DEFAULT_CONNECTOR}]")
+    group.addoption("--c2c-seed", default="1", metavar="N", help="seed of every scenario run [default: 1]")
+    group.addoption("--c2c-profile", default="core", metavar="core|full",
+                    help="core: every MUST; full: every MUST and SHOULD, longer property runs [default: core]")
+    group.addoption("--c2c-report-dir", default="conformance-report", metavar="DIR",
+                    help="where conformance-report.json, the Markdown summary and junit.xml go "
+                         "[default: conformance-report]")
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise pytest.UsageError(f"--c2c-seed {text!r}: expected a whole number >= 0") from None
+    if seed < 0:
+        raise pytest.UsageError(f"--c2c-seed {text!r}: expected a whole number >= 0")
+    return seed
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        profile = Profile(config.getoption("--c2c-profile"))
+    except ValueError:
+        raise pytest.UsageError(f"--c2c-profile {config.getoption('--c2c-profile')!r}: expected core or full") from None
+    try:
+        subject = load_subject(config.getoption("--connector"))
+    except SubjectError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    report_dir = Path(config.getoption("--c2c-report-dir"))
+    if not str(config.getoption("--c2c-report-dir")) or (report_dir.exists() and not report_dir.is_dir()):
+        raise pytest.UsageError(f"--c2c-report-dir {str(report_dir)!r}: must name a directory")
+    certification = Certification(subject, _seed(config.getoption("--c2c-seed")), profile, report_dir)
+    config.stash[CERTIFICATION] = certification
+    config.pluginmanager.register(_Recorder(certification), "c2c-recorder")
+    config.stash[REPORT_DIR] = report_dir
+    if not config.option.xmlpath:  # JUnit XML is part of the bundle unless the caller put it elsewhere
+        config.option.xmlpath = str(report_dir / JUNIT_NAME)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "requirement" in metafunc.fixturenames:
+        profile = metafunc.config.stash[CERTIFICATION].profile
+        chosen = [r for r in CATALOG if in_profile(r, profile)]
+        metafunc.parametrize("requirement", chosen, ids=[r.id for r in chosen])
+
+
+@pytest.fixture(scope="session")
+def certification(request: pytest.FixtureRequest) -> Certification:
+    return request.config.stash[CERTIFICATION]
+
+
+def _requirement_of(report: pytest.TestReport) -> str | None:
+    for name, value in report.user_properties:
+        if name == "requirement":
+            return value
+    if "[" in report.nodeid:
+        return report.nodeid.rpartition("[")[2].rstrip("]")
+    return None
+
+
+class _Recorder:
+    """Feeds every test report of a requirement to the session's certification."""
+
+    def __init__(self, certification: Certification) -> None:
+        self.certification = certification
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        requirement = _requirement_of(report)
+        if requirement is not None:
+            self.certification.record(requirement, report)
+
+
+REPORT_KEY = pytest.StashKey[tuple]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    certification = session.config.stash.get(CERTIFICATION, None)
+    if certification is None or not certification.outcomes:
+        return
+    directory = session.config.stash[REPORT_DIR]
+    report = write_report(certification, directory)
+    session.config.stash[REPORT_KEY] = (directory, report)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    written = config.stash.get(REPORT_KEY, None)
+    if written is None:
+        return
+    directory, report = written
+    terminalreporter.section("c2c conformance")
+    terminalreporter.write_line(f"connector {report['connector']['spec']} · seed {report['seeds'][0]} · "
+                                f"profile {report['profile']} · catalog {report['catalog_hash'][:19]}")
+    for profile, result in report["verdicts"].items():
+        word = "CERTIFIED" if result["certified"] else "NOT CERTIFIED"
+        blockers = [f"{len(result[k])} {k.replace('_', ' ')}" for k in ("failed", "skipped", "not_run") if result[k]]
+        terminalreporter.write_line(f"{profile}: {word}" + (f" ({', '.join(blockers)})" if blockers else ""),
+                                    green=result["certified"], red=not result["certified"])
+    terminalreporter.write_line(f"report: {directory / JSON_NAME}, {directory / MARKDOWN_NAME}, "
+                                f"{config.option.xmlpath}")

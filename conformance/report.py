@@ -1,0 +1,83 @@
+"""The results bundle: ``conformance-report.json``, a Markdown summary, and (through pytest) JUnit XML.
+
+The JSON is a public format (``schema_version``): it names the suite
+version and the catalog hash it certified against, the connector's
+identity (including a hash of its source), the seed, each requirement's
+outcome with its failure evidence, and a verdict per profile. It holds no
+wall-clock time, so the same connector, seed and profile give the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conformance import SUITE_VERSION
+from conformance.catalog import CATALOG, catalog_hash
+from conformance.certification import Certification
+from conformance.findings import money
+from conformance.verdict import Profile, in_profile, verdict
+
+SCHEMA_VERSION = 1
+JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"
+
+
+def build_report(certification: Certification) -> dict[str, Any]:
+    outcomes = certification.outcomes
+    requirements = []
+    for requirement in CATALOG:
+        entry = {**requirement.to_json(), "outcome": str(outcomes[requirement.id]) if requirement.id in outcomes
+                 else "not-run", "run_in_profile": in_profile(requirement, certification.profile)}
+        if requirement.id in certification.reasons and requirement.id not in certification.failures:
+            entry["reason"] = certification.reasons[requirement.id]
+        if requirement.id in certification.failures:
+            entry["failure"] = certification.failures[requirement.id]
+        requirements.append(entry)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "suite_version": SUITE_VERSION,
+        "catalog_hash": catalog_hash(),
+        "connector": certification.subject.to_json(),
+        "seeds": [certification.seed],
+        "profile": str(certification.profile),
+        "verdicts": {str(p): verdict(outcomes, p).to_json() for p in Profile},
+        "requirements": requirements,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    connector = report["connector"]
+    lines = [f"# c2c conformance: {connector['name']}", "",
+             f"- connector: `{connector['spec']}` {connector['version']} (source sha256 "
+             f"`{connector['source_sha256'][:12]}`)",
+             f"- suite {report['suite_version']}, catalog `{report['catalog_hash'][:19]}`, "
+             f"profile run: **{report['profile']}**, seed {', '.join(map(str, report['seeds']))}", ""]
+    for profile, result in report["verdicts"].items():
+        word = "CERTIFIED" if result["certified"] else "NOT CERTIFIED"
+        blockers = [f"{len(result[k])} {k.replace('_', ' ')}" for k in ("failed", "skipped", "not_run") if result[k]]
+        lines.append(f"- **{profile}: {word}**" + (f" ({', '.join(blockers)})" if blockers else ""))
+    lines += ["", "| requirement | level | outcome | statement |", "|---|---|---|---|"]
+    for r in report["requirements"]:
+        lines.append(f"| {r['id']} | {r['level']} | {r['outcome']} | {r['statement']} |")
+    failed = [r for r in report["requirements"] if "failure" in r]
+    if failed:
+        lines += ["", "## Failures", ""]
+    for r in failed:
+        failure = r["failure"]
+        stake = ", ".join(money(v, c) for c, v in failure["money_at_stake"].items()) or "no amount"
+        lines += [f"### {r['id']}: {r['statement']}", "",
+                  f"{failure['findings_total']} offending item(s), money at stake: {stake}. {failure['summary']}", ""]
+        lines += [f"- `{f['item']}`: expected {f['expected']}, got {f['actual']} {f['detail']}".rstrip()
+                  for f in failure["findings"][:10]]
+        lines += ["", "Reproduce:", "", "```", *failure["reproduce"], "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(certification: Certification, directory: Path) -> dict[str, Any]:
+    report = build_report(certification)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / JSON_NAME).write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    (directory / MARKDOWN_NAME).write_text(markdown(report))
+    return report

@@ -1,0 +1,120 @@
+"""Testing the tester: ``pytest conformance/`` fails every planted defect with the right requirement ID.
+
+Each requirement of the catalog has a connector in ``tests/broken_connectors``
+with one realistic defect that breaks it. The suite runs (through pytester,
+as a vendor would run it) against that connector, restricted to that
+requirement, and must report it failed, with evidence and a reproduction.
+The reference connector is certified on the full catalog with five seeds
+(slow suite; CI also runs ``pytest conformance/`` itself, as a vendor would).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog import CATALOG
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = ROOT / "conformance"
+
+DEFECT_FOR = {  # requirement -> the broken connector that plants exactly the defect it catches
+    "C2C-IDEMP-001": "creates_per_delivery",
+    "C2C-IDEMP-002": "no_idempotency_keys",
+    "C2C-IDEMP-003": "forgets_processed_events",
+    "C2C-ORDER-001": "trusts_event_order",
+    "C2C-ORDER-002": "last_write_wins",
+    "C2C-ORDER-003": "drops_orphans",
+    "C2C-REPLAY-001": "blocks_on_poison",
+    "C2C-REPLAY-002": "no_dead_letter_queue",
+    "C2C-REPLAY-003": "no_durable_state",
+    "C2C-RECON-001": "no_reconciliation",
+    "C2C-RECON-002": "no_feed_polling",
+    "C2C-RECON-003": "no_cursor_resync",
+    "C2C-RECON-004": "no_reconciliation",
+    "C2C-RATE-001": "ignores_retry_after",
+    "C2C-BILL-001": "ignores_cap",
+    "C2C-BILL-002": "wrong_rate",
+    "C2C-BILL-003": "ignores_retro_amendment",
+    "C2C-BILL-004": "milestone_twice",
+    "C2C-BILL-005": "misses_retainer_period",
+    "C2C-BILL-006": "drops_adjustment",
+    "C2C-BILL-007": "rounds_half_even",
+    "C2C-BILL-008": "wrong_tax_jurisdiction",
+    "C2C-TRACE-001": "stale_approval",
+    "C2C-TRACE-002": "no_writeback",
+    "C2C-SEC-001": "skips_signature_check",
+    "C2C-SEC-002": "no_timestamp_tolerance",
+    "C2C-LOAD-001": "slow_consumer",
+}
+
+
+def run_suite(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    report_dir = pytester.path / "report"
+    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(report_dir),
+                                          *args)
+    return result, json.loads((report_dir / "conformance-report.json").read_text())
+
+
+def outcome(report: dict, requirement_id: str) -> dict:
+    return next(r for r in report["requirements"] if r["id"] == requirement_id)
+
+
+def test_every_requirement_has_a_planted_defect_and_every_family_at_least_one() -> None:
+    assert set(DEFECT_FOR) == {r.id for r in CATALOG}
+    assert len(set(DEFECT_FOR.values())) >= 10
+    for name in set(DEFECT_FOR.values()):
+        assert (ROOT / "tests" / "broken_connectors" / f"{name}.py").is_file(), name
+
+
+@pytest.mark.parametrize("requirement_id", sorted(DEFECT_FOR))
+def test_the_suite_fails_the_planted_defect_with_its_requirement_id(pytester: pytest.Pytester,
+                                                                    requirement_id: str) -> None:
+    connector = f"tests.broken_connectors.{DEFECT_FOR[requirement_id]}:build"
+    result, report = run_suite(pytester, "--connector", connector, "--c2c-profile", "full", "-k", requirement_id)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"*{requirement_id} (*) *", "reproduce with:*", f"*--connector {connector}*"])
+    entry = outcome(report, requirement_id)
+    assert entry["outcome"] == "fail", entry
+    failure = entry["failure"]
+    assert failure["findings_total"] > 0 and failure["findings"][0]["item"]
+    assert any("--c2c-seed 1" in command for command in failure["reproduce"])
+    assert not report["verdicts"]["core"]["certified"] and not report["verdicts"]["full"]["certified"]
+    assert report["connector"]["spec"] == connector
+
+
+def test_capabilities_waive_only_what_the_catalog_allows(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "--connector", "tests.subjects.limited_capabilities:build",
+                               "-k", "SEC or REPLAY-003 or BILL-005")
+    assert [outcome(report, i)["outcome"] for i in ("C2C-SEC-001", "C2C-SEC-002", "C2C-BILL-005")] == \
+        ["not-applicable"] * 3
+    assert outcome(report, "C2C-REPLAY-003")["outcome"] == "skip"
+    assert "cannot be waived" in outcome(report, "C2C-REPLAY-003")["reason"]
+    assert report["verdicts"]["core"]["skipped"] == ["C2C-REPLAY-003"]
+    assert report["connector"]["name"] == "reference connector, declared with fewer capabilities"
+
+
+def test_bad_options_are_one_line_errors(pytester: pytest.Pytester) -> None:
+    for args, message in ((("--connector", "nope"), "expected package.module:function"),
+                          (("--connector", "no_such_module:build"), "cannot import connector module"),
+                          (("--c2c-profile", "gold"), "expected core or full"),
+                          (("--c2c-seed", "-3"), "expected a whole number")):
+        result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", *args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert message in result.stderr.str(), (args, result.stderr.str())
+        assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_the_reference_connector_is_certified_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
+    """No false failures: ``full`` (which contains ``core``) passes on five seeds."""
+    result, report = run_suite(pytester, "--c2c-profile", "full", "--c2c-seed", str(seed))
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+    assert report["verdicts"]["core"]["certified"] and report["verdicts"]["full"]["certified"]
+    assert {r["outcome"] for r in report["requirements"]} == {"pass"}
+    assert report["seeds"] == [seed]
