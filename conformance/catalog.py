@@ -56,7 +56,7 @@ class Requirement:
     statement: str
     money: str  # what it costs when broken
     scenario: str  # file under conformance/scenarios/
-    faults: tuple[str, ...] = ()
+    faults: tuple[str, ...] = ()  # fault kinds (as the trace names them) that must fire for the run to show anything
     needs: str | None = None
     optional: bool = False  # whether lacking ``needs`` makes it not applicable (else: skipped)
 
@@ -121,8 +121,7 @@ CATALOG: tuple[Requirement, ...] = (
         "After a fault storm and quiescence, the ERP equals the oracle to the minor unit.",
         "Every fault of the catalog at once is an ordinary month in production; any residue is leakage or "
         "over-billing.",
-        "fault_storm.yaml", ("server_error", "outage", "lost_response", "webhook_drop", "connector_crash",
-                             "manual_reversal", "poison_unknown_role")),
+        "fault_storm.yaml", ("server_error", "outage", "lost_response", "webhook_drop", "connector_crash")),
     Requirement(
         "C2C-RECON-002", Family.RECON, MUST,
         "An approval whose webhook never arrives reaches the ERP within 24 simulated hours, from the change feed.",
@@ -132,7 +131,7 @@ CATALOG: tuple[Requirement, ...] = (
         "C2C-RECON-003", Family.RECON, MUST,
         "When the change feed has expired the connector's cursor (410), it resynchronises and misses nothing.",
         "After a long outage the feed no longer holds the gap; a connector that resumes from 'now' loses it.",
-        "feed_retention.yaml", ("feed_retention", "connector_downtime")),
+        "feed_retention.yaml", ("webhook_drop", "endpoint_down")),
     Requirement(
         "C2C-RECON-004", Family.RECON, SHOULD,
         "Charges reversed by hand in the ERP are found and repaired by the next monthly reconciliation.",
@@ -140,9 +139,9 @@ CATALOG: tuple[Requirement, ...] = (
         "drift.yaml", ("manual_reversal",)),
     Requirement(
         "C2C-RATE-001", Family.RATE, MUST,
-        "After a 429 or 503 with Retry-After, the connector sends that system nothing before the time it was given.",
+        "After a 429 with Retry-After, the connector sends that system nothing before the time it was given.",
         "Retrying early burns the quota, gets the integration throttled for longer, and delays every invoice.",
-        "rate_limits.yaml", ("rate_limit",)),
+        "rate_limits.yaml"),
     Requirement(
         "C2C-BILL-001", Family.BILL, MUST,
         "On a capped contract billed plus held equals approved value, billed never exceeds the cap, and held "
@@ -159,7 +158,7 @@ CATALOG: tuple[Requirement, ...] = (
         "C2C-BILL-003", Family.BILL, MUST,
         "A retroactive rate amendment re-prices work already charged, back to its effective date.",
         "Ignoring a retro amendment under-bills (or over-bills) every hour since its effective date.",
-        "amendments.yaml", ("retro_amendment",)),
+        "amendments.yaml"),
     Requirement(
         "C2C-BILL-004", Family.BILL, MUST,
         "Each approved milestone is charged once, at its amount in the final contract version.",
@@ -174,7 +173,7 @@ CATALOG: tuple[Requirement, ...] = (
         "C2C-BILL-006", Family.BILL, MUST,
         "A timesheet adjusted after approval or invoicing is re-charged to its final approved hours.",
         "Dropped adjustments bill hours nobody worked, or leave corrected hours unbilled.",
-        "billing.yaml", ("timesheet_adjustment",)),
+        "billing.yaml"),
     Requirement(
         "C2C-BILL-007", Family.BILL, MUST,
         "Amounts are rounded half-up to the currency's minor unit (none for JPY).",
@@ -201,24 +200,36 @@ CATALOG: tuple[Requirement, ...] = (
         "C2C-SEC-001", Family.SEC, MUST,
         "A webhook not signed with the shared secret is rejected with a 4xx.",
         "Anyone who can reach the endpoint could otherwise inject events into billing.",
-        "attacks.yaml", ("forged_webhook",), WEBHOOKS, True),
+        "attacks.yaml", (), WEBHOOKS, True),
     Requirement(
         "C2C-SEC-002", Family.SEC, MUST,
         "A captured webhook replayed once its timestamp is more than 5 minutes old is rejected with a 4xx.",
         "Without a timestamp tolerance a captured message can be replayed forever.",
-        "attacks.yaml", ("replayed_webhook",), WEBHOOKS, True),
+        "attacks.yaml", (), WEBHOOKS, True),
     Requirement(
         "C2C-LOAD-001", Family.LOAD, MUST,
         "At a 2,000-consultant firm's peak (at least 250 webhooks in one simulated hour), with the ERP "
         "rate-limited, nothing is lost and 95% of approvals reach the ERP within 60 simulated minutes.",
         "A connector that falls behind on billing day posts charges after the cut-off: a month of billing lag.",
-        "load.yaml", ("rate_limit",)),
+        "load.yaml"),
 )
 
 BY_ID: dict[str, Requirement] = {requirement.id: requirement for requirement in CATALOG}
 
 
 def catalog_hash(catalog: tuple[Requirement, ...] = CATALOG) -> str:
-    """sha256 of the catalog's canonical JSON: any change to any requirement changes it."""
-    canonical = json.dumps([r.to_json() for r in catalog], sort_keys=True, separators=(",", ":"))
+    """sha256 of what a certificate is for: the suite version, every requirement, and each scenario as resolved.
+
+    Scenarios are hashed after ``extends:`` is resolved, so an edit to the
+    baseline firm they build on changes the hash too; a check's thresholds
+    live in code, which the suite version stands for.
+    """
+    from conformance import SUITE_VERSION
+    from conformance.observation import SCENARIOS
+    from simulator.scenario import load_scenario
+
+    scenarios = {name: load_scenario(SCENARIOS / name).model_dump(mode="json")
+                 for name in sorted({r.scenario for r in catalog})}
+    canonical = json.dumps({"suite": SUITE_VERSION, "requirements": [r.to_json() for r in catalog],
+                            "scenarios": scenarios}, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

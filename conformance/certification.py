@@ -8,6 +8,7 @@ never a silent pass) and the failure details from the check itself.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ import pytest
 
 from conformance.catalog import Requirement
 from conformance.checks import CheckContext, run_check
+from conformance.checks.registry import pytest_command
 from conformance.findings import RequirementFailed
 from conformance.observation import Observations
 from conformance.subject import Subject
 from conformance.verdict import Outcome, Profile
+from simulator.runtime import ConnectorLoadError
 
 NOT_APPLICABLE = "c2c_not_applicable"
 
@@ -35,7 +38,7 @@ class Certification:
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.observations = Observations(self.subject, self.seed)
+        self.observations = Observations(self.subject, self.seed, self.artifacts)
         self.context = CheckContext(self.subject, self.seed, self.profile, self.observations, self.artifacts)
 
     def evaluate(self, requirement: Requirement, record_property) -> None:
@@ -54,6 +57,13 @@ class Certification:
             return
         except RequirementFailed as exc:
             failure = exc
+        except ConnectorLoadError as exc:  # the connector's build() raised: its message says it all
+            failure = RequirementFailed(requirement, [], self.seed, [pytest_command(requirement, self.context)],
+                                        f"the run could not complete: {exc}")
+        except Exception as exc:  # the run itself broke: a failure, with the innermost frames to start from
+            failure = RequirementFailed(requirement, [], self.seed, [pytest_command(requirement, self.context)],
+                                        f"the run could not complete: {type(exc).__name__}: {exc}\n"
+                                        + "".join(traceback.format_exception(exc, limit=-3, chain=False)).rstrip())
         self.failures[requirement.id] = failure.to_json()
         pytest.fail(failure.message(), pytrace=False)  # outside the except: no chained traceback
 

@@ -23,8 +23,8 @@ def render() -> str:
             lines.append(f"**{r.id}** ({r.level}). {r.statement}")
             lines.append("")
             lines.append(f"- Why it matters: {r.money}")
-            faults = ", ".join(f"`{f}`" for f in r.faults) or "none (billing rules only)"
-            lines.append(f"- Exercised by: `conformance/scenarios/{r.scenario}`; faults: {faults}.")
+            faults = f"; faults that must fire: {', '.join(f'`{f}`' for f in r.faults)}" if r.faults else ""
+            lines.append(f"- Exercised by: `conformance/scenarios/{r.scenario}`{faults}.")
             if r.needs:
                 waiver = ("not applicable if the connector does not declare it" if r.optional
                           else "cannot be waived: without it the requirement is skipped, which blocks certification")

@@ -16,8 +16,8 @@ from typing import Any
 
 from conformance.catalog import Requirement
 from simulator.oracle import Mismatch
+from simulator.report import money
 
-MINOR_UNITS = {"JPY": 0}
 SHOWN = 15
 
 
@@ -46,14 +46,6 @@ class Finding:
         return f"{self.item}: expected {self.expected}{unit}, got {self.actual}{stake} {self.detail}".rstrip()
 
 
-def money(minor: int, currency: str | None) -> str:
-    if currency is None:
-        return str(minor)
-    digits = MINOR_UNITS.get(currency, 2)
-    major = f"{minor / 10 ** digits:,.{digits}f}"
-    return f"{currency} {major}"
-
-
 def at_stake(findings: Iterable[Finding]) -> dict[str, int]:
     totals: Counter = Counter()
     for finding in findings:
@@ -78,8 +70,9 @@ class RequirementFailed(AssertionError):
     def message(self) -> str:
         r = self.requirement
         stake = ", ".join(money(v, c) for c, v in self.money().items()) or "no amount"
-        lines = [f"{r.id} ({r.level}) {r.statement}",
-                 f"seed {self.seed}; {len(self.findings)} offending item(s); money at stake: {stake}"]
+        evidence = f"{len(self.findings)} offending item(s); money at stake: {stake}" if self.findings else \
+            "no items judged"
+        lines = [f"{r.id} ({r.level}) {r.statement}", f"seed {self.seed}; {evidence}"]
         if self.summary:
             lines.append(self.summary)
         lines += [f"  {finding}" for finding in self.findings[:SHOWN]]

@@ -2,12 +2,19 @@
 
 Several requirements read the same scenario (the billing rules all read
 ``billing.yaml``), so a run is cached by scenario and seed. Besides the
-simulation result, an observation keeps the trace records the checks
-need and the oracle does not: the faults that fired and the attacks.
+simulation result, an observation keeps what the checks need and the
+oracle does not: the faults that fired, the attacks, the webhooks that
+failed for good, and which events the connector was sent, when.
+
+A connector that declares it does not support a billing type meets every
+scenario without it: the scenario it meets is written next to the report
+(``extends:`` the catalog's file), so the reproduction commands replay
+exactly what ran.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections import Counter
 from collections.abc import Callable
@@ -15,12 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from conformance.catalog import BILLING_TYPE_OF
 from conformance.subject import Subject
+from simulator.oracle import Mismatch
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Faults, Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+ROOT = SCENARIOS.parent.parent
 KEPT = frozenset({"fault", "attack", "webhook_failed"})
 
 
@@ -39,10 +50,15 @@ class Observation:
     def attacks(self) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == "attack"]
 
+    def responses(self, status: int) -> int:
+        """How many of the connector's calls got this status."""
+        return sum(n for (_, code), n in self.result.api_calls.items() if code == status)
+
 
 def relative(path: Path) -> str:
+    """A path as commands show it: relative to the repository when inside it, so reports do not depend on cwd."""
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
 
@@ -50,6 +66,26 @@ def relative(path: Path) -> str:
 def simulate_command(scenario_path: Path, seed: int, connector: str) -> str:
     return (f"c2c simulate {shlex.quote(relative(scenario_path))} --seed {seed} "
             f"--connector {shlex.quote(connector)}")
+
+
+def _key(mismatch: Mismatch) -> tuple:
+    """What makes two runs' mismatches the same one: the source item, or (ERP ids differ run to run) the values."""
+    if mismatch.item.startswith("erp:"):
+        return mismatch.rule, repr(mismatch.expected), repr(mismatch.actual)
+    return mismatch.rule, mismatch.item, repr(mismatch.actual)
+
+
+def new_mismatches(run: Observation, calm: Observation) -> list[Mismatch]:
+    """The mismatches of ``run`` that ``calm`` (the same scenario without faults) does not have."""
+    known = Counter(_key(m) for m in calm.result.reconciliation.mismatches)
+    new = []
+    for mismatch in run.result.reconciliation.mismatches:
+        key = _key(mismatch)
+        if known[key]:
+            known[key] -= 1
+        else:
+            new.append(mismatch)
+    return new
 
 
 def observe(scenario: Scenario, scenario_path: Path, seed: int, factory: Callable) -> Observation:
@@ -72,34 +108,41 @@ def observe(scenario: Scenario, scenario_path: Path, seed: int, factory: Callabl
 class Observations:
     """Every scenario the session needs, run on demand against one subject and one seed."""
 
-    def __init__(self, subject: Subject, seed: int) -> None:
+    def __init__(self, subject: Subject, seed: int, artifacts: Path) -> None:
         self.subject = subject
         self.seed = seed
+        self.artifacts = artifacts
         self._runs: dict[str, Observation] = {}
 
-    def scenario(self, path: Path) -> Scenario:
-        """The scenario as this subject meets it: without the billing types it declares it does not support."""
-        scenario = load_scenario(path)
+    def scenario_file(self, name: str) -> Path:
+        """The catalog's scenario as this subject meets it: without the billing types it does not support."""
+        path = SCENARIOS / name
         unsupported = {BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if self.subject.lacks(c)}
-        mix = {kind: share for kind, share in scenario.contracts.billing_types.items() if kind not in unsupported}
-        if unsupported and mix:
-            scenario = scenario.model_copy(update={"contracts": scenario.contracts.model_copy(
-                update={"billing_types": mix})})
-        return scenario
+        mix = load_scenario(path).contracts.billing_types
+        if not unsupported & set(mix) or not set(mix) - unsupported:
+            return path
+        folder = self.artifacts / "scenarios"
+        folder.mkdir(parents=True, exist_ok=True)
+        adapted = folder / name
+        adapted.write_text(yaml.safe_dump({
+            "extends": os.path.relpath(path, folder),
+            "contracts": {"billing_types": {k: v for k, v in mix.items() if k not in unsupported}},
+        }, sort_keys=False))
+        return adapted
 
-    def of(self, scenario_file: str) -> Observation:
-        if scenario_file not in self._runs:
-            path = SCENARIOS / scenario_file
-            self._runs[scenario_file] = observe(self.scenario(path), path, self.seed, self.subject.factory)
-        return self._runs[scenario_file]
+    def of(self, name: str) -> Observation:
+        if name not in self._runs:
+            path = self.scenario_file(name)
+            self._runs[name] = observe(load_scenario(path), path, self.seed, self.subject.factory)
+        return self._runs[name]
 
-    def control(self, scenario_file: str) -> Observation:
+    def control(self, name: str) -> Observation:
         """The same scenario and seed with no faults at all: what the connector does on a good day.
 
         Scenarios that differ only in their faults share one control run.
         """
-        path = SCENARIOS / scenario_file
-        calm = self.scenario(path).model_copy(update={"faults": Faults()})
+        path = self.scenario_file(name)
+        calm = load_scenario(path).model_copy(update={"faults": Faults()})
         key = "control:" + calm.model_dump_json(exclude={"name", "description"})
         if key not in self._runs:
             self._runs[key] = observe(calm, path, self.seed, self.subject.factory)

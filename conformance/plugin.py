@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalog import CATALOG
+from conformance.catalog import BY_ID, CATALOG
 from conformance.certification import Certification
 from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, write_report
 from conformance.subject import DEFAULT_CONNECTOR, SubjectError, load_subject
@@ -44,6 +44,21 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _writable_directory(name: str) -> Path:
+    """The report directory, created now: a run must not find out at its very end that it cannot write."""
+    if not name:
+        raise pytest.UsageError("--c2c-report-dir: must name a directory; got an empty string")
+    folder = Path(name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".c2c-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(f"--c2c-report-dir {name!r}: cannot write there: {exc.strerror or exc}") from None
+    return folder
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     try:
@@ -54,9 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         subject = load_subject(config.getoption("--connector"))
     except SubjectError as exc:
         raise pytest.UsageError(str(exc)) from None
-    report_dir = Path(config.getoption("--c2c-report-dir"))
-    if not str(config.getoption("--c2c-report-dir")) or (report_dir.exists() and not report_dir.is_dir()):
-        raise pytest.UsageError(f"--c2c-report-dir {str(report_dir)!r}: must name a directory")
+    report_dir = _writable_directory(config.getoption("--c2c-report-dir"))
     certification = Certification(subject, _seed(config.getoption("--c2c-seed")), profile, report_dir)
     config.stash[CERTIFICATION] = certification
     config.pluginmanager.register(_Recorder(certification), "c2c-recorder")
@@ -78,11 +91,13 @@ def certification(request: pytest.FixtureRequest) -> Certification:
 
 
 def _requirement_of(report: pytest.TestReport) -> str | None:
+    """The requirement a report is about: recorded by the test, or (a setup error) read from its test id."""
     for name, value in report.user_properties:
         if name == "requirement":
             return value
-    if "[" in report.nodeid:
-        return report.nodeid.rpartition("[")[2].rstrip("]")
+    node, _, param = report.nodeid.partition("[")
+    if node.endswith("test_requirements.py::test_requirement") and param.rstrip("]") in BY_ID:
+        return param.rstrip("]")
     return None
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from conformance import SUITE_VERSION
 from conformance.catalog import CATALOG, catalog_hash
 from conformance.certification import Certification
-from conformance.findings import money
 from conformance.verdict import Profile, in_profile, verdict
+from simulator.report import money
 
 SCHEMA_VERSION = 1
 JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"

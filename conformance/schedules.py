@@ -15,10 +15,13 @@ which of its API calls the connector process is killed.
 
 Runs are deterministic (the suite's seed fixes hypothesis's too), so the
 same connector and seed always find, and shrink to, the same schedule.
+(Hypothesis caps shrinking at five minutes of wall time; a run of the
+small firm takes half a second, so shrinks here end long before that.)
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from conformance.observation import SCENARIOS, Observation, observe
+from conformance.observation import SCENARIOS, Observation, new_mismatches, observe
 from simulator.oracle import Mismatch
 from simulator.scenario import Crashes, Scenario, ScriptedDelivery, load_scenario
 
@@ -42,6 +45,7 @@ MAX_FAULTS = 12
 class Counterexample:
     """A minimal failing schedule, the mismatches it causes, and the scenario text that replays it."""
 
+    base: Path  # the scenario the schedule perturbs
     faults: dict[str, Any]
     mismatches: tuple[Mismatch, ...]
     examples_run: int
@@ -50,33 +54,30 @@ class Counterexample:
     def size(self) -> int:
         return len(self.faults.get("webhooks", {}).get("script", [])) + len(self.faults.get("crashes", {}).get("at_calls", []))
 
-    def scenario_text(self, base: Path = SMALL_FIRM, name: str = "shrunk-counterexample") -> str:
-        document = {"extends": str(base), "name": name,
+    def scenario_text(self, folder: Path, name: str = "shrunk-counterexample") -> str:
+        """A scenario, to be saved in ``folder``, that extends the base and scripts exactly this schedule."""
+        document = {"extends": os.path.relpath(self.base, folder), "name": name,
                     "description": f"a minimal failing fault schedule ({self.size} fault(s)) found by hypothesis",
                     "faults": self.faults}
         return yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=120)
 
 
-def _new_mismatches(run: Observation, calm: Observation) -> tuple[Mismatch, ...]:
-    known = {(m.rule, m.item, repr(m.actual)) for m in calm.result.reconciliation.mismatches}
-    return tuple(m for m in run.result.reconciliation.mismatches if (m.rule, m.item, repr(m.actual)) not in known)
-
-
 def _search(strategy: st.SearchStrategy, to_faults: Callable[[Any], dict[str, Any]], run: Callable[[dict], Observation],
-            calm: Observation, seed: int, examples: int) -> Counterexample | None:
+            calm: Observation, seed: int, examples: int, base: Path) -> Counterexample | None:
     """The minimal failing fault section hypothesis finds within ``examples`` draws, or None."""
     failures: list[tuple[dict[str, Any], tuple[Mismatch, ...]]] = []
     count = 0
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False, print_blob=False,
-              phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+              report_multiple_bugs=False, phases=(Phase.generate, Phase.shrink),
+              suppress_health_check=list(HealthCheck))
     @given(strategy)
     def schedule_holds(drawn: Any) -> None:
         nonlocal count
         count += 1
         faults = to_faults(drawn)
-        new = _new_mismatches(run(faults), calm)
+        new = tuple(new_mismatches(run(faults), calm))
         if new:
             failures.append((faults, new))
             raise AssertionError(f"{len(new)} mismatches")
@@ -85,7 +86,7 @@ def _search(strategy: st.SearchStrategy, to_faults: Callable[[Any], dict[str, An
         schedule_holds()
     except AssertionError:
         faults, new = failures[-1]  # hypothesis ends by replaying its minimal failing example
-        return Counterexample(faults, new, count)
+        return Counterexample(base, faults, new, count)
     return None
 
 
@@ -113,7 +114,7 @@ def delivery_schedules(factory: Callable, seed: int, examples: int, base: Path =
         perturbed = _with_faults(scenario, webhooks=scenario.faults.webhooks.model_copy(update={"script": script}))
         return observe(perturbed, base, seed, factory)
 
-    return _search(strategy, to_faults, run, calm, seed, examples)
+    return _search(strategy, to_faults, run, calm, seed, examples, base)
 
 
 def crash_schedules(factory: Callable, seed: int, examples: int, base: Path = SMALL_FIRM) -> Counterexample | None:
@@ -130,7 +131,7 @@ def crash_schedules(factory: Callable, seed: int, examples: int, base: Path = SM
         return observe(_with_faults(scenario, crashes=Crashes(at_calls=faults["crashes"]["at_calls"])), base, seed,
                        factory)
 
-    return _search(strategy, to_faults, run, calm, seed, examples)
+    return _search(strategy, to_faults, run, calm, seed, examples, base)
 
 
 def _with_faults(scenario: Scenario, **changes: Any) -> Scenario:

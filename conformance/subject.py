@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -45,17 +45,16 @@ class Subject:
 
 
 def _version(module_name: str, module: Any) -> str:
+    """``__version__`` if the module declares one, else its installed distribution's, else "unknown"."""
     declared = getattr(module, "__version__", None)
     if isinstance(declared, str):
         return declared
-    top = module_name.partition(".")[0]
-    try:
-        return metadata.version(top)
-    except metadata.PackageNotFoundError:
+    for distribution in metadata.packages_distributions().get(module_name.partition(".")[0], []):
         try:
-            return metadata.version("c2c")  # part of this checkout (the reference, the harness's own mutants)
+            return metadata.version(distribution)
         except metadata.PackageNotFoundError:
-            return "unknown"
+            continue
+    return "unknown"
 
 
 def load_subject(spec: str) -> Subject:
@@ -68,7 +67,7 @@ def load_subject(spec: str) -> Subject:
     module_name = spec.partition(":")[0]
     module = importlib.import_module(module_name)
     declared = getattr(module, "C2C_CAPABILITIES", CAPABILITIES)
-    if isinstance(declared, str) or not all(isinstance(c, str) for c in declared):
+    if isinstance(declared, str) or not isinstance(declared, Iterable) or not all(isinstance(c, str) for c in declared):
         raise SubjectError(f"{module_name}.C2C_CAPABILITIES must be a collection of capability names")
     unknown = sorted(set(declared) - set(CAPABILITIES))
     if unknown:

@@ -116,10 +116,15 @@ def build_connector(factory: Callable[[Runtime], Connector], runtime: Runtime) -
 
 def load_factory(name: str) -> Callable[[Runtime], Connector]:
     module_name, _, attr = name.partition(":")
+    if not module_name or not attr or ":" in attr:
+        raise ConnectorLoadError(f"{name!r} is not package.module:function")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConnectorLoadError(f"cannot import connector module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the module's own code failed while importing
+        raise ConnectorLoadError(f"importing connector module {module_name!r} raised {type(exc).__name__}: {exc}") \
+            from None
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise ConnectorLoadError(f"{module_name!r} has no callable {attr!r}; expected build(runtime) -> connector")

@@ -290,3 +290,22 @@ def test_out_must_not_be_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     else:
         assert "settle_dayz" in result.output  # without --out, the scenario is read as usual
     assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize(("connector", "message"), [
+    (":build", r"':build' is not package\.module:function"),
+    ("tests.subjects.raises_on_import:build", r"raised RuntimeError: this module needs the acme SDK configured"),
+])
+def test_a_bad_connector_option_is_a_clear_error(tmp_path: Path, connector: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["simulate", str(ROOT / "tests" / "scenarios" / "tm_only.yaml"), "--quiet",
+                                       "--out", str(tmp_path / "out"), "--connector", connector])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and re.search(message, unwrapped(result.output)), result.output
+
+
+def test_the_connector_option_replaces_the_scenarios_own(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(ROOT / "scenarios" / "baseline.yaml"), "--quiet",
+                                       "--out", str(out), "--connector", "tests.broken_connectors.wrong_rate:build"])
+    assert result.exit_code == 1, "the planted wrong rate does not reconcile"
+    assert "--connector tests.broken_connectors.wrong_rate:build" in json.loads((out / "run.json").read_text())["command"][0]

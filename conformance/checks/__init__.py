@@ -1,6 +1,16 @@
-"""Every check of the catalog, registered on import (see :mod:`conformance.checks.registry`)."""
+"""Every check of the catalog, one module per family, registered on import (see :mod:`.registry`)."""
 
-from conformance.checks import billing, faults, load, ordering, rate, security  # noqa: F401  (registration)
+from conformance.checks import (  # noqa: F401  (registration)
+    billing,
+    idempotency,
+    lineage,
+    load,
+    ordering,
+    rate,
+    reconciliation,
+    replay,
+    security,
+)
 from conformance.checks.registry import CHECKS, CheckContext, run_check
 
 __all__ = ["CHECKS", "CheckContext", "run_check"]

@@ -8,8 +8,8 @@ billable approval in the PSA to the first ERP charge citing it.
 
 from __future__ import annotations
 
-from conformance.checks.faults import billable_approvals, first_charges, minutes_between
-from conformance.checks.registry import CheckContext, Evidence, check
+from conformance.checks.evidence import Evidence, billable_approvals, first_charges, minutes_between
+from conformance.checks.registry import CheckContext, check
 from conformance.findings import Finding
 
 LOAD = "load.yaml"

@@ -7,7 +7,8 @@ of the systems' own view, not a guess from the connector's logs.
 
 from __future__ import annotations
 
-from conformance.checks.registry import CheckContext, Evidence, check
+from conformance.checks.evidence import Evidence
+from conformance.checks.registry import CheckContext, check
 from conformance.findings import Finding
 
 

@@ -2,25 +2,26 @@
 
 A check reads observations (scenario runs, cached per session) and returns
 the findings that break its requirement; no findings means it passed.
-:func:`run_check` turns findings into :class:`RequirementFailed` with the
-seed and the commands that reproduce them. Like schemathesis's checks,
-registration is one decorator, and the suite refuses a catalog entry
-without a check (or a check without an entry).
+:func:`run_check` first asks whether the run exercised the requirement at
+all (its faults fired, the connector wrote to the ERP), then turns the
+findings into :class:`RequirementFailed` with the seed and the commands
+that reproduce them. As in schemathesis, registration is one decorator,
+and the suite refuses a catalog entry without a check (or the reverse).
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.catalog import BY_ID, Requirement
+from conformance.checks.evidence import Evidence, caused_by_faults, not_shown
 from conformance.findings import Finding, RequirementFailed
-from conformance.observation import SCENARIOS, Observation, Observations, simulate_command
+from conformance.observation import Observations, simulate_command
 from conformance.subject import Subject
 from conformance.verdict import Profile
-from simulator.oracle import Mismatch
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,6 @@ class CheckContext:
     profile: Profile
     observations: Observations
     artifacts: Path  # where a check may leave files a failure points to (the report directory)
-
-
-@dataclass
-class Evidence:
-    findings: list[Finding] = field(default_factory=list)
-    summary: str = ""
-    reproduce: list[str] = field(default_factory=list)  # beyond the standard pytest and simulate commands
 
 
 Check = Callable[[CheckContext], Evidence]
@@ -61,43 +55,26 @@ def pytest_command(requirement: Requirement, ctx: CheckContext) -> str:
             f"--c2c-seed {ctx.seed} --c2c-profile {ctx.profile}")
 
 
+def exercised(requirement: Requirement, ctx: CheckContext) -> list[Finding]:
+    """Not-shown findings: a listed fault that never fired, or a connector that wrote nothing to the ERP."""
+    run = ctx.observations.of(requirement.scenario)
+    findings = [not_shown(f"{kind} injected", f"no {kind} fault fired in {requirement.scenario}")
+                for kind in requirement.faults if not run.result.fault_counts.get(kind)]
+    if not run.result.systems.erp.charges:
+        findings.append(not_shown("ERP charges", f"the connector wrote no charge in {requirement.scenario}"))
+    return findings
+
+
 def run_check(requirement: Requirement, ctx: CheckContext) -> None:
     evidence = CHECKS[requirement.id](ctx)
-    if evidence.findings:
-        reproduce = [pytest_command(requirement, ctx),
-                     simulate_command(SCENARIOS / requirement.scenario, ctx.seed, ctx.subject.spec),
+    findings = evidence.findings + exercised(requirement, ctx)
+    if findings:
+        scenario = ctx.observations.of(requirement.scenario).scenario_path
+        reproduce = [pytest_command(requirement, ctx), simulate_command(scenario, ctx.seed, ctx.subject.spec),
                      *evidence.reproduce]
-        raise RequirementFailed(requirement, evidence.findings, ctx.seed, reproduce, evidence.summary)
+        raise RequirementFailed(requirement, findings, ctx.seed, reproduce, evidence.summary)
 
 
-# -- what the oracle says, seen per requirement ---------------------------------------------
-
-
-def mismatches(observation: Observation, rules: Iterable[str] | None = None,
-               where: Callable[[Mismatch], bool] = lambda m: True) -> list[Mismatch]:
-    wanted = None if rules is None else frozenset(rules)
-    return [m for m in observation.result.reconciliation.mismatches
-            if (wanted is None or m.rule in wanted) and where(m)]
-
-
-def caused_by_faults(ctx: CheckContext, scenario_file: str) -> Evidence:
-    """The mismatches the scenario's faults caused: those the same connector does not have on a good day.
-
-    A fault requirement asks "does the connector survive this fault?", not
-    "does it bill correctly?" (the BILL family asks that), so a mismatch the
-    connector also has without any fault is not held against it here.
-    """
-    faulty, calm = ctx.observations.of(scenario_file), ctx.observations.control(scenario_file)
-    known = {(m.rule, m.item, repr(m.actual)) for m in calm.result.reconciliation.mismatches}
-    new = [m for m in faulty.result.reconciliation.mismatches if (m.rule, m.item, repr(m.actual)) not in known]
-    faults = ", ".join(f"{kind} ×{n}" for kind, n in sorted(faulty.result.fault_counts.items())) or "none fired"
-    summary = (f"{len(new)} of {len(faulty.result.reconciliation.mismatches)} reconciliation mismatches appear only "
-               f"under this scenario's faults ({faults})") if new else ""
-    return Evidence([Finding.of(m) for m in new], summary)
-
-
-def oracle_findings(observation: Observation, rules: Iterable[str] | None = None,
-                    where: Callable[[Mismatch], bool] = lambda m: True) -> Evidence:
-    found = mismatches(observation, rules, where)
-    return Evidence([Finding.of(m) for m in found],
-                    f"{len(found)} reconciliation mismatch(es) in {observation.scenario_path.name}" if found else "")
+def survives(ctx: CheckContext, scenario: str) -> Evidence:
+    """Whether the connector is as right under the scenario's faults as without them (see caused_by_faults)."""
+    return caused_by_faults(ctx.observations.of(scenario), ctx.observations.control(scenario))

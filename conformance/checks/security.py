@@ -9,7 +9,8 @@ a 5xx means it tried to process it (and a real sender would retry it).
 
 from __future__ import annotations
 
-from conformance.checks.registry import CheckContext, Evidence, check
+from conformance.checks.evidence import Evidence
+from conformance.checks.registry import CheckContext, check
 from conformance.findings import Finding
 
 ATTACKS = "attacks.yaml"

@@ -29,7 +29,7 @@ def test_a_planted_ordering_bug_shrinks_to_a_few_events_that_replay_it(tmp_path:
     assert found.mismatches and all(m.rule in ("net_charge", "capped_item", "cap") for m in found.mismatches)
 
     replay = tmp_path / "counterexample.yaml"
-    replay.write_text(found.scenario_text())
+    replay.write_text(found.scenario_text(tmp_path))
     scenario = load_scenario(replay)
     assert len(scenario.faults.webhooks.script) == found.size
     replayed = simulate(scenario, SEED, factory=trusts_event_order.build).reconciliation

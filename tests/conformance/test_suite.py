@@ -32,8 +32,8 @@ DEFECT_FOR = {  # requirement -> the broken connector that plants exactly the de
     "C2C-REPLAY-001": "blocks_on_poison",
     "C2C-REPLAY-002": "no_dead_letter_queue",
     "C2C-REPLAY-003": "no_durable_state",
-    "C2C-RECON-001": "no_reconciliation",
-    "C2C-RECON-002": "no_feed_polling",
+    "C2C-RECON-001": "no_feed_polling",
+    "C2C-RECON-002": "polls_feed_weekly",
     "C2C-RECON-003": "no_cursor_resync",
     "C2C-RECON-004": "no_reconciliation",
     "C2C-RATE-001": "ignores_retry_after",
@@ -102,11 +102,42 @@ def test_bad_options_are_one_line_errors(pytester: pytest.Pytester) -> None:
     for args, message in ((("--connector", "nope"), "expected package.module:function"),
                           (("--connector", "no_such_module:build"), "cannot import connector module"),
                           (("--c2c-profile", "gold"), "expected core or full"),
-                          (("--c2c-seed", "-3"), "expected a whole number")):
+                          (("--c2c-seed", "-3"), "expected a whole number"),
+                          (("--connector", "tests.subjects.raises_on_import:build"),
+                           "raised RuntimeError: this module needs the acme SDK configured"),
+                          (("--c2c-report-dir", "/proc/c2c-report"), "cannot write there")):
         result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", *args)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         assert message in result.stderr.str(), (args, result.stderr.str())
         assert "Traceback" not in result.stderr.str()
+
+
+def test_the_report_is_byte_identical_for_the_same_connector_seed_and_profile(pytester: pytest.Pytester) -> None:
+    bundles = []
+    for attempt in ("first", "second"):
+        folder = pytester.path / attempt
+        pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(folder),
+                                     "--connector", "tests.broken_connectors.no_timestamp_tolerance:build", "-k", "SEC")
+        bundles.append(((folder / "conformance-report.json").read_bytes(), (folder / "conformance-summary.md").read_bytes()))
+    assert bundles[0] == bundles[1]
+    assert b'"outcome": "fail"' in bundles[0][0] and b"C2C-SEC-002" in bundles[0][1]
+
+
+def test_a_connector_that_does_nothing_passes_nothing(pytester: pytest.Pytester) -> None:
+    """Fault requirements compare a faulty run with a calm one; doing nothing in both must not look like surviving."""
+    chosen = ("C2C-IDEMP-001", "C2C-RECON-003", "C2C-SEC-001", "C2C-BILL-004")
+    result, report = run_suite(pytester, "--connector", "tests.subjects.does_nothing:build", "-k", " or ".join(chosen))
+    assert [outcome(report, i)["outcome"] for i in chosen] == ["fail"] * len(chosen)
+    assert "the connector wrote no charge" in result.stdout.str()
+
+
+def test_a_connector_that_cannot_start_fails_in_one_plain_sentence(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "--connector", "tests.subjects.raises_on_build:build", "-k", "BILL-004")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*the run could not complete: factory tests.subjects.raises_on_build:build raised "
+                                 "RuntimeError: ACME_TOKEN is not set"])
+    assert "Traceback" not in result.stdout.str()
+    assert outcome(report, "C2C-BILL-004")["outcome"] == "fail"
 
 
 @pytest.mark.slow

@@ -1,0 +1,80 @@
+"""REPLAY: poison set aside without blocking, convergence after the fix, crash and restart."""
+
+from __future__ import annotations
+
+from conformance.checks.evidence import (
+    Evidence,
+    billable_approvals,
+    counterexample,
+    first_charges,
+    minutes_between,
+    unless_shown,
+)
+from conformance.checks.registry import CheckContext, check, survives
+from conformance.findings import Finding
+from conformance.observation import Observation
+from conformance.schedules import crash_schedules
+from conformance.verdict import Profile
+
+UNBLOCKED_MAX_MIN = 240
+CRASH_EXAMPLES = 25
+
+
+def healthy_lags(observation: Observation) -> list[float]:
+    """Minutes from each source change to its ERP counterpart, for every item no poison record touches.
+
+    Two kinds of message are timed: a signed contract until its billing
+    project exists, and a billable approval until its first charge. Items
+    of a contract with poisoned data (an unknown role, a customer with no
+    tax profile, a mistyped project) are left out: those may rightly wait
+    for the fix. Everything else must not wait for them.
+    """
+    systems = observation.result.systems
+    bad_accounts = {r["account"] for r in observation.faults("poison_missing_tax_profile")}
+    bad_contracts = {r["contract"] for r in observation.faults("poison_unknown_role")}
+    bad_contracts |= {r["contract"] for r in observation.faults("poison_unknown_project")}
+    bad_projects = {r["project"] for r in observation.faults("poison_unknown_project")}
+    bad_contracts |= {c.id for c in systems.clm.contracts.values() if c.account_id in bad_accounts}
+    project_created = {p.contract_ref: p.created_at for p in systems.erp.billing_projects.values()}
+    lags = [minutes_between(c.signed_at, project_created.get(c.id))
+            for c in systems.clm.contracts.values() if c.signed_at and c.id not in bad_contracts]
+    charged = first_charges(observation)
+    for approval in billable_approvals(observation):
+        lines = systems.psa.timesheets[approval["entity_id"]].lines
+        if any(line.project_id in bad_projects or systems.psa.projects[line.project_id].contract_ref in bad_contracts
+               for line in lines):
+            continue
+        lags.append(minutes_between(approval["approved_at"], charged.get(approval["approval_id"])))
+    return lags
+
+
+@check("C2C-REPLAY-001")
+def poison_does_not_block(ctx: CheckContext) -> Evidence:
+    lags = healthy_lags(ctx.observations.of("poison.yaml"))
+    waited = [lag for lag in lags if lag > UNBLOCKED_MAX_MIN]
+    evidence = Evidence()
+    if waited:
+        evidence = Evidence([Finding("healthy_items:source_to_erp", f"<= {UNBLOCKED_MAX_MIN} min",
+                                     f"{len(waited)} waited longer, up to {max(waited):.0f} min",
+                                     detail=f"of {len(lags)} contract set-ups and approvals no poison touches")],
+                            "work that has nothing to do with the poison messages waited behind them")
+    return unless_shown(bool(lags), "healthy contract set-ups and approvals", "the scenario had none", evidence)
+
+
+@check("C2C-REPLAY-002")
+def replay_after_fix(ctx: CheckContext) -> Evidence:
+    return survives(ctx, "poison.yaml")
+
+
+@check("C2C-REPLAY-003")
+def crash_restart(ctx: CheckContext) -> Evidence:
+    """The crash scenario, then (``full`` profile) hypothesis's search for a kill instant that costs money."""
+    evidence = survives(ctx, "crashes.yaml")
+    if evidence.findings or ctx.profile is not Profile.FULL:
+        return evidence
+    found = crash_schedules(ctx.subject.factory, ctx.seed, CRASH_EXAMPLES,
+                            ctx.observations.scenario_file("small_firm.yaml"))
+    if found is None:
+        return Evidence()
+    return counterexample(found, ctx.seed, ctx.subject.spec, "C2C-REPLAY-003", "kills after committed calls",
+                          ctx.artifacts / "counterexamples")

@@ -1,0 +1,3 @@
+"""A connector module that cannot even be imported: the suite must say so before collecting anything."""
+
+raise RuntimeError("this module needs the acme SDK configured")
