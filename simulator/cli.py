@@ -70,6 +70,11 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
     except ScenarioError as exc:
         fail(str(exc))
         sys.exit(2)
+    try:
+        factory = load_factory(connector) if connector is not None else None
+    except ConnectorLoadError as exc:  # before anything is written: a bad option leaves no empty output behind
+        fail(f"connector: {exc}")
+        sys.exit(2)
     out_dir = out_dir or Path("out") / f"{parsed.name}-seed{seed}"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +96,6 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
             TimeElapsedColumn(), console=console, disable=quiet, transient=True,
         ) as progress:
             task = progress.add_task(f"{escape(parsed.name)} (seed {seed})", total=1.0)
-            factory = load_factory(connector) if connector is not None else None
             result = run_simulation(parsed, seed, sink=JsonLinesSink(events), factory=factory,
                                     progress=lambda done: progress.update(task, completed=done))
     except ConnectorLoadError as exc:

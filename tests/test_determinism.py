@@ -301,6 +301,7 @@ def test_a_bad_connector_option_is_a_clear_error(tmp_path: Path, connector: str,
                                        "--out", str(tmp_path / "out"), "--connector", connector])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and re.search(message, unwrapped(result.output)), result.output
+    assert not (tmp_path / "out").exists(), "a bad option writes nothing"
 
 
 def test_the_connector_option_replaces_the_scenarios_own(tmp_path: Path) -> None:
