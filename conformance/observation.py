@@ -112,21 +112,23 @@ class Observations:
         self.subject = subject
         self.seed = seed
         self.artifacts = artifacts
+        self.unsupported = frozenset(BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if subject.lacks(c))
         self._runs: dict[str, Observation] = {}
 
     def scenario_file(self, name: str) -> Path:
         """The catalog's scenario as this subject meets it: without the billing types it does not support."""
         path = SCENARIOS / name
-        unsupported = {BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if self.subject.lacks(c)}
+        if not self.unsupported:
+            return path
         mix = load_scenario(path).contracts.billing_types
-        if not unsupported & set(mix) or not set(mix) - unsupported:
+        if not self.unsupported & set(mix) or not set(mix) - self.unsupported:
             return path
         folder = self.artifacts / "scenarios"
         folder.mkdir(parents=True, exist_ok=True)
         adapted = folder / name
         adapted.write_text(yaml.safe_dump({
             "extends": os.path.relpath(path, folder),
-            "contracts": {"billing_types": {k: v for k, v in mix.items() if k not in unsupported}},
+            "contracts": {"billing_types": {k: v for k, v in mix.items() if k not in self.unsupported}},
         }, sort_keys=False))
         return adapted
 

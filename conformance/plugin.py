@@ -14,7 +14,7 @@ import pytest
 
 from conformance.catalog import BY_ID, CATALOG
 from conformance.certification import Certification
-from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, write_report
+from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, verdict_words, write_report
 from conformance.subject import DEFAULT_CONNECTOR, SubjectError, load_subject
 from conformance.verdict import Profile, in_profile
 
@@ -134,9 +134,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.write_line(f"connector {report['connector']['spec']} · seed {report['seeds'][0]} · "
                                 f"profile {report['profile']} · catalog {report['catalog_hash'][:19]}")
     for profile, result in report["verdicts"].items():
-        word = "CERTIFIED" if result["certified"] else "NOT CERTIFIED"
-        blockers = [f"{len(result[k])} {k.replace('_', ' ')}" for k in ("failed", "skipped", "not_run") if result[k]]
-        terminalreporter.write_line(f"{profile}: {word}" + (f" ({', '.join(blockers)})" if blockers else ""),
+        word, blockers = verdict_words(result)
+        terminalreporter.write_line(f"{profile}: {word}{blockers}",
                                     green=result["certified"], red=not result["certified"])
     terminalreporter.write_line(f"report: {directory / JSON_NAME}, {directory / MARKDOWN_NAME}, "
                                 f"{config.option.xmlpath}")

@@ -47,6 +47,12 @@ def build_report(certification: Certification) -> dict[str, Any]:
     }
 
 
+def verdict_words(result: dict[str, Any]) -> tuple[str, str]:
+    """("CERTIFIED", "") or ("NOT CERTIFIED", " (2 failed, 1 skipped)") for one profile's verdict."""
+    blockers = [f"{len(result[k])} {k.replace('_', ' ')}" for k in ("failed", "skipped", "not_run") if result[k]]
+    return ("CERTIFIED" if result["certified"] else "NOT CERTIFIED"), (f" ({', '.join(blockers)})" if blockers else "")
+
+
 def markdown(report: dict[str, Any]) -> str:
     connector = report["connector"]
     lines = [f"# c2c conformance: {connector['name']}", "",
@@ -55,9 +61,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"- suite {report['suite_version']}, catalog `{report['catalog_hash'][:19]}`, "
              f"profile run: **{report['profile']}**, seed {', '.join(map(str, report['seeds']))}", ""]
     for profile, result in report["verdicts"].items():
-        word = "CERTIFIED" if result["certified"] else "NOT CERTIFIED"
-        blockers = [f"{len(result[k])} {k.replace('_', ' ')}" for k in ("failed", "skipped", "not_run") if result[k]]
-        lines.append(f"- **{profile}: {word}**" + (f" ({', '.join(blockers)})" if blockers else ""))
+        word, blockers = verdict_words(result)
+        lines.append(f"- **{profile}: {word}**{blockers}")
     lines += ["", "| requirement | level | outcome | statement |", "|---|---|---|---|"]
     for r in report["requirements"]:
         lines.append(f"| {r['id']} | {r['level']} | {r['outcome']} | {r['statement']} |")

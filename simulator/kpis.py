@@ -18,7 +18,7 @@ from simulator.valuation import Valuer, item_of
 SCHEMA_VERSION = "1.0"
 
 
-def _ts(iso: str) -> float:
+def epoch_seconds(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
@@ -61,7 +61,7 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
             positive += 1
             approval = approved_at.get(lineage.get("approval_id"))
             if approval:
-                cycle_hours.append((_ts(invoice.posted_at) - _ts(approval)) / 3600)
+                cycle_hours.append((epoch_seconds(invoice.posted_at) - epoch_seconds(approval)) / 3600)
             item = item_of(lineage)
             source = valuer.value(item) if item else None
             if source is not None and source.date[:7] < invoice.period:
@@ -100,7 +100,7 @@ def receivables_kpis(systems: Systems, start: dt.date, end: dt.date) -> dict[str
             open_at_end[invoice.currency] += invoice.total - paid_by_end[invoice.id]
     days = (end - start).days
     posted = [i for i in erp.invoices.values() if i.status == "posted"]
-    days_to_pay = [(_ts(i.paid_at) - _ts(i.posted_at)) / 86400 for i in posted if i.paid_at]
+    days_to_pay = [(epoch_seconds(i.paid_at) - epoch_seconds(i.posted_at)) / 86400 for i in posted if i.paid_at]
     return {
         "dso_days": {c: round(open_at_end[c] / billed[c] * days, 2) for c in sorted(billed) if billed[c] > 0},
         "open_at_period_end": dict(sorted(open_at_end.items())),
@@ -115,7 +115,7 @@ def setup_kpis(systems: Systems) -> dict[str, Any]:
     for project in psa.projects.values():
         contract = clm.contracts.get(project.contract_ref)
         if contract is not None and contract.signed_at:
-            minutes.append((_ts(project.created_at) - _ts(contract.signed_at)) / 60)
+            minutes.append((epoch_seconds(project.created_at) - epoch_seconds(contract.signed_at)) / 60)
     signed = sum(1 for c in clm.contracts.values() if c.signed_at)
     return {"project_setup_minutes": percentiles(minutes), "contracts_signed": signed,
             "contracts_without_project": signed - len(minutes)}
@@ -153,20 +153,26 @@ def ledger_kpis(systems: Systems) -> dict[str, Any]:
             "timesheets_reapproved": reapproved}
 
 
+def first_charge_by_approval(erp) -> dict[str, str]:
+    """Approval id -> when the ERP got the first charge citing it (charges are kept in creation order)."""
+    first: dict[str, str] = {}
+    for charge in erp.charges.values():
+        approval = charge.lineage.get("approval_id")
+        if approval and approval not in first:
+            first[approval] = charge.created_at
+    return first
+
+
 def latency_kpis(systems: Systems) -> dict[str, Any]:
     """Sync latency per interface: source change to its ERP counterpart, in minutes."""
     crm, clm, erp, psa = systems.crm, systems.clm, systems.erp, systems.psa
     customer_created = {c.external_ref: c.created_at for c in erp.customers.values()}
     project_created = {p.contract_ref: p.created_at for p in erp.billing_projects.values()}
-    first_charge: dict[str, str] = {}
-    for charge in erp.charges.values():
-        approval = charge.lineage.get("approval_id")
-        if approval and approval not in first_charge:
-            first_charge[approval] = charge.created_at
+    first_charge = first_charge_by_approval(erp)
     approved_at = {a["approval_id"]: a["approved_at"] for a in psa.approvals}
 
     def minutes(pairs):
-        return percentiles([(_ts(b) - _ts(a)) / 60 for a, b in pairs if a and b])
+        return percentiles([(epoch_seconds(b) - epoch_seconds(a)) / 60 for a, b in pairs if a and b])
 
     return {
         "crm_account_to_erp_customer_minutes": minutes(

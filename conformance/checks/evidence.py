@@ -8,7 +8,6 @@ a connector for want of trying certifies nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from conformance.findings import Finding
 from conformance.observation import Observation, new_mismatches, relative, simulate_command
 from conformance.schedules import Counterexample
+from simulator.kpis import epoch_seconds, first_charge_by_approval
 from simulator.oracle import Mismatch
 
 
@@ -77,23 +77,14 @@ def counterexample(found: Counterexample, seed: int, connector: str, requirement
 # -- time from a source change to the ERP ----------------------------------------------------
 
 
-def _ts(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
 def minutes_between(start: str, end: str | None) -> float:
     """Simulated minutes from ``start`` to ``end``; infinite when ``end`` never happened."""
-    return (_ts(end) - _ts(start)) / 60 if end else float("inf")
+    return (epoch_seconds(end) - epoch_seconds(start)) / 60 if end else float("inf")
 
 
 def first_charges(observation: Observation) -> dict[str, str]:
-    """Approval id -> when the ERP got the first charge citing it."""
-    first: dict[str, str] = {}
-    for charge in observation.result.systems.erp.charges.values():
-        approval = charge.lineage.get("approval_id")
-        if approval and (approval not in first or charge.created_at < first[approval]):
-            first[approval] = charge.created_at
-    return first
+    """Approval id -> when the ERP got the first charge citing it (the sync-latency KPI's reading)."""
+    return first_charge_by_approval(observation.result.systems.erp)
 
 
 def billable_approvals(observation: Observation) -> Iterable[dict]:
