@@ -8,8 +8,9 @@ failed for good, and which events the connector was sent, when.
 
 A connector that declares it does not support a billing type meets every
 scenario without it: the scenario it meets is written next to the report
-(``extends:`` the catalog's file), so the reproduction commands replay
-exactly what ran.
+(``extends:`` the catalog's file, its billing-type mix tagged ``!replace``
+so the waived types cannot merge back in), so the reproduction commands
+replay exactly what ran.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.catalog import BILLING_TYPE_OF
 from conformance.subject import Subject
 from simulator.oracle import Mismatch
 from simulator.run import SimulationResult, simulate
-from simulator.scenario import Faults, Scenario, load_scenario
+from simulator.scenario import Faults, Replace, Scenario, dump_scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 ROOT = SCENARIOS.parent.parent
@@ -126,10 +125,10 @@ class Observations:
         folder = self.artifacts / "scenarios"
         folder.mkdir(parents=True, exist_ok=True)
         adapted = folder / name
-        adapted.write_text(yaml.safe_dump({
+        adapted.write_text(dump_scenario({
             "extends": os.path.relpath(path, folder),
-            "contracts": {"billing_types": {k: v for k, v in mix.items() if k not in self.unsupported}},
-        }, sort_keys=False))
+            "contracts": {"billing_types": Replace({k: v for k, v in mix.items() if k not in self.unsupported})},
+        }))
         return adapted
 
     def of(self, name: str) -> Observation:

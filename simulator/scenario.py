@@ -445,6 +445,29 @@ class Scenario(_Model):
 
 
 Lines = dict[tuple, tuple[str, int]]  # path in the scenario -> (file, line) it was written on
+REPLACE_TAG = "!replace"
+MAPPING_TAGS = ("tag:yaml.org,2002:map", REPLACE_TAG)
+
+
+class Replace(dict):
+    """A mapping written ``!replace``: under ``extends:`` it takes the base's mapping's place instead of merging.
+
+    ``contracts: {billing_types: !replace {time_and_materials: 1}}`` means
+    T&M only, whatever mix the base has; without the tag the base's other
+    billing types would stay in.
+    """
+
+
+class _ScenarioDumper(yaml.SafeDumper):
+    pass
+
+
+_ScenarioDumper.add_representer(Replace, lambda dumper, data: dumper.represent_mapping(REPLACE_TAG, dict(data)))
+
+
+def dump_scenario(raw: dict[str, Any]) -> str:
+    """YAML for a scenario mapping, keys in the given order; a :class:`Replace` mapping is written ``!replace``."""
+    return yaml.dump(raw, Dumper=_ScenarioDumper, sort_keys=False, default_flow_style=False)
 
 
 def _dotted(path: tuple) -> str:
@@ -463,8 +486,11 @@ def _to_python(node: yaml.Node, path: tuple, lines: Lines, source: str, open_nod
     if id(node) in open_nodes:
         raise ScenarioError(f"{source} line {line}: {_dotted(path)}: an alias cannot contain itself")
     if isinstance(node, yaml.MappingNode):
+        if node.tag not in MAPPING_TAGS:
+            raise ScenarioError(f"{source} line {line}: {_dotted(path)}: unknown tag {node.tag!r} on a mapping "
+                                f"(the one tag a scenario knows is {REPLACE_TAG})")
         open_nodes = open_nodes | {id(node)}
-        result = {}
+        result = Replace() if node.tag == REPLACE_TAG else {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
@@ -490,7 +516,8 @@ def _to_python(node: yaml.Node, path: tuple, lines: Lines, source: str, open_nod
 
 
 def _overlay(base: dict, base_lines: Lines, own: dict, own_lines: Lines, path: tuple = ()) -> dict:
-    """``own`` written over ``base``: mappings merge key by key, anything else (lists included) replaces.
+    """``own`` written over ``base``: mappings merge key by key, anything else (lists included) replaces,
+    and so does a mapping tagged ``!replace``.
 
     Where a value is replaced, the base's line records under it go too, so
     an error always points at the file and line the value came from.
@@ -498,7 +525,7 @@ def _overlay(base: dict, base_lines: Lines, own: dict, own_lines: Lines, path: t
     merged = dict(base)
     for key, value in own.items():
         where = (*path, key)
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
+        if isinstance(value, dict) and not isinstance(value, Replace) and isinstance(base.get(key), dict):
             merged[key] = _overlay(base[key], base_lines, value, own_lines, where)
             continue
         for stale in [p for p in base_lines if p[:len(where)] == where]:
@@ -565,7 +592,8 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: Path | None 
 
     A file may start with ``extends: other.yaml`` and then give only what
     differs (say, its ``faults:``): mappings merge key by key with the base,
-    anything else replaces the base's value.
+    anything else replaces the base's value, and so does a mapping tagged
+    ``!replace`` (:class:`Replace`).
     """
     lines: Lines = {}
     raw = _raw_scenario(text, source, base_dir or Path.cwd(), lines,

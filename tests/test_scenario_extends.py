@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.scenario import ScenarioError, load_scenario
+from simulator.scenario import Replace, ScenarioError, dump_scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +63,29 @@ def test_bad_extends_is_a_clear_error(tmp_path: Path, text: str, message: str) -
     with pytest.raises(ScenarioError, match=message) as error:
         load_scenario(path)
     assert str(path) in str(error.value) and "line 1" in str(error.value)
+
+
+def test_a_mapping_tagged_replace_takes_the_base_mappings_place(tmp_path: Path) -> None:
+    base = ROOT / "conformance" / "scenarios" / "billing.yaml"
+    assert len(load_scenario(base).contracts.billing_types) == 4
+    merged = write(tmp_path, "merged.yaml", f"extends: {base}\ncontracts:\n  billing_types: {{retainer: 1}}\n")
+    replaced = write(tmp_path, "replaced.yaml",
+                     f"extends: {base}\ncontracts:\n  billing_types: !replace {{retainer: 1}}\n")
+    assert len(load_scenario(merged).contracts.billing_types) == 4, "untagged, a mapping merges key by key"
+    scenario = load_scenario(replaced)
+    assert scenario.contracts.billing_types == {"retainer": 1.0}
+    assert scenario.contracts.initial == load_scenario(base).contracts.initial, "its siblings still merge"
+
+
+def test_dump_scenario_writes_replace_so_it_reads_back(tmp_path: Path) -> None:
+    base = ROOT / "conformance" / "scenarios" / "billing.yaml"
+    text = dump_scenario({"extends": str(base), "contracts": {"billing_types": Replace({"time_and_materials": 0.3})}})
+    assert "billing_types: !replace" in text
+    assert load_scenario(write(tmp_path, "child.yaml", text)).contracts.billing_types == {"time_and_materials": 0.3}
+
+
+def test_an_unknown_tag_on_a_mapping_is_an_error_not_a_silent_merge(tmp_path: Path) -> None:
+    path = write(tmp_path, "typo.yaml", f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+                                        "contracts:\n  billing_types: !replce {retainer: 1}\n")
+    with pytest.raises(ScenarioError, match=r"line 3: contracts.billing_types: unknown tag '!replce'"):
+        load_scenario(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conformance.catalog import CATALOG
+from simulator.scenario import load_scenario
 
 pytest_plugins = ["pytester"]
 
@@ -96,6 +97,25 @@ def test_capabilities_waive_only_what_the_catalog_allows(pytester: pytest.Pytest
     assert "cannot be waived" in outcome(report, "C2C-REPLAY-003")["reason"]
     assert report["verdicts"]["core"]["skipped"] == ["C2C-REPLAY-003"]
     assert report["connector"]["name"] == "reference connector, declared with fewer capabilities"
+
+
+WAIVED_RULES = ("[cap]", "[capped_item]", "[missing_psa_milestone]", "[psa_milestone]")  # caps and milestones
+
+
+def test_a_tm_only_connector_is_never_failed_for_the_contract_types_it_waived(pytester: pytest.Pytester) -> None:
+    """It bills every contract as plain T&M: met with caps, milestones or retainers, it would fail BILL, RECON..."""
+    waived = ("C2C-BILL-001", "C2C-BILL-004", "C2C-BILL-005")
+    result, report = run_suite(pytester, "--connector", "tests.subjects.tm_only:build", "--c2c-profile", "full",
+                               "-k", "BILL or LOAD or RECON-001 or REPLAY-002")
+    assert [outcome(report, i)["outcome"] for i in waived] == ["not-applicable"] * 3
+    for requirement_id in ("C2C-BILL-002", "C2C-BILL-008", "C2C-LOAD-001", "C2C-REPLAY-002"):
+        assert outcome(report, requirement_id)["outcome"] == "pass", (requirement_id, result.stdout.str()[-3000:])
+    for entry in report["requirements"]:  # whatever else fails, it fails for T&M work (as the reference would)
+        for finding in entry.get("failure", {}).get("findings", []):
+            assert not finding["detail"].startswith(WAIVED_RULES), (entry["id"], finding)
+            assert not finding["item"].startswith(("psa:milestone", "clm:milestone", "clm:retainer")), (entry["id"], finding)
+    met = load_scenario(pytester.path / "report" / "scenarios" / "billing.yaml")
+    assert set(met.contracts.billing_types) == {"time_and_materials"}
 
 
 def test_bad_options_are_one_line_errors(pytester: pytest.Pytester) -> None:
