@@ -1,12 +1,23 @@
-"""``Idempotency-Key`` with Stripe's semantics.
+"""``Idempotency-Key`` with Stripe's semantics, answered as the IETF Idempotency-Key draft says.
 
+- A key belongs to the client that sent it. Two requests with the same key
+  are the same request when they have the same method, path and payload;
+  the payload is compared as canonical JSON (parsed, then re-encoded with
+  sorted keys and no whitespace), so the order of an object's members and
+  the spacing do not matter. A body that is not JSON is compared byte for
+  byte.
 - The first response to a key is stored and replayed, byte for byte, for a
   later request with the same key and the same payload (marked with
   ``Idempotent-Replayed: true``). The body is encoded and the headers copied
   when the response is stored, so later changes to the entity it showed
   (a dispute on a posted invoice, say) never leak into a replay.
-- The same key with a different payload is a 400 ``idempotency_error``:
-  silently returning the old result would hide a client bug.
+- The same key with a different payload (or on another endpoint) is a 422
+  ``idempotency_error``: silently returning the old result would hide a
+  client bug.
+- The same key arriving while the first request with it is still being
+  processed is a 409 ``idempotency_in_progress`` (a different payload is
+  still the 422): the client retries once the first has finished, and the
+  endpoint never runs twice at once for one key.
 - Results are stored only once the endpoint ran: a request rejected by
   validation (400/422) or failing with 5xx stores nothing, so the client may
   fix it and retry with the same key.
@@ -16,13 +27,38 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mocks.core.problems import IdempotencyError
+from mocks.core.problems import IdempotencyError, Problem
 from mocks.core.routing import ApiRequest, ApiResponse
 
 DEFAULT_RETENTION_S = 24 * 3600
+
+
+class IdempotencyKeyReused(IdempotencyError):
+    """The key was first used for a different request: 422, as the IETF Idempotency-Key draft prescribes."""
+
+    status = 422
+
+
+class IdempotencyKeyInFlight(Problem):
+    """The first request with this key is still being processed: 409, as the IETF Idempotency-Key draft prescribes."""
+
+    status = 409
+    kind = "idempotency_in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+def canonical_payload(body: bytes) -> bytes:
+    """The payload as compared: canonical JSON (sorted keys, no whitespace), or the raw bytes if it is not JSON."""
+    try:
+        value = json.loads(body)
+        return b"json:" + json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return b"raw:" + body
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,33 +75,60 @@ class IdempotencyStore:
         self._now = now
         self.retention_s = retention_s
         self._entries: dict[str, _Stored] = {}
+        self._in_flight: dict[str, str] = {}  # scoped key -> fingerprint of the request being processed
+        self._lock = threading.Lock()  # makes look-up and claim of a key one step, should requests ever run in threads
 
     def __len__(self) -> int:
         return len(self._entries)
 
     @staticmethod
     def _fingerprint(request: ApiRequest) -> str:
-        return hashlib.sha256(request.method.encode() + request.path.encode() + b"\0" + request.body).hexdigest()
+        return hashlib.sha256(request.method.encode() + b"\0" + request.path.encode() + b"\0"
+                              + canonical_payload(request.body)).hexdigest()
+
+    @staticmethod
+    def _reused(key: str) -> IdempotencyKeyReused:
+        return IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was first used for a different request (method, path or payload); "
+            "use a new key for a new request", idempotency_key=key)
 
     def handle(self, request: ApiRequest, key: str, run: Callable[[ApiRequest], ApiResponse]) -> ApiResponse:
         scoped = f"{request.client_id}:{key}"
         now = self._now()
         fingerprint = self._fingerprint(request)
+        with self._lock:
+            stored = self._claim(scoped, key, fingerprint, now)
+        if stored is not None:
+            return ApiResponse(stored.status, headers={**dict(stored.headers), "idempotent-replayed": "true"},
+                               content=stored.content)
+        try:
+            response = run(request)
+        finally:
+            del self._in_flight[scoped]
+        if response.status < 500 and response.status not in (400, 401, 422, 429):
+            response = response.frozen()  # the first answer is sent from the very bytes that are stored
+            self._entries[scoped] = _Stored(fingerprint, response.status, tuple(response.headers.items()),
+                                            response.encode(), now)
+        return response
+
+    def _claim(self, scoped: str, key: str, fingerprint: str, now: float) -> _Stored | None:
+        """The stored answer to replay; or, if there is none, the key claimed for this request (until it ends).
+
+        A different request under the key (stored or running) is a 422; the same one still running, a 409.
+        """
         stored = self._entries.get(scoped)
         if stored is not None and now - stored.stored_at > self.retention_s:
             del self._entries[scoped]
             stored = None
         if stored is not None:
             if stored.fingerprint != fingerprint:
-                raise IdempotencyError(
-                    f"Idempotency-Key {key!r} was first used for a different request; use a new key for a new request",
-                    idempotency_key=key,
-                )
-            return ApiResponse(stored.status, headers={**dict(stored.headers), "idempotent-replayed": "true"},
-                               content=stored.content)
-        response = run(request)
-        if response.status < 500 and response.status not in (400, 401, 422, 429):
-            response = response.frozen()  # the first answer is sent from the very bytes that are stored
-            self._entries[scoped] = _Stored(fingerprint, response.status, tuple(response.headers.items()),
-                                            response.encode(), now)
-        return response
+                raise self._reused(key)
+            return stored
+        running = self._in_flight.get(scoped)
+        if running is not None:
+            if running != fingerprint:
+                raise self._reused(key)
+            raise IdempotencyKeyInFlight(f"the first request with Idempotency-Key {key!r} is still being processed; "
+                                         "retry once it has finished", idempotency_key=key)
+        self._in_flight[scoped] = fingerprint
+        return None

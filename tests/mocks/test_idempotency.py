@@ -1,16 +1,22 @@
-"""Idempotency-Key on ERP POSTs, with Stripe's semantics (mocks/core/idempotency.py)."""
+"""Idempotency-Key on ERP POSTs, with Stripe's semantics and the IETF draft's status codes (mocks/core/idempotency.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from mocks.core.idempotency import IdempotencyStore, canonical_payload
+from mocks.core.problems import Problem
+from mocks.core.routing import ApiRequest, ApiResponse, problem_response
 from tests.mocks.factories import assert_problem, create, erp_charge, erp_customer, erp_project
 
 DAY = 24 * 3600
 
 
 @pytest.fixture
-def project(api) -> dict:
+def project(api, systems) -> dict:
+    systems.erp.open_period("2026-01")  # billing runs only for an open period
     customer = create(api, "erp", "/customers", erp_customer())
     return erp_project(api, customer["id"])
 
@@ -54,7 +60,7 @@ def test_same_key_different_payload_is_idempotency_error(api, systems, project):
 
     response = post_charge(api, project["id"], "key-1", amount=20_000)
 
-    body = assert_problem(response, 400, "idempotency_error")
+    body = assert_problem(response, 422, "idempotency_error")
     assert body["type"].endswith("idempotency_error")
     assert body["idempotency_key"] == "key-1"
     assert len(systems.erp.charges) == 1
@@ -63,7 +69,7 @@ def test_same_key_different_payload_is_idempotency_error(api, systems, project):
 def test_same_key_on_a_different_endpoint_is_idempotency_error(api, systems, project):
     assert post_charge(api, project["id"], "shared").status_code == 201
     response = api("erp", "POST", "/customers", json=erp_customer("Other"), headers={"Idempotency-Key": "shared"})
-    assert_problem(response, 400, "idempotency_error")
+    assert_problem(response, 422, "idempotency_error")
     assert len(systems.erp.customers) == 1
 
 
@@ -172,3 +178,109 @@ def test_domain_posts_are_still_idempotent_after_a_keyed_token_request(api, syst
     assert post_charge(api, project["id"], "shared").status_code == 201
     assert post_charge(api, project["id"], "shared").headers["idempotent-replayed"] == "true"
     assert len(systems.erp.charges) == 1
+
+
+# -- the payload is compared as canonical JSON ----------------------------------------------------------------
+
+
+def post_raw(api, key: str, content: bytes):
+    return api("erp", "POST", "/charges", content=content,
+               headers={"Idempotency-Key": key, "content-type": "application/json"})
+
+
+def test_reordered_keys_and_whitespace_are_the_same_payload(api, systems, project):
+    body = erp_charge(project["id"], 10_000)
+    first = post_raw(api, "key-1", json.dumps(body).encode())
+    assert first.status_code == 201, first.text
+
+    reordered = json.dumps(dict(reversed(list(body.items()))), indent=2).encode()
+    replay = post_raw(api, "key-1", reordered)
+
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.content == first.content
+    assert len(systems.erp.charges) == 1
+
+
+def test_a_nested_difference_is_still_a_different_payload(api, systems, project):
+    body = erp_charge(project["id"], 10_000)
+    assert post_raw(api, "key-1", json.dumps(body).encode()).status_code == 201
+    body["lineage"]["amount"] = 10_001
+    assert_problem(post_raw(api, "key-1", json.dumps(body).encode()), 422, "idempotency_error")
+    assert len(systems.erp.charges) == 1
+
+
+def test_canonical_payload_falls_back_to_raw_bytes():
+    assert canonical_payload(b'{"b": 1, "a": [1, 2]}') == canonical_payload(b'{"a":[1,2],"b":1}')
+    assert canonical_payload(b'{"a": [2, 1]}') != canonical_payload(b'{"a": [1, 2]}')
+    assert canonical_payload(b"not json") == canonical_payload(b"not json") != canonical_payload(b"not  json")
+    assert canonical_payload(b"\xff\xfe") != canonical_payload(b"")
+    assert canonical_payload(b"[" * 100_000) == b"raw:" + b"[" * 100_000  # too deep to parse: compared as bytes
+
+
+def request(body: bytes, path: str = "/charges", method: str = "POST", client: str = "c1") -> ApiRequest:
+    return ApiRequest(method, path, {}, {}, body, client_id=client)
+
+
+def test_a_non_json_body_is_compared_byte_for_byte():
+    store = IdempotencyStore(lambda: 0.0)
+    calls = []
+
+    def run(req: ApiRequest) -> ApiResponse:
+        calls.append(req.body)
+        return ApiResponse(201, {"n": len(calls)})
+
+    assert store.handle(request(b"a=1&b=2"), "k", run).status == 201
+    replay = store.handle(request(b"a=1&b=2"), "k", run)
+    assert replay.headers["idempotent-replayed"] == "true" and calls == [b"a=1&b=2"]
+    with pytest.raises(Problem) as info:
+        store.handle(request(b"b=2&a=1"), "k", run)
+    assert info.value.status == 422 and info.value.kind == "idempotency_error"
+
+
+def test_the_same_key_on_another_method_or_path_is_a_different_request():
+    store = IdempotencyStore(lambda: 0.0)
+    store.handle(request(b"{}", "/charges"), "k", lambda req: ApiResponse(201, {}))
+    for other in (request(b"{}", "/charge-batches"), request(b"{}", method="PUT")):
+        with pytest.raises(Problem) as info:
+            store.handle(other, "k", lambda req: ApiResponse(201, {}))
+        assert info.value.status == 422
+    store.handle(request(b"{}", client="c2"), "k", lambda req: ApiResponse(201, {}))  # keys are per client
+
+
+# -- the same key while the first request is still being processed ----------------------------------------------
+
+
+def test_the_same_key_in_flight_is_a_409_and_the_endpoint_runs_once():
+    store = IdempotencyStore(lambda: 0.0)
+    seen: list[Problem] = []
+    runs = []
+
+    def run(req: ApiRequest) -> ApiResponse:
+        runs.append(req.body)
+        for body in (b'{"a": 1}', b'{"a": 2}'):  # the same request again, then another one, under the same key
+            with pytest.raises(Problem) as info:
+                store.handle(request(body), "k", run)
+            seen.append(info.value)
+        return ApiResponse(201, {"created": True})
+
+    first = store.handle(request(b'{"a":1}'), "k", run)
+
+    assert first.status == 201 and runs == [b'{"a":1}']
+    in_flight, different = seen
+    assert (in_flight.status, in_flight.kind) == (409, "idempotency_in_progress")
+    assert in_flight.extra["idempotency_key"] == "k" and "still being processed" in in_flight.detail
+    assert (different.status, different.kind) == (422, "idempotency_error")
+    response = problem_response(in_flight)
+    assert response.status == 409 and response.headers["content-type"] == "application/problem+json"
+    assert store.handle(request(b'{"a": 1}'), "k", run).headers["idempotent-replayed"] == "true"
+
+
+def test_a_key_whose_request_failed_is_free_again():
+    store = IdempotencyStore(lambda: 0.0)
+
+    def fail(req: ApiRequest) -> ApiResponse:
+        raise Problem("bad input")
+
+    with pytest.raises(Problem):
+        store.handle(request(b"{}"), "k", fail)
+    assert store.handle(request(b"{}"), "k", lambda req: ApiResponse(201, {})).status == 201
