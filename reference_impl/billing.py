@@ -13,6 +13,11 @@ item is worth now) and moves the ERP there:
   and when the cap falls below what is billed, the newest billing goes
   back on hold. So per item billed + held = value, and per contract
   billed = min(value, cap).
+- every charge it creates is honest: its amount is its quantity times its
+  unit price (the ERP refuses anything else). An item only partly under
+  the cap is therefore charged whole, on hold, and the part under the cap
+  is released from that charge (``POST /charges/{id}/release``), which
+  splits it in the ERP; the same goes for an item put partly back on hold.
 
 Work is *planned* from the ledger alone, then *executed* as charge batches
 (``POST /charge-batches``, all or nothing). A batch's ``Idempotency-Key``
@@ -225,19 +230,21 @@ class ChargeWriter:
             planned += reversals
             record.lineage, record.facts = target.lineage, target.facts
             changed.append((record, target))
+        releases: list[tuple[ItemRecord, int]] = []  # (item charged whole on hold, the part to release)
         for record, target in sorted(changed, key=lambda pair: (pair[1].order, pair[1].key)):
             if target.amount == 0:
                 continue
             billable = target.amount
             if contract.capped:
                 billable = min(target.amount, max(0, contract.cap - billed))
-            if billable:
-                planned.append(self._new_charge(contract, record, target, billable, hold=False))
-                billed += billable
-            if target.amount - billable:
-                planned.append(self._new_charge(contract, record, target, target.amount - billable, hold=True))
+            planned.append(self._new_charge(contract, record, target, target.amount, hold=billable < target.amount))
+            if 0 < billable < target.amount:
+                releases.append((record, billable))
+            billed += billable
         if planned:
             self._execute(contract, planned)
+            for record, amount in releases:  # a crash before these leaves holds that rebalance releases
+                self._release(contract, record, amount)
         else:
             for record, _ in changed:  # new lineage or facts, nothing to write to the ERP
                 self.ledger.save(record)
@@ -257,6 +264,7 @@ class ChargeWriter:
                     self._release(contract, record, min(headroom, record.held_amount))
         elif billed > cap:
             planned: list[Planned] = []
+            releases: list[tuple[ItemRecord, int]] = []
             excess = billed - cap
             for record in sorted(self.ledger.items_of(contract.contract_id), key=lambda r: (r.order, r.key),
                                  reverse=True):
@@ -268,7 +276,9 @@ class ChargeWriter:
                 keep = max(0, record.billed - excess)
                 excess -= record.billed - keep
                 planned += self._reversals(contract, record, target.charge_date)
+                planned.append(self._new_charge(contract, record, target, target.amount, hold=True))
                 if keep:
-                    planned.append(self._new_charge(contract, record, target, keep, hold=False))
-                planned.append(self._new_charge(contract, record, target, target.amount - keep, hold=True))
+                    releases.append((record, keep))
             self._execute(contract, planned)
+            for record, amount in releases:
+                self._release(contract, record, amount)

@@ -82,6 +82,7 @@ class ReferenceConnector:
             "psa.milestone.approved": self.settle_milestone,
             "erp.period.opened": self.bill_retainers,
             "erp.invoice.posted": self.mark_invoice_billed,
+            "erp.credit_note.posted": self.mark_invoice_billed,  # its positive lines bill work too
             RECONCILE: self.reconcile_contract,
         }
         self.subscriptions = frozenset(t for t in self.handlers if t != RECONCILE)

@@ -68,7 +68,7 @@ KNOWN_EVENTS = {
     "crm": ("crm.account.created", "crm.account.updated"),
     "clm": ("clm.contract.signed",),
     "psa": ("psa.timesheet.approved", "psa.expense.approved", "psa.milestone.approved"),
-    "erp": ("erp.period.opened", "erp.invoice.posted"),
+    "erp": ("erp.period.opened", "erp.invoice.posted", "erp.credit_note.posted"),
 }
 
 
@@ -113,6 +113,7 @@ class LegacyBatchConnector:
             "psa.milestone.approved": self.charge_milestone,
             "erp.period.opened": self.charge_retainers,
             "erp.invoice.posted": self.write_back_invoice,
+            "erp.credit_note.posted": self.write_back_invoice,
         }
         self._job: Iterator[None] | None = None
         self._import_date = ""  # the date of tonight's run: every charge it imports carries it

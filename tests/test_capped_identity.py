@@ -82,6 +82,8 @@ class Harness:
         self.clock = FixedClock(timestamp(dt.date(2026, 1, 2)))
         self.erp = ErpBackend(self.clock, TAX_RATES)
         self.erp.add_legal_entity("US01", "c2c US", "USD", "US01")
+        for period in PERIODS:  # finance opened them: the ERP bills only open periods
+            self.erp.open_period(period)
         customer = self.erp.create_customer(
             external_ref="crm:acc-1", name="Acme", legal_name="Acme Inc.", tax_id="US-123", tax_jurisdiction="US-NY",
             currency="USD", billing_address={"line1": "1 Main St", "city": "New York", "postal_code": "10001",

@@ -299,6 +299,7 @@ def test_invoice_total_is_lines_plus_per_line_tax(currency: str, rate: Decimal, 
                                                   after_cutoff: list[int]) -> None:
     erp = ErpBackend(FixedClock(), {"X": rate})
     erp.add_legal_entity("LE01", "Test entity", currency, "LE01")
+    erp.open_period("2026-01")
     customer = erp.create_customer(external_ref="acc_1", name="Acme", legal_name="Acme Inc.", tax_id="12-3456789",
                                    tax_jurisdiction="X", currency=currency, billing_address={"country": "US"})
     project = erp.create_billing_project(customer_id=customer.id, legal_entity="LE01", contract_ref="ctr_1",

@@ -10,6 +10,18 @@ Guarantees the rest of c2c relies on:
   reversal: ``reversal_of`` names a charge of the same billing project and
   the amount is exactly that charge's amount negated. Anything else is a
   422 naming the field (``charges[3].amount`` in a batch).
+- A charge posted through the API that is not a reversal is honest: its
+  ``amount`` is ``quantity x unit_price`` rounded half-up (ties away from
+  zero) to the minor unit, computed exactly; otherwise a 422 naming
+  ``amount`` with the expected value. A reversal is checked against the
+  charge it reverses instead, and the parts :meth:`ErpBackend.release_charge`
+  creates (``released_from`` set) carry part of a checked charge, so they
+  are exempt.
+- A charge is reversed at most once: a second reversal (in the ledger
+  already, or twice in one batch) is a 409 naming the charge and the
+  reversal that exists. A charge released into parts (status
+  ``released``) lives on in its parts: reversing it is a 409 naming them.
+  Reversals are indexed, so the check costs O(1) however big the ledger.
 - A charge created with ``hold`` is *held*: it is on the ledger but no
   billing run picks it up until it is released (capped contracts park
   their overage this way). Releasing part of a held charge splits it: the
@@ -17,12 +29,26 @@ Guarantees the rest of c2c relies on:
   carry the parts, so no charge's amount ever changes.
 - A period is exactly ``YYYY-MM`` (month 01-12); anything else is a 422
   naming ``period``, so one month has one spelling and one run key.
-- A billing run for (legal entity, period) happens once. It gathers, per
-  billing project, every unbilled charge dated on or before the period's
-  last day into one draft invoice.
-- Invoice numbers are assigned at posting, consecutively per legal entity
-  series, so the sequence has no gaps; drafts consume no numbers.
-- A posted invoice never changes; only payments are recorded against it.
+- A billing run for (legal entity, period) happens once, and only for a
+  period finance has opened (otherwise a 409 naming ``period``: the
+  request is well formed, the books are not ready for it). It gathers,
+  per billing project, every unbilled charge dated on or before the
+  period's last day into one draft document.
+- That document is an *invoice* when its total (lines plus per-line tax)
+  is zero or more, and a *credit note* when it is negative: never a
+  negative invoice. Both live in ``invoices`` with a ``document_type``
+  (``invoice`` | ``credit_note``); a credit note's lines keep their signed
+  amounts, lineage and per-line tax exactly as an invoice's would. A zero
+  total is an invoice with nothing to pay (its lines still bill and trace
+  their items).
+- Numbers are assigned at posting, consecutively per legal entity and
+  series (invoices ``{prefix}-000001``, credit notes
+  ``{prefix}-CN-000001``), so neither sequence has gaps; drafts consume
+  no numbers. Posting publishes ``invoice.posted`` or
+  ``credit_note.posted``.
+- A posted document never changes; only payments are recorded against an
+  invoice. A credit note is never paid by the customer: a payment against
+  one is a 409.
 """
 
 from __future__ import annotations
@@ -32,6 +58,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from mocks.core.backend import Backend
@@ -46,7 +73,8 @@ class LegalEntity:
     name: str
     currency: str
     invoice_prefix: str
-    last_number: int = 0
+    last_number: int = 0  # the invoice series
+    last_credit_note_number: int = 0  # the credit note series
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "currency": self.currency, "invoice_prefix": self.invoice_prefix}
@@ -129,6 +157,7 @@ class Invoice:
     amount_paid: int = 0
     paid_at: str | None = None
     disputes: list[dict[str, Any]] = field(default_factory=list)
+    document_type: str = "invoice"  # INVOICE | CREDIT_NOTE
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -145,6 +174,9 @@ class Payment:
         return self.__dict__.copy()
 
 
+INVOICE, CREDIT_NOTE = "invoice", "credit_note"  # document types: one number series each per legal entity
+CREDIT_NOTE_SERIES = "CN"  # credit note numbers read {invoice_prefix}-CN-000001
+
 MAX_AMOUNT = 10**15  # minor units, either sign: beyond any real charge, so a typo or overflow is caught at the door
 MAX_QUANTITY = Decimal(10**9)
 QUANTITY_PLACES = 6
@@ -158,6 +190,17 @@ def parse_period(period: Any) -> str:
     if not isinstance(period, str) or not _PERIOD.fullmatch(period) or period < "0001-01":
         raise ValidationFailed("period", f"{period!r} is not a period YYYY-MM")
     return period
+
+
+def half_up(value: Fraction) -> int:
+    """``value`` rounded half-up to an integer, ties away from zero (as :func:`mocks.erp.money.tax_on` rounds)."""
+    magnitude = (2 * abs(value.numerator) + value.denominator) // (2 * value.denominator)
+    return magnitude if value >= 0 else -magnitude
+
+
+def charge_amount(quantity: Decimal, unit_price: int) -> int:
+    """What a charge of ``quantity`` at ``unit_price`` (minor units) comes to, exactly, rounded half-up."""
+    return half_up(Fraction(quantity) * unit_price)
 
 
 def period_end(period: str) -> dt.date:
@@ -189,6 +232,8 @@ class ErpBackend(Backend):
         self.payments: dict[str, Payment] = {}
         self.billing_runs: dict[tuple[str, str], str] = {}
         self.periods_opened: list[str] = []
+        self.reversed_by: dict[str, str] = {}  # charge id -> the id of its one reversal
+        self.released_into: dict[str, list[str]] = {}  # released charge id -> the ids of its parts
 
     def get(self, collection: str, entity_id: str) -> Any:
         try:
@@ -249,8 +294,22 @@ class ErpBackend(Backend):
             raise ValidationFailed(f"{prefix}currency",
                                    f"{fields['currency']} differs from billing project currency {project.currency}")
         reversed_id = fields.get("reversal_of")
-        if reversed_id is not None and reversed_id not in self.charges:
-            raise ValidationFailed(f"{prefix}reversal_of", f"no charge {reversed_id} to reverse")
+        if reversed_id is not None:
+            original = self.charges.get(reversed_id)
+            if original is None:
+                raise ValidationFailed(f"{prefix}reversal_of", f"no charge {reversed_id} to reverse")
+            self._check_reversible(original, f"{prefix}reversal_of")
+
+    def _check_reversible(self, original: Charge, field: str) -> None:
+        """A charge is reversed once, and not at all once it was released into parts (409 naming what exists)."""
+        existing = self.reversed_by.get(original.id)
+        if existing is not None:
+            raise Conflict(f"{field}: charge {original.id} is already reversed by charge {existing}; a charge is "
+                           "reversed at most once", field=field, charge_id=original.id, reversal_id=existing)
+        if original.status == "released":
+            parts = self.released_into.get(original.id, [])
+            raise Conflict(f"{field}: charge {original.id} was released into charges {', '.join(parts)} and lives on "
+                           "in them; reverse those parts instead", field=field, charge_id=original.id, parts=parts)
 
     def _check_charge(self, fields: dict[str, Any], prefix: str = "") -> None:
         """The ledger's rules for a charge posted through the API (see the module docstring); 422 naming the field."""
@@ -270,6 +329,10 @@ class ErpBackend(Backend):
         if reversed_id is None:
             if amount < 0:
                 raise ValidationFailed(f"{prefix}amount", f"is {amount}; only a reversal (with reversal_of) may be negative")
+            expected = charge_amount(quantity, fields["unit_price"])
+            if amount != expected:
+                raise ValidationFailed(f"{prefix}amount", f"is {amount}, but quantity {quantity} x unit_price "
+                                       f"{fields['unit_price']} rounded half-up to the minor unit is {expected}")
             return
         original = self.charges[reversed_id]
         if original.billing_project_id != fields["billing_project_id"]:
@@ -285,20 +348,32 @@ class ErpBackend(Backend):
         ``prefixes`` name each charge in errors (default ``charges[i].``, as in a batch body).
         """
         prefixes = prefixes or [f"charges[{i}]." for i in range(len(batch))]
+        reversing: dict[str, str] = {}  # charge id -> the entry of this batch that reverses it
         for fields, prefix in zip(batch, prefixes, strict=True):
             self._check_charge(fields, prefix)
+            reversed_id = fields.get("reversal_of")
+            if reversed_id is None:
+                continue
+            if reversed_id in reversing:
+                field = f"{prefix}reversal_of"
+                raise Conflict(f"{field}: charge {reversed_id} is already reversed by {reversing[reversed_id]} of this "
+                               "batch; a charge is reversed at most once", field=field, charge_id=reversed_id)
+            reversing[reversed_id] = prefix.rstrip(".")
         return [self.create_charge(**fields) for fields in batch]
 
     def create_charge(self, *, billing_project_id: str, charge_date: str, description: str, quantity: Decimal,
                       unit_price: int, amount: int, currency: str, lineage: dict[str, Any],
                       reversal_of: str | None = None, hold: bool = False) -> Charge:
-        """The ledger primitive: checks what the charge refers to; the API's rules are :meth:`create_charges`'s."""
+        """The ledger primitive: checks what the charge refers to (and that a reversal may reverse it); the API's
+        other rules are :meth:`create_charges`'s."""
         self._check_references({"billing_project_id": billing_project_id, "currency": currency,
                                 "reversal_of": reversal_of})
         charge = Charge(self.next_id("chg"), billing_project_id, charge_date, description, quantity, unit_price,
                         amount, currency, lineage, reversal_of, self.now_iso(), "held" if hold else "unbilled",
                         created_held=hold)
         self.charges[charge.id] = charge
+        if reversal_of is not None:
+            self.reversed_by[reversal_of] = charge.id
         self.publish("charge.created", charge.id, 1)
         return charge
 
@@ -322,6 +397,7 @@ class ErpBackend(Backend):
                            self.now_iso(), status, released_from=charge.id)
             self.charges[piece.id] = piece
             parts.append(piece)
+        self.released_into[charge.id] = [piece.id for piece in parts]
         self.publish("charge.released", charge.id, 2)
         return parts
 
@@ -347,6 +423,10 @@ class ErpBackend(Backend):
     def run_billing(self, legal_entity: str, period: str) -> list[Invoice]:
         entity = self.get("legal_entities", legal_entity)
         period = parse_period(period)
+        if period not in self.periods_opened:
+            latest = max(self.periods_opened, default=None)
+            raise Conflict(f"period: {period} has not been opened in the ERP (latest open period: {latest or 'none'}); "
+                           "billing runs only for an open period", field="period", period=period)
         cutoff = period_end(period).isoformat()
         key = (entity.id, period)
         if key in self.billing_runs:
@@ -376,13 +456,16 @@ class ErpBackend(Backend):
             })
         subtotal = sum(line["amount"] for line in lines)
         tax_total = sum(line["tax"] for line in lines)
+        total = subtotal + tax_total
+        document_type = CREDIT_NOTE if total < 0 else INVOICE  # a negative net is credited, never invoiced
         invoice = Invoice(self.next_id("inv"), project.legal_entity, customer.id, project.id, period,
-                          project.currency, lines, subtotal, tax_total, subtotal + tax_total, self.now_iso())
+                          project.currency, lines, subtotal, tax_total, total, self.now_iso(),
+                          document_type=document_type)
         for charge in charges:
             charge.status = "invoiced"
             charge.invoice_id = invoice.id
         self.invoices[invoice.id] = invoice
-        self.publish("invoice.created", invoice.id, 1)
+        self.publish(f"{document_type}.created", invoice.id, 1)
         return invoice
 
     def post_invoice(self, invoice_id: str) -> Invoice:
@@ -390,18 +473,25 @@ class ErpBackend(Backend):
         if invoice.status != "draft":
             raise InvoiceNotDraft(invoice.id, invoice.status)
         entity = self.legal_entities[invoice.legal_entity]
-        entity.last_number += 1
-        invoice.number = f"{entity.invoice_prefix}-{entity.last_number:06d}"
         invoice.status = "posted"
         invoice.posted_at = self.now_iso()
-        terms = self.billing_projects[invoice.billing_project_id].payment_terms_days
-        posted_on = dt.date.fromisoformat(invoice.posted_at[:10])
-        invoice.due_date = (posted_on + dt.timedelta(days=terms)).isoformat()
-        self.publish("invoice.posted", invoice.id, 2)
+        if invoice.document_type == CREDIT_NOTE:  # its own series; nothing falls due
+            entity.last_credit_note_number += 1
+            invoice.number = f"{entity.invoice_prefix}-{CREDIT_NOTE_SERIES}-{entity.last_credit_note_number:06d}"
+        else:
+            entity.last_number += 1
+            invoice.number = f"{entity.invoice_prefix}-{entity.last_number:06d}"
+            terms = self.billing_projects[invoice.billing_project_id].payment_terms_days
+            posted_on = dt.date.fromisoformat(invoice.posted_at[:10])
+            invoice.due_date = (posted_on + dt.timedelta(days=terms)).isoformat()
+        self.publish(f"{invoice.document_type}.posted", invoice.id, 2)
         return invoice
 
     def record_payment(self, invoice_id: str, amount: int) -> Payment:
         invoice = self.get("invoices", invoice_id)
+        if invoice.document_type == CREDIT_NOTE:
+            raise Conflict(f"invoice {invoice.id} is a credit note ({invoice.total}); the customer never pays one",
+                           invoice_id=invoice.id, document_type=CREDIT_NOTE)
         if invoice.status != "posted":
             raise Conflict(f"invoice {invoice.id} is {invoice.status}; only posted invoices take payments")
         if amount <= 0 or amount > invoice.total - invoice.amount_paid:

@@ -9,6 +9,11 @@ as a half hour at a rate with an odd number of minor units. Half
 an hour at 120.05/h is 6002.5 cents: half-up bills 60.03, half-even 60.02.
 On a tie whose whole part is even the line is billed one minor unit short.
 Tiny per line, but it is leakage nobody can explain at reconciliation.
+
+The ERP checks that a charge's amount is its quantity times its unit price
+(rounded half-up), so this connector, like many that price work
+themselves, posts each line as one unit at its own rounded amount: the
+ERP has nothing to check the rounding against and accepts it.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ class RoundsHalfEvenConnector(ReferenceConnector):
         target = super()._line_target(contract, f)
         if target.amount == 0:
             return target
-        return dataclasses.replace(target, amount=price(Decimal(f["hours"]), target.unit_price))
+        amount = price(Decimal(f["hours"]), target.unit_price)
+        return dataclasses.replace(target, amount=amount, quantity="1", unit_price=amount)  # one unit, its own price
 
 
 def build(runtime: Any) -> RoundsHalfEvenConnector:

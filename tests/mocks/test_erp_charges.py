@@ -1,8 +1,9 @@
-"""The unbilled ledger refuses what it cannot hold: bounded amounts and quantities, reversals that really reverse.
+"""The unbilled ledger refuses what it cannot hold: bounded amounts and quantities, honest amounts
+(quantity x unit price, half-up), reversals that really reverse, and only once.
 
-Every rejection is a 422 naming the field (``charges[3].amount`` in a batch) and writes nothing; what the
-reference connector posts (reversals of held charges, capped charges whose amount is not quantity x unit price)
-stays valid.
+Every rejection is a 4xx problem naming the field (``charges[3].amount`` in a batch; 422 for bad input,
+409 for a reversal the ledger's state forbids) and writes nothing; what the reference connector posts
+(reversals of held charges, whole items on hold with a part released) stays valid.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
 
+from mocks.core.problems import Conflict
 from mocks.erp.models import MAX_AMOUNT
 from mocks.erp.money import tax_on
 from tests.mocks.factories import assert_problem, create, erp_charge, erp_customer, erp_project
 
 
 @pytest.fixture
-def project(api) -> dict:
+def project(api, systems) -> dict:
+    systems.erp.open_period("2026-01")  # billing runs only for an open period
     customer = create(api, "erp", "/customers", erp_customer())
     return erp_project(api, customer["id"])
 
@@ -64,7 +67,9 @@ def test_quantity_must_be_a_sane_decimal(api, systems, project, quantity, why):
 
 @pytest.mark.parametrize("quantity", ["1000000000", "-1000000000", "7.25", "0.000001", "1.5000000", "0"])
 def test_quantities_within_the_bounds_are_accepted(api, project, quantity):
-    charge = create(api, "erp", "/charges", erp_charge(project["id"], 100, quantity=quantity))
+    unit_price = -100 if Decimal(quantity) < 0 else 100  # a negative quantity at a negative price is a positive amount
+    amount = int((Decimal(quantity) * unit_price).quantize(Decimal(1), ROUND_HALF_UP))
+    charge = create(api, "erp", "/charges", erp_charge(project["id"], amount, quantity=quantity, unit_price=unit_price))
     assert Decimal(charge["quantity"]) == Decimal(quantity)
 
 
@@ -100,10 +105,56 @@ def test_a_reversal_as_the_reference_connector_posts_it_is_accepted(api, project
     assert reversal["status"] == ("held" if hold else "unbilled")
 
 
-def test_a_capped_charge_need_not_be_quantity_times_unit_price(api, project):
-    """The part of an item under the cap: 8 h at 100.00 is 800.00, of which 500.00 is billable."""
-    charge = create(api, "erp", "/charges", erp_charge(project["id"], 50_000, quantity="8", unit_price=10_000))
-    assert charge["amount"] == 50_000
+# -- honest amounts: quantity x unit price, half-up ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("quantity", "unit_price", "amount", "expected"), [
+    ("8", 10_000, 50_000, 80_000),  # the part of an item under a cap, posted as if it were the item
+    ("7.25", 12_000, 87_001, 87_000),
+    ("0.5", 12_005, 6_002, 6_003),  # 6002.5: half-up, not half-even
+    ("-0.5", -12_005, 6_002, 6_003),  # ties away from zero, whatever the signs
+    ("0.333333", 3, 0, 1),  # 0.999999 rounds to 1
+    ("0", 500, 500, 0),
+], ids=["capped-part", "off-by-one", "half-even", "negative-tie", "tiny", "zero-quantity"])
+def test_amount_must_be_quantity_times_unit_price(api, systems, project, quantity, unit_price, amount, expected):
+    body = erp_charge(project["id"], amount, quantity=quantity, unit_price=unit_price)
+    problem = assert_problem(post_charge(api, body), 422, "validation_error")
+    assert problem["field"] == "amount"
+    assert f"is {expected}" in problem["detail"] and f"is {amount}," in problem["detail"]
+    assert systems.erp.charges == {}
+    honest = create(api, "erp", "/charges", {**body, "amount": expected})
+    assert honest["amount"] == expected
+
+
+def test_a_batch_names_the_dishonest_charge_and_writes_nothing(api, systems, project):
+    bodies = [erp_charge(project["id"], 1_000, quantity="2", unit_price=500) for _ in range(5)]
+    bodies[3]["amount"] = 999
+    problem = assert_problem(post_batch(api, bodies), 422, "validation_error")
+    assert problem["field"] == "charges[3].amount" and "1000" in problem["detail"]
+    assert systems.erp.charges == {}
+
+
+def test_a_reversal_is_checked_against_its_original_not_quantity_times_price(api, project):
+    """The reference connector reverses as quantity 1 at the negated amount; a copy of the original's quantity
+    with its unit price negated (as a finance user's "reverse" button does) is fine too."""
+    original = create(api, "erp", "/charges", erp_charge(project["id"], 87_000, quantity="7.25", unit_price=12_000))
+    reversal = create(api, "erp", "/charges", erp_charge(project["id"], -87_000, quantity="-7.25",
+                                                         unit_price=12_000, reversal_of=original["id"]))
+    assert reversal["amount"] == -87_000
+
+
+def test_the_parts_of_a_release_are_exempt_and_say_where_they_come_from(api, systems, project):
+    """8 h at 100.00 on hold; 500.00 released: neither part is quantity x unit price, both carry released_from."""
+    held = create(api, "erp", "/charges", erp_charge(project["id"], 80_000, quantity="8", unit_price=10_000,
+                                                     hold=True))
+    response = api("erp", "POST", f"/charges/{held['id']}/release", json={"amount": 50_000})
+    assert response.status_code == 200, response.text
+    parts = response.json()["data"]
+    assert [(p["amount"], p["status"], p["released_from"]) for p in parts] == [
+        (50_000, "unbilled", held["id"]), (30_000, "held", held["id"])]
+    assert all((p["quantity"], p["unit_price"]) == ("8", 10_000) for p in parts)
+    (invoice,) = create(api, "erp", "/billing-runs", {"legal_entity": "US01", "period": "2026-01"})["invoices"]
+    assert [line["amount"] for line in invoice["lines"]] == [50_000]
 
 
 @pytest.mark.parametrize("amount", [-12_344, -12_346, 12_345, 0], ids=["short", "over", "same-sign", "zero"])
@@ -150,7 +201,8 @@ def test_payment_terms_days_is_bounded(api, systems, days):
     assert systems.erp.billing_projects == {}
 
 
-def test_payment_terms_of_a_year_give_a_due_date(api):
+def test_payment_terms_of_a_year_give_a_due_date(api, systems):
+    systems.erp.open_period("2026-01")
     customer = create(api, "erp", "/customers", erp_customer())
     project = create(api, "erp", "/billing-projects", {
         "customer_id": customer["id"], "legal_entity": "US01", "contract_ref": "ctr_1", "currency": "USD",
@@ -170,3 +222,87 @@ def test_tax_on_is_exact_half_up_for_any_amount(amount, rate):
         context.prec = 200  # wide enough to be exact for these operands
         expected = int((Decimal(amount) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP))
     assert tax_on(amount, Decimal(rate)) == expected
+
+
+# -- a charge is reversed once, and never once released into parts ---------------------------------------------
+
+
+def reverse(project_id: str, original: dict, **overrides) -> dict:
+    return erp_charge(project_id, -original["amount"], reversal_of=original["id"], **overrides)
+
+
+def test_a_second_reversal_is_a_conflict_naming_the_first(api, systems, project):
+    original = create(api, "erp", "/charges", erp_charge(project["id"], 300))
+    first = create(api, "erp", "/charges", reverse(project["id"], original))
+
+    problem = assert_problem(post_charge(api, reverse(project["id"], original)), 409, "conflict")
+
+    assert problem["field"] == "reversal_of"
+    assert (problem["charge_id"], problem["reversal_id"]) == (original["id"], first["id"])
+    assert original["id"] in problem["detail"] and first["id"] in problem["detail"]
+    assert list(systems.erp.charges) == [original["id"], first["id"]]
+
+
+def test_a_second_reversal_in_a_batch_refuses_the_whole_batch(api, systems, project):
+    original = create(api, "erp", "/charges", erp_charge(project["id"], 300))
+    first = create(api, "erp", "/charges", reverse(project["id"], original))
+    bodies = [erp_charge(project["id"], 1), erp_charge(project["id"], 2), reverse(project["id"], original)]
+
+    problem = assert_problem(post_batch(api, bodies), 409, "conflict")
+
+    assert problem["field"] == "charges[2].reversal_of" and problem["reversal_id"] == first["id"]
+    assert len(systems.erp.charges) == 2
+
+
+def test_a_batch_that_reverses_one_charge_twice_is_refused_whole(api, systems, project):
+    original = create(api, "erp", "/charges", erp_charge(project["id"], 300))
+    bodies = [reverse(project["id"], original), erp_charge(project["id"], 5), reverse(project["id"], original)]
+
+    problem = assert_problem(post_batch(api, bodies), 409, "conflict")
+
+    assert problem["field"] == "charges[2].reversal_of" and problem["charge_id"] == original["id"]
+    assert "charges[0]" in problem["detail"]
+    assert list(systems.erp.charges) == [original["id"]] and systems.erp.reversed_by == {}
+
+
+def test_a_reversal_of_a_reversal_is_still_allowed_once(api, project):
+    original = create(api, "erp", "/charges", erp_charge(project["id"], 300))
+    reversal = create(api, "erp", "/charges", reverse(project["id"], original))
+    create(api, "erp", "/charges", reverse(project["id"], reversal))
+    assert_problem(post_charge(api, reverse(project["id"], reversal)), 409)
+
+
+def test_a_released_charge_cannot_be_reversed_its_parts_can(api, systems, project):
+    held = create(api, "erp", "/charges", erp_charge(project["id"], 900, hold=True))
+    parts = api("erp", "POST", f"/charges/{held['id']}/release", json={"amount": 400}).json()["data"]
+
+    problem = assert_problem(post_charge(api, reverse(project["id"], held, hold=True)), 409, "conflict")
+
+    assert problem["field"] == "reversal_of" and problem["charge_id"] == held["id"]
+    assert problem["parts"] == [p["id"] for p in parts]
+    assert "released" in problem["detail"] and all(p["id"] in problem["detail"] for p in parts)
+    assert len(systems.erp.charges) == 3
+    for part in parts:
+        create(api, "erp", "/charges", reverse(project["id"], part, hold=part["status"] == "held"))
+
+
+def test_a_charge_released_whole_is_reversible_once(api, project):
+    held = create(api, "erp", "/charges", erp_charge(project["id"], 900, hold=True))
+    assert api("erp", "POST", f"/charges/{held['id']}/release", json={}).json()["data"][0]["status"] == "unbilled"
+    create(api, "erp", "/charges", reverse(project["id"], held))
+    assert_problem(post_charge(api, reverse(project["id"], held)), 409)
+
+
+def test_the_ledger_primitive_refuses_a_second_reversal_too(systems, project):
+    """Simulated finance users write through the primitive: the ERP refuses them the same way."""
+    erp = systems.erp
+    original = erp.create_charge(billing_project_id=project["id"], charge_date="2026-01-05", description="work",
+                                 quantity=Decimal(1), unit_price=700, amount=700, currency="USD", lineage={})
+    fields = {"billing_project_id": project["id"], "charge_date": "2026-01-06", "description": "undo",
+              "quantity": Decimal(-1), "unit_price": 700, "amount": -700, "currency": "USD", "lineage": {},
+              "reversal_of": original.id}
+    first = erp.create_charge(**fields)
+    with pytest.raises(Conflict) as info:
+        erp.create_charge(**fields)
+    assert info.value.extra["reversal_id"] == first.id
+    assert erp.reversed_by == {original.id: first.id}
