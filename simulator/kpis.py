@@ -36,17 +36,23 @@ def percentiles(values: list[float]) -> dict[str, Any]:
 
 
 def invoice_kpis(systems: Systems) -> dict[str, Any]:
-    """Invoices posted, their cycle time and billing lag.
+    """Invoices posted, their cycle time and billing lag; credit notes apart.
 
     Cycle time runs from the approval an invoice line cites to the invoice's
     posting. Billing lag counts positive lines whose *work* (the source
     item's date in the PSA or CLM, not the charge date a connector chose)
-    lies in an earlier period than the invoice's.
+    lies in an earlier period than the invoice's. A credit note (a run whose
+    net for a project was negative) is nothing to be paid: it is counted in
+    ``credit_notes`` only, never in the invoice figures.
     """
     erp, psa = systems.erp, systems.psa
     valuer = Valuer(systems, with_approvals=False)
     approved_at = {a["approval_id"]: a["approved_at"] for a in psa.approvals}
-    posted = [i for i in erp.invoices.values() if i.status == "posted"]
+    posted = [i for i in erp.invoices.values() if i.status == "posted" and i.document_type == "invoice"]
+    credit_notes = [i for i in erp.invoices.values() if i.status == "posted" and i.document_type == "credit_note"]
+    credit_totals: Counter = Counter()
+    for note in credit_notes:
+        credit_totals[note.currency] += note.total
     cycle_hours, lag, lines, positive = [], 0, 0, 0
     totals: Counter = Counter()
     counts: Counter = Counter()
@@ -75,6 +81,11 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
         "cycle_time_hours": percentiles(cycle_hours),
         "billing_lag": {"lines_invoiced_in_a_later_period": lag, "positive_lines": positive,
                         "share": round(lag / positive, 4) if positive else 0.0},
+        "credit_notes": {
+            "count": len(credit_notes),
+            "count_by_currency": dict(sorted(Counter(c.currency for c in credit_notes).items())),
+            "total_by_currency": dict(sorted(credit_totals.items())),  # negative: what was credited
+        },
     }
 
 
@@ -84,7 +95,8 @@ def receivables_kpis(systems: Systems, start: dt.date, end: dt.date) -> dict[str
     DSO = receivables open at the end of the period / amount invoiced in the
     period x days in the period (the standard formula), per currency, so yen
     and cents never mix. Invoices posted and payments received after the
-    period (while the run settles) do not count.
+    period (while the run settles) do not count, nor do credit notes: they
+    are never paid, so they are neither billed nor open receivables here.
     """
     erp = systems.erp
     period_start, period_end = f"{start.isoformat()}T00:00:00Z", f"{end.isoformat()}T00:00:00Z"
@@ -95,11 +107,11 @@ def receivables_kpis(systems: Systems, start: dt.date, end: dt.date) -> dict[str
     billed: Counter = Counter()
     open_at_end: Counter = Counter()
     for invoice in erp.invoices.values():
-        if invoice.status == "posted" and period_start <= invoice.posted_at < period_end:
+        if invoice.status == "posted" and invoice.document_type == "invoice" and period_start <= invoice.posted_at < period_end:
             billed[invoice.currency] += invoice.total
             open_at_end[invoice.currency] += invoice.total - paid_by_end[invoice.id]
     days = (end - start).days
-    posted = [i for i in erp.invoices.values() if i.status == "posted"]
+    posted = [i for i in erp.invoices.values() if i.status == "posted" and i.document_type == "invoice"]
     days_to_pay = [(epoch_seconds(i.paid_at) - epoch_seconds(i.posted_at)) / 86400 for i in posted if i.paid_at]
     return {
         "dso_days": {c: round(open_at_end[c] / billed[c] * days, 2) for c in sorted(billed) if billed[c] > 0},

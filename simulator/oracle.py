@@ -202,8 +202,11 @@ def _check_lineage(result: Reconciliation, charge, want: SourceItem, contract_ve
 
 
 def _check_invoices(systems: Systems, result: Reconciliation) -> None:
+    """Tax per line, totals, lineage; and of posted documents: no negative invoice (a negative net is a credit
+    note, whose total is negative), numbers in the series of their type, gapless per legal entity and series."""
     erp = systems.erp
-    numbers: dict[str, list[int]] = defaultdict(list)
+    numbers: dict[tuple[str, str], list[int]] = defaultdict(list)
+    series_of = {"invoice": "-", "credit_note": "-CN-"}  # after the legal entity's prefix: US01-000001, US01-CN-000001
     crm = systems.crm
     for invoice in erp.invoices.values():
         customer = erp.customers[invoice.customer_id]
@@ -223,19 +226,29 @@ def _check_invoices(systems: Systems, result: Reconciliation) -> None:
         if invoice.total != want_total:
             result.add(Mismatch("invoice_total", f"erp:invoice/{invoice.id}", want_total, invoice.total,
                                 invoice.currency))
-        if invoice.status == "posted":
-            prefix = erp.legal_entities[invoice.legal_entity].invoice_prefix
-            if invoice.number is None or not invoice.number.startswith(prefix + "-"):
-                result.add(Mismatch("invoice_number", f"erp:invoice/{invoice.id}", f"{prefix}-NNNNNN",
-                                    invoice.number))
-            else:
-                numbers[invoice.legal_entity].append(int(invoice.number.rsplit("-", 1)[1]))
-    for entity, seen in numbers.items():
+        if invoice.status != "posted":
+            continue
+        kind = invoice.document_type
+        if kind == "invoice" and invoice.total < 0:
+            result.add(Mismatch("negative_invoice", f"erp:invoice/{invoice.id}", "a total >= 0", invoice.total,
+                                invoice.currency, "a negative net is a credit note, never a negative invoice"))
+        elif kind == "credit_note" and invoice.total >= 0:
+            result.add(Mismatch("credit_note_total", f"erp:invoice/{invoice.id}", "a total < 0", invoice.total,
+                                invoice.currency, "a credit note credits the customer; a net of zero or more is "
+                                                  "an invoice"))
+        series = erp.legal_entities[invoice.legal_entity].invoice_prefix + series_of.get(kind, f"-{kind}?-")
+        digits = invoice.number[len(series):] if invoice.number and invoice.number.startswith(series) else ""
+        if kind not in series_of or not (digits.isascii() and digits.isdigit()):
+            result.add(Mismatch("invoice_number", f"erp:invoice/{invoice.id}", f"{series}NNNNNN", invoice.number,
+                                detail=f"a posted {kind} numbered in its series"))
+        else:
+            numbers[(invoice.legal_entity, kind)].append(int(digits))
+    for (entity, kind), seen in numbers.items():
         if sorted(seen) != list(range(1, len(seen) + 1)):
             missing = sorted(set(range(1, max(seen) + 1)) - set(seen))
             dupes = sorted(n for n, c in Counter(seen).items() if c > 1)
             result.add(Mismatch("gapless_numbering", f"erp:legal_entity/{entity}", "1..N without gaps",
-                                f"missing {missing[:5]}, duplicated {dupes[:5]}"))
+                                f"missing {missing[:5]}, duplicated {dupes[:5]}", detail=f"the {kind} series"))
 
 
 def _check_master_data(systems: Systems, result: Reconciliation) -> None:

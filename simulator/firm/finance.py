@@ -8,7 +8,9 @@ Customers check each invoice against their contract when it arrives: if
 it bills any item for more than the contract says it is worth (so far,
 across every invoice they have had), or a capped contract beyond its cap,
 they dispute it and pay only after the dispute is settled. Otherwise they
-pay around the due date.
+pay around the due date. A credit note (a month whose net for a project is
+negative) is filed, never paid or disputed: its lines still count in the
+customer's running totals, so later charges are judged net of the credit.
 """
 
 from __future__ import annotations
@@ -50,12 +52,7 @@ def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:
     """
     received, by_contract = ctx.customers.by_item, ctx.customers.by_contract
     contract_id = ctx.systems.erp.billing_projects[invoice.billing_project_id].contract_ref
-    charges_of: dict[str | None, list[str]] = {}
-    for line in invoice.lines:
-        item = item_of(line["lineage"])
-        received[item] = received.get(item, 0) + line["amount"]
-        by_contract[contract_id] = by_contract.get(contract_id, 0) + line["amount"]
-        charges_of.setdefault(item, []).append(line["charge_id"])
+    charges_of = _receive(ctx, invoice)
     valuer = Valuer(ctx.systems, with_approvals=False)
     wrong = []
     for item, charge_ids in charges_of.items():
@@ -66,6 +63,19 @@ def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:
     if cap is not None and by_contract[contract_id] > cap and not wrong:
         wrong = [line["charge_id"] for line in invoice.lines if line["amount"] > 0][:1]
     return wrong
+
+
+def _receive(ctx: FirmContext, document) -> dict[str | None, list[str]]:
+    """Add an invoice's or credit note's lines to the customer's running totals; its charge ids by item."""
+    received, by_contract = ctx.customers.by_item, ctx.customers.by_contract
+    contract_id = ctx.systems.erp.billing_projects[document.billing_project_id].contract_ref
+    charges_of: dict[str | None, list[str]] = {}
+    for line in document.lines:
+        item = item_of(line["lineage"])
+        received[item] = received.get(item, 0) + line["amount"]
+        by_contract[contract_id] = by_contract.get(contract_id, 0) + line["amount"]
+        charges_of.setdefault(item, []).append(line["charge_id"])
+    return charges_of
 
 
 def pay(ctx: FirmContext, invoice_id: str):
@@ -87,3 +97,5 @@ def pay(ctx: FirmContext, invoice_id: str):
 def watch_erp(ctx: FirmContext, event: ChangeEvent) -> None:
     if event.type == "erp.invoice.posted":
         ctx.env.process(pay(ctx, event.entity_id))
+    elif event.type == "erp.credit_note.posted":  # filed, never paid: only the running totals change
+        _receive(ctx, ctx.systems.erp.invoices[event.entity_id])
