@@ -82,6 +82,11 @@ def minutes_between(start: str, end: str | None) -> float:
     return (epoch_seconds(end) - epoch_seconds(start)) / 60 if end else float("inf")
 
 
+def lag_words(minutes: float) -> str:
+    """A lag as a finding reads it: "95 min", or (infinite) "never reached the ERP", never "inf min"."""
+    return "never reached the ERP" if minutes == float("inf") else f"{minutes:.0f} min"
+
+
 def first_charges(observation: Observation) -> dict[str, str]:
     """Approval id -> when the ERP got the first charge citing it (the sync-latency KPI's reading)."""
     return first_charge_by_approval(observation.result.systems.erp)

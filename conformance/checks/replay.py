@@ -7,6 +7,7 @@ from conformance.checks.evidence import (
     billable_approvals,
     counterexample,
     first_charges,
+    lag_words,
     minutes_between,
     unless_shown,
 )
@@ -54,8 +55,11 @@ def poison_does_not_block(ctx: CheckContext) -> Evidence:
     waited = [lag for lag in lags if lag > UNBLOCKED_MAX_MIN]
     evidence = Evidence()
     if waited:
-        evidence = Evidence([Finding("healthy_items:source_to_erp", f"<= {UNBLOCKED_MAX_MIN} min",
-                                     f"{len(waited)} waited longer, up to {max(waited):.0f} min",
+        never = sum(1 for lag in waited if lag == float("inf"))
+        late = [lag for lag in waited if lag != float("inf")]
+        got = ", ".join(filter(None, [f"{never} {lag_words(float('inf'))}" if never else "",
+                                      f"{len(late)} waited longer, up to {lag_words(max(late))}" if late else ""]))
+        evidence = Evidence([Finding("healthy_items:source_to_erp", f"<= {UNBLOCKED_MAX_MIN} min", got,
                                      detail=f"of {len(lags)} contract set-ups and approvals no poison touches")],
                             "work that has nothing to do with the poison messages waited behind them")
     return unless_shown(bool(lags), "healthy contract set-ups and approvals", "the scenario had none", evidence)

@@ -151,6 +151,19 @@ def test_a_connector_that_does_nothing_passes_nothing(pytester: pytest.Pytester)
     assert "the connector wrote no charge" in result.stdout.str()
 
 
+def test_what_never_happened_reads_as_never_not_as_a_number(pytester: pytest.Pytester) -> None:
+    """A connector that does nothing: no approval reached the ERP (not "up to inf min"), nothing was throttled (not
+    "requests arrived before the Retry-After")."""
+    result, report = run_suite(pytester, "--connector", "tests.subjects.does_nothing:build",
+                               "-k", "REPLAY-001 or RATE-001")
+    replay = outcome(report, "C2C-REPLAY-001")["failure"]["findings"][0]
+    assert replay["actual"].endswith(" never reached the ERP") and "inf" not in replay["actual"]
+    rate = outcome(report, "C2C-RATE-001")["failure"]
+    assert "Retry-After" not in rate["summary"]
+    assert {f["detail"].split(":")[0] for f in rate["findings"]} >= {"no system throttled the connector"}
+    assert "inf min" not in result.stdout.str()
+
+
 def test_a_connector_that_cannot_start_fails_in_one_plain_sentence(pytester: pytest.Pytester) -> None:
     result, report = run_suite(pytester, "--connector", "tests.subjects.raises_on_build:build", "-k", "BILL-004")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
