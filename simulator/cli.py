@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from simulator.output import JsonLinesSink, write_kpis, write_run
-from simulator.report import kpi_table, mismatch_lines
+from simulator.output import JsonLinesSink, write_kpis, write_mismatches, write_run
+from simulator.report import connector_fault_lines, kpi_table, mismatch_lines
 from simulator.runtime import ConnectorLoadError
 from simulator.scenario import ScenarioError, load_scenario
 
@@ -43,6 +43,16 @@ def main() -> None:
     """c2c: simulate and certify contract-to-cash integrations."""
 
 
+def _load_error(exc: ConnectorLoadError) -> str:
+    """The one-line message of a connector that cannot be built, with where its factory raised."""
+    from simulator.host import connector_traceback
+
+    if exc.__cause__ is None:
+        return f"connector: {exc}"
+    where, _ = connector_traceback(exc.__cause__)
+    return f"connector: {exc} (at {where})"
+
+
 def _directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
     """An output directory: an empty name (``--out ''``, an unset variable) is refused, not read as ``.``."""
     if value is None:
@@ -61,7 +71,7 @@ def _directory(ctx: click.Context, param: click.Parameter, value: str | None) ->
               help="Integrate with this connector factory instead of the scenario's own.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
 def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | None, quiet: bool) -> None:
-    """Run SCENARIO and write kpis.json, events.jsonl and run.json."""
+    """Run SCENARIO and write kpis.json, events.jsonl, run.json and mismatches.jsonl."""
     from simulator.run import simulate as run_simulation
     from simulator.runtime import load_factory
 
@@ -98,8 +108,8 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
             task = progress.add_task(f"{escape(parsed.name)} (seed {seed})", total=1.0)
             result = run_simulation(parsed, seed, sink=JsonLinesSink(events), factory=factory,
                                     progress=lambda done: progress.update(task, completed=done))
-    except ConnectorLoadError as exc:
-        fail(f"connector: {exc}")
+    except ConnectorLoadError as exc:  # the factory failed at the start: the connector's, as a bad option is
+        fail(f"{_load_error(exc)}\nreproduce with: {reproduce}")
         sys.exit(2)
     except Exception as error:
         crash = out_dir / "crash.txt"
@@ -114,17 +124,28 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
     try:
         write_kpis(out_dir / "kpis.json", result.kpis)
         run = write_run(out_dir / "run.json", wall_seconds=wall, api_calls=result.total_api_calls,
-                        trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[reproduce])
+                        trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[reproduce],
+                        connector_errors=[fault.to_json() for fault in result.connector_faults])
+        write_mismatches(out_dir / "mismatches.jsonl", result.reconciliation.mismatches, result.systems)
     except OSError as exc:
         fail(f"cannot write results to {out_dir}: {exc.strerror}")
         sys.exit(2)
     if not quiet:
         console.print(kpi_table(result.kpis))
-        for line in mismatch_lines(result.kpis):
+        for line in mismatch_lines(result.kpis, full_list=str(out_dir / "mismatches.jsonl")):
             say("  ", ("•", "red"), " ", line)
         say(f"wall {run['wall_seconds']} s · peak RSS {run['peak_rss_mib']} MiB · "
             f"{run['connector_calls_per_wall_second']:,} connector calls/s")
-    say(f"wrote {out_dir}/kpis.json, events.jsonl, run.json")
+    say(f"wrote {out_dir}/kpis.json, events.jsonl, run.json, mismatches.jsonl")
+    if result.connector_faults:  # the connector's own bugs, each kind once, the first traceback of it in full
+        total = sum(fault.count for fault in result.connector_faults)
+        say((f"the connector raised or answered without a status {total:,} times", "bold red"),
+            " (the run went on; the first of each kind, also in run.json):")
+        for line in (connector_fault_lines(result.connector_faults) if not quiet
+                     else [fault.headline() for fault in result.connector_faults]):
+            say("  ", line)
+        if result.reconciliation.ok:
+            say(f"reproduce with: {reproduce}")
     if not result.reconciliation.ok:
         say((f"{len(result.reconciliation.mismatches)} reconciliation mismatches", "bold red"),
             f"; reproduce with: {reproduce}")
@@ -135,12 +156,18 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
 
 
 def _compare_run(task: tuple[int, Any, int]) -> tuple[int, int, dict[str, Any] | None, str | None]:
-    """One run of a comparison, in a worker process: (scenario index, seed, its KPIs or None, a traceback or None)."""
+    """One run of a comparison, in a worker process: (scenario index, seed, its KPIs or None, a traceback or None).
+
+    A connector whose factory raises is the connector's error, not the harness's: its "traceback" is then the one
+    line of :func:`_load_error`, marked by its ``connector:`` prefix.
+    """
     from simulator.run import simulate as run_simulation
 
     index, scenario, seed = task
     try:
         return index, seed, run_simulation(scenario, seed).kpis, None
+    except ConnectorLoadError as exc:
+        return index, seed, None, _load_error(exc)
     except Exception:
         return index, seed, None, traceback.format_exc()
 
@@ -223,6 +250,11 @@ def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, o
             bar = progress.add_task(escape(f"{parsed[0].name} vs {parsed[1].name}"), total=len(tasks))
             outcomes = pool.imap_unordered(_compare_run, tasks) if pool else map(_compare_run, tasks)
             for index, seed, kpis, crash in outcomes:
+                if crash is not None and crash.startswith("connector: "):
+                    path = (scenario_a, scenario_b)[index]
+                    fail(f"{path} seed {seed}: {crash}\nreproduce with: c2c simulate {shlex.quote(str(path))} "
+                         f"--seed {seed}")
+                    sys.exit(2)
                 if crash is not None:
                     path = (scenario_a, scenario_b)[index]
                     report = out_file.with_name(out_file.name + ".crash.txt")

@@ -4,25 +4,133 @@ The host owns the connector's :class:`~simulator.runtime.Runtime`. The
 runtime's ``storage`` outlives the connector object; a crash throws the
 object and its scheduled callbacks away and builds a fresh one on the same
 storage, which is exactly what a process restart on a real server does.
+
+Whatever the connector gets wrong is the connector's, never the harness's:
+an exception from its factory (on a restart), from ``receive`` or from a
+scheduled callback, and a ``receive`` that does not return an HTTP status
+(an ``int`` in 100..599, not a ``bool``) are each counted as a
+:class:`ConnectorFault` of their kind, with the first occurrence kept in
+full, and the run goes on. The sender of a delivery the connector raised
+on, or answered without a status, sees a 500 and retries.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
+import traceback
+from collections import Counter
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import httpx
 import simpy
 
-from mocks.core.clock import Clock
+from mocks.core.clock import Clock, iso
 from mocks.core.faults import ProcessKilled
 from mocks.core.webhooks import Delivery
 from simulator.runtime import Connector, ConnectorLoadError, Runtime, Scheduler, build_connector
 from simulator.storage import MemoryStorage
 from simulator.systems import SYSTEMS, Systems
 from simulator.trace import Trace, TraceLogHandler
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS_FILES = frozenset(str(Path(__file__).resolve().parent / name) for name in ("host.py", "runtime.py"))
+
+
+class FaultKind(StrEnum):
+    BUILD = "build"  # the factory raised, or built something without receive/close (on a restart)
+    RECEIVE = "receive"  # receive() raised
+    BAD_RETURN = "bad_return"  # receive() returned something that is not an HTTP status
+    SCHEDULED_CALLBACK = "scheduled_callback"  # a call_later/every callback raised
+    CLOSE = "close"  # close() raised at the end of the run
+
+
+WHAT = {
+    FaultKind.BUILD: "in its factory",
+    FaultKind.RECEIVE: "in receive()",
+    FaultKind.SCHEDULED_CALLBACK: "in a scheduled callback",
+    FaultKind.CLOSE: "in close()",
+}
+
+
+def short_path(filename: str) -> str:
+    """A source path as a report shows it: relative to the repository, or to site-packages, else as given."""
+    path = Path(filename)
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except (ValueError, OSError):
+        pass
+    parts = path.parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return str(Path(*parts[parts.index(marker) + 1:]))
+    return filename
+
+
+def connector_traceback(exc: BaseException) -> tuple[str, str]:
+    """(where, traceback) of an exception the connector raised: the harness's own frames are left out, paths are
+    shortened, so the text is the same on every machine and starts in the connector's code."""
+    frames = list(traceback.extract_tb(exc.__traceback__))
+    while len(frames) > 1 and frames[0].filename in HARNESS_FILES:
+        frames.pop(0)
+    lines = ["Traceback (most recent call last):\n"]
+    for frame in frames:
+        lines.append(f'  File "{short_path(frame.filename)}", line {frame.lineno}, in {frame.name}\n')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}\n")
+    lines += traceback.format_exception_only(type(exc), exc)
+    last = frames[-1] if frames else None
+    where = f"{short_path(last.filename)}:{last.lineno} in {last.name}" if last else "unknown"
+    return where, "".join(lines).rstrip()
+
+
+def _defined_at(function: Any) -> str:
+    """Where a connector's method is defined, ``path:line in name`` (for a bad return value)."""
+    try:
+        target = inspect.unwrap(getattr(function, "__func__", function))
+        return f"{short_path(inspect.getsourcefile(target) or '?')}:{target.__code__.co_firstlineno} in " \
+               f"{target.__qualname__}"
+    except (TypeError, AttributeError):
+        return repr(function)
+
+
+@dataclass
+class ConnectorFault:
+    """One kind of fault of the connector in a run: how often it happened, and the first time in full."""
+
+    kind: FaultKind
+    error: str  # the first one's exception type, or "returned <type>" for a bad return value
+    message: str
+    where: str  # ``path:line in function`` of the first one
+    first_at: str  # simulated time of the first one
+    traceback: str = ""  # the first one's, the connector's frames only
+    count: int = 0
+    by_error: Counter = field(default_factory=Counter)  # error (type) -> count
+
+    def headline(self) -> str:
+        """"connector raised RuntimeError in receive() 412 times; first at conn.py:12 in receive (2026-01-05T09:00:00Z):
+        boom"."""
+        times = "once" if self.count == 1 else f"{self.count:,} times"
+        others = ", ".join(f"{e} ×{n}" for e, n in self.by_error.items() if e != self.error)
+        also = f" (also {others})" if others else ""
+        if self.kind is FaultKind.BAD_RETURN:
+            return (f"connector's receive() {self.error}{also} instead of an HTTP status (an int in 100..599) "
+                    f"{times}; the sender saw a 500 each time; first at {self.where} ({self.first_at})")
+        return (f"connector raised {self.error}{also} {WHAT[self.kind]} {times}; first at {self.where} "
+                f"({self.first_at}): {self.message}")
+
+    def to_json(self, *, with_traceback: bool = True) -> dict[str, Any]:
+        """Counts only, or (``with_traceback``) the first occurrence in full too."""
+        counts = {"kind": str(self.kind), "count": self.count, "by_error": dict(sorted(self.by_error.items()))}
+        if not with_traceback:
+            return counts
+        return {**counts, "first": {"error": self.error, "message": self.message, "where": self.where,
+                                    "at": self.first_at, "traceback": self.traceback}}
 
 
 class ConnectorHost:
@@ -37,7 +145,8 @@ class ConnectorHost:
         self.trace = trace
         self.storage: MutableMapping[str, Any] = MemoryStorage() if storage is None else storage
         self.http = httpx.Client(transport=transport)
-        self.errors: list[str] = []
+        self.errors: list[str] = []  # one line per fault of the connector, in order
+        self.faults: dict[FaultKind, ConnectorFault] = {}  # in order of first occurrence
         self.crashes = 0
         self.connector: Connector | None = None
         self.scheduler: Scheduler | None = None
@@ -49,9 +158,33 @@ class ConnectorHost:
             self.http.close()
             raise
 
-    def record_error(self, exc: BaseException) -> None:
-        self.errors.append(f"{type(exc).__name__}: {exc}")
-        self.trace.record("connector_error", error=type(exc).__name__, detail=str(exc)[:200])
+    def record_error(self, exc: BaseException, kind: FaultKind = FaultKind.RECEIVE) -> None:
+        """A connector exception: counted under ``kind``; the first of its kind keeps its traceback."""
+        if isinstance(exc, ConnectorLoadError) and exc.__cause__ is not None:
+            exc = exc.__cause__  # what the factory raised, where it raised it
+        where, text = connector_traceback(exc) if kind not in self.faults else ("", "")
+        self._count(kind, type(exc).__name__, str(exc), where, text)
+
+    def record_bad_return(self, value: Any) -> None:
+        """``receive`` answered with something that is not an HTTP status."""
+        error = f"returned {value!r}"[:60] if value is None or isinstance(value, (bool, int)) \
+            else f"returned a {type(value).__name__}"
+        self._count(FaultKind.BAD_RETURN, error, repr(value)[:200],
+                    _defined_at(getattr(self.connector, "receive", None)) if FaultKind.BAD_RETURN not in self.faults
+                    else "", "")
+
+    def _count(self, kind: FaultKind, error: str, message: str, where: str, text: str) -> None:
+        fault = self.faults.get(kind)
+        if fault is None:
+            fault = self.faults[kind] = ConnectorFault(kind, error, message[:500], where, iso(self.clock.now()), text)
+        fault.count += 1
+        fault.by_error[error] += 1
+        self.errors.append(f"{kind}: {error}: {message}"[:300])
+        self.trace.record("connector_error", during=str(kind), error=error, detail=message[:200])
+
+    @property
+    def error_count(self) -> int:
+        return sum(fault.count for fault in self.faults.values())
 
     def start(self) -> None:
         """Build a connector on the runtime; :class:`~simulator.runtime.ConnectorLoadError` if the factory fails.
@@ -61,7 +194,8 @@ class ConnectorHost:
         """
         if self.scheduler is not None:
             self.scheduler.cancel_all()
-        self.scheduler = Scheduler(self.env, self.record_error, self.crash)
+        self.scheduler = Scheduler(self.env, lambda exc: self.record_error(exc, FaultKind.SCHEDULED_CALLBACK),
+                                   self.crash)
         credentials = self.systems.credentials
         runtime = Runtime(
             http=self.http,
@@ -87,13 +221,21 @@ class ConnectorHost:
         return wanted is None or event_type in wanted
 
     def receive(self, delivery: Delivery) -> int:
+        """The connector's answer to one delivery, always an HTTP status: its faults are counted, never raised."""
         if self.connector is None:
             return 503  # down: the sender sees its request fail and retries on its schedule
         try:
-            return self.connector.receive(delivery)
+            status = self.connector.receive(delivery)
         except ProcessKilled:
             self.crash()
             return 503  # the process died while handling it: no answer ever reached the sender
+        except (Exception, SystemExit) as exc:  # a bug in the connector: its web server would answer 500
+            self.record_error(exc, FaultKind.RECEIVE)
+            return 500
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            self.record_bad_return(status)
+            return 500  # no status line the sender could read: a failed delivery, retried
+        return int(status)
 
     def stop(self) -> None:
         """The process dies and stays down: nothing runs, every delivery fails, until :meth:`restart`."""
@@ -104,11 +246,14 @@ class ConnectorHost:
         self.trace.record("connector_crash", n=self.crashes)
 
     def restart(self) -> None:
-        """A new process on the same durable storage."""
+        """A new process on the same durable storage; if the factory fails, the process stays down (a build fault)."""
         try:
             self.start()
         except ConnectorLoadError as exc:
-            raise ConnectorLoadError(f"restarting after simulated crash {self.crashes}: {exc}") from exc
+            self.connector = None
+            self.record_error(exc, FaultKind.BUILD)
+            self.trace.record("connector_restart_failed", n=self.crashes)
+            return
         self.trace.record("connector_restart", n=self.crashes)
 
     def crash(self) -> None:
@@ -129,6 +274,10 @@ class ConnectorHost:
         self.restart()
 
     def close(self) -> None:
-        if self.connector is not None:
-            self.connector.close()
-        self.http.close()
+        try:
+            if self.connector is not None:
+                self.connector.close()
+        except (Exception, SystemExit) as exc:
+            self.record_error(exc, FaultKind.CLOSE)
+        finally:
+            self.http.close()

@@ -70,7 +70,9 @@ class Reconciliation:
             "approved_billable_lines": self.approved_billable_lines,
             "mismatches": len(self.mismatches),
             "mismatches_by_rule": dict(sorted(by_rule.items())),
-            "examples": [m.to_json() for m in self.mismatches[:examples]],
+            # the most money at stake first (a count that is off is no money); ties by rule, then item
+            "examples": [m.to_json() for m in sorted(
+                self.mismatches, key=lambda m: (-(m.money_at_stake if m.currency else 0), m.rule, m.item))[:examples]],
         }
 
 

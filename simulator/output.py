@@ -2,7 +2,10 @@
 
 - ``kpis.json``: deterministic; sorted keys, fixed float rounding.
 - ``events.jsonl``: deterministic; one record per line, in simulated-time order.
-- ``run.json``: what is *not* deterministic: wall time, memory, versions.
+- ``run.json``: what is *not* deterministic: wall time, memory, versions, and
+  the connector's errors with the first traceback of each kind.
+- ``mismatches.jsonl``: deterministic; every reconciliation mismatch, one per
+  line, the most money at stake first (empty when the ERP reconciles).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
+
+from simulator.oracle import Mismatch
+from simulator.systems import Systems
 
 PACKAGES = ("c2c", "simpy", "faker", "httpx", "pydantic", "pyyaml", "click", "rich")
 
@@ -33,6 +39,36 @@ def write_kpis(path: Path, kpis: dict[str, Any]) -> None:
     path.write_text(json.dumps(kpis, indent=2, sort_keys=True) + "\n")
 
 
+def money_at_stake(mismatch: Mismatch) -> int:
+    """Minor units of its currency; a count that is off (no currency) is not money."""
+    return mismatch.money_at_stake if mismatch.currency else 0
+
+
+def by_money(mismatch: Mismatch) -> tuple:
+    """Most money at stake first; ties by rule, then item, so the order is the same on every run."""
+    return -money_at_stake(mismatch), mismatch.rule, mismatch.item
+
+
+def mismatch_records(mismatches: list[Mismatch], systems: Systems) -> list[dict[str, Any]]:
+    """Every mismatch, ranked by money at stake, with the charge's lineage where the item is an ERP charge."""
+    records = []
+    for mismatch in sorted(mismatches, key=by_money):
+        record = {**mismatch.to_json(), "money_at_stake": money_at_stake(mismatch)}
+        kind, _, charge_id = mismatch.item.partition("/")
+        charge = systems.erp.charges.get(charge_id) if kind == "erp:charge" else None
+        if charge is not None:
+            record["lineage"] = charge.lineage
+        records.append(record)
+    return records
+
+
+def write_mismatches(path: Path, mismatches: list[Mismatch], systems: Systems) -> None:
+    """``mismatches.jsonl``: one JSON object per line, sorted keys; an empty file when there are none."""
+    with path.open("w") as stream:
+        for record in mismatch_records(mismatches, systems):
+            stream.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+
+
 def peak_rss_mib() -> float:
     # ru_maxrss is KiB on Linux, bytes on macOS.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -50,7 +86,8 @@ def package_versions() -> dict[str, str]:
 
 
 def write_run(path: Path, *, wall_seconds: float, api_calls: int, trace_counts: dict[str, int],
-              fault_counts: dict[str, int], command: list[str]) -> dict[str, Any]:
+              fault_counts: dict[str, int], command: list[str],
+              connector_errors: list[dict[str, Any]] = ()) -> dict[str, Any]:
     run = {
         "wall_seconds": round(wall_seconds, 3),
         "peak_rss_mib": peak_rss_mib(),
@@ -58,6 +95,7 @@ def write_run(path: Path, *, wall_seconds: float, api_calls: int, trace_counts: 
         "connector_calls_per_wall_second": round(api_calls / wall_seconds, 1) if wall_seconds else None,
         "trace_records": dict(sorted(trace_counts.items())),
         "faults": dict(sorted(fault_counts.items())),
+        "connector_errors": list(connector_errors),  # per kind: count, and the first one with its traceback
         "command": command,
         "versions": package_versions(),
     }

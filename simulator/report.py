@@ -60,6 +60,10 @@ def kpi_table(kpis: dict[str, Any]) -> Table:
     calls = kpis["api_calls"]
     table.add_row("API calls by the connector",
                   " · ".join(f"{s.upper()} {v['calls']:,}" for s, v in calls.items()))
+    errors = kpis.get("connector_errors", 0)
+    by_kind = " · ".join(f"{kind.replace('_', ' ')} {n:,}" for kind, n in kpis.get("connector_errors_by_kind", {}).items())
+    table.add_row("connector errors",
+                  f"[bold red]{errors:,}[/] ({escape(by_kind)})" if errors else "[green]none[/]")
     recon = kpis["reconciliation"]
     style = "green" if recon["mismatches"] == 0 else "bold red"
     table.add_row("reconciliation",
@@ -67,10 +71,26 @@ def kpi_table(kpis: dict[str, Any]) -> Table:
     return table
 
 
-def mismatch_lines(kpis: dict[str, Any], limit: int = 10) -> list[str]:
+def mismatch_lines(kpis: dict[str, Any], limit: int = 10, full_list: str = "mismatches.jsonl") -> list[str]:
+    """The mismatches with the most money at stake (the examples are ranked so), then how many more and where."""
+    recon = kpis["reconciliation"]
     lines = []
-    for m in kpis["reconciliation"]["examples"][:limit]:
+    for m in recon["examples"][:limit]:
         currency = f" {m['currency']}" if m["currency"] else ""
+        stake = abs(m["expected"] - m["actual"]) if all(type(m[k]) is int for k in ("expected", "actual")) else 0
+        at_stake = f" ({money(stake, m['currency'])} at stake)" if stake and m["currency"] else ""
         lines.append(f"[{m['rule']}] {m['item']}: expected {m['expected']}{currency}, ERP has {m['actual']}"
-                     f"{' — ' + m['detail'] if m['detail'] else ''}")
+                     f"{at_stake}{' — ' + m['detail'] if m['detail'] else ''}")
+    more = recon["mismatches"] - len(lines)
+    if more > 0:
+        lines.append(f"… and {more:,} more (full list: {full_list})")
+    return lines
+
+
+def connector_fault_lines(faults: list[Any]) -> list[str]:
+    """Each kind of connector fault once: its headline, then the first one's traceback, indented."""
+    lines = []
+    for fault in faults:
+        lines.append(fault.headline())
+        lines += [f"    {line}" for line in fault.traceback.splitlines()]
     return lines

@@ -12,7 +12,7 @@ import tempfile
 import weakref
 from collections import Counter
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from simulator.firm.delivery import consultant_weeks, hire, watch_psa
 from simulator.firm.drift import watch_billing_runs
 from simulator.firm.finance import month_ends, watch_erp
 from simulator.firm.sales import account_updates, sales
-from simulator.host import ConnectorHost
+from simulator.host import ConnectorFault, ConnectorHost
 from simulator.kpis import build_kpis
 from simulator.oracle import Reconciliation, reconcile
 from simulator.runtime import Connector, Runtime, load_factory
@@ -52,6 +52,7 @@ class SimulationResult:
     api_calls: Counter
     trace_counts: Counter
     connector_errors: list[str]
+    connector_faults: tuple[ConnectorFault, ...] = field(default=(), kw_only=True)  # per kind, first one in full
     fault_counts: Counter
     connector_storage: Any
 
@@ -161,5 +162,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
         wip=ctx.observations.get("unbilled_wip", []), consultants=len(ctx.consultants),
         connector_errors=len(host.errors),
     )
+    kpis["connector_errors_by_kind"] = {str(kind): fault.count for kind, fault in sorted(host.faults.items())}
     return SimulationResult(scenario, seed, systems, reconciliation, kpis, transport.calls, trace.counts,
-                            host.errors, faults.counts, host.storage)
+                            host.errors, faults.counts, host.storage,
+                            connector_faults=tuple(host.faults.values()))

@@ -53,7 +53,7 @@ class Scheduler:
             fn()
         except ProcessKilled:  # the process died inside this callback: the host restarts it
             self._on_killed()
-        except Exception as exc:  # a connector bug must not stop the world
+        except (Exception, SystemExit) as exc:  # a connector bug must not stop the world (nor end the harness)
             self._on_error(exc)
 
     def call_later(self, delay_s: float, fn: Callable[[], Any]) -> None:

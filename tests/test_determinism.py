@@ -95,6 +95,14 @@ def test_events_jsonl_is_in_simulated_time_order(runs: dict[str, Path]) -> None:
     assert {"api", "webhook", "event"} <= {r["kind"] for r in records}
 
 
+def test_every_run_writes_mismatches_jsonl_even_when_it_reconciles(runs: dict[str, Path]) -> None:
+    for name in ("first", "again"):
+        kpis = json.loads((runs[name] / "kpis.json").read_text())
+        lines = (runs[name] / "mismatches.jsonl").read_text().splitlines()
+        assert len(lines) == kpis["reconciliation"]["mismatches"]  # 0 on the baseline: an empty file
+    assert (runs["first"] / "mismatches.jsonl").read_bytes() == (runs["again"] / "mismatches.jsonl").read_bytes()
+
+
 def test_run_json_holds_the_non_deterministic_facts(runs: dict[str, Path]) -> None:
     run = json.loads((runs["first"] / "run.json").read_text())
     assert run["wall_seconds"] > 0
