@@ -4,11 +4,19 @@ The pytest plugin creates one :class:`Certification` per session and each
 requirement's test calls :meth:`Certification.evaluate`. Outcomes are
 recorded from pytest's own reports (so a crash in a check is a failure,
 never a silent pass) and the failure details from the check itself.
+
+The connector's own faults are reported as its own: a factory that raises
+fails the first requirement with where it raised, and every later one
+with one line pointing there (the factory is not called again); an
+exception in ``receive()`` or a scheduled callback, or a ``receive()``
+without an HTTP status, leads the findings of a failed requirement whose
+runs it happened in, with the first traceback of each kind.
 """
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +26,34 @@ import pytest
 from conformance.catalog import Requirement
 from conformance.checks import CheckContext, run_check
 from conformance.checks.registry import pytest_command
-from conformance.findings import RequirementFailed
-from conformance.observation import Observations
+from conformance.findings import Finding, RequirementFailed
+from conformance.observation import Observation, Observations
 from conformance.subject import Subject
 from conformance.verdict import Outcome, Profile
+from simulator.host import ConnectorFault, FaultKind, connector_traceback
 from simulator.runtime import ConnectorLoadError
 
 NOT_APPLICABLE = "c2c_not_applicable"
+EXPECTED = {FaultKind.BAD_RETURN: "an HTTP status"}  # else: "no exception"
+
+
+def connector_findings(runs: Iterable[Observation]) -> list[Finding]:
+    """One finding per kind of connector fault in ``runs``: counted over all of them, the first one in full."""
+    merged: dict[FaultKind, ConnectorFault] = {}
+    for run in runs:
+        for fault in run.result.connector_faults:
+            if fault.kind not in merged:
+                merged[fault.kind] = ConnectorFault(fault.kind, fault.error, fault.message, fault.where,
+                                                    fault.first_at, fault.traceback)
+            total = merged[fault.kind]
+            total.count += fault.count
+            total.by_error.update(fault.by_error)
+    findings = []
+    for fault in merged.values():
+        traceback_text = f"\n{fault.traceback}" if fault.traceback else ""
+        findings.append(Finding(f"connector {fault.kind}", EXPECTED.get(fault.kind, "no exception"), fault.error,
+                                detail=f"— {fault.headline()}{traceback_text}"))
+    return findings
 
 
 @dataclass
@@ -36,6 +65,7 @@ class Certification:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unbuildable: tuple[str, str] | None = None  # (the requirement it was reported under, why) once build() raised
 
     def __post_init__(self) -> None:
         self.observations = Observations(self.subject, self.seed, self.artifacts)
@@ -52,14 +82,30 @@ class Certification:
                 pytest.skip(f"not applicable: the connector declares no {requirement.needs!r} capability")
             pytest.skip(f"the connector declares no {requirement.needs!r} capability, and {requirement.id} "
                         "cannot be waived: this skip blocks certification")
+        if self.unbuildable is not None:  # said once, in full, under the first requirement; not built again
+            first, _ = self.unbuildable
+            failure = RequirementFailed(requirement, [], self.seed, [pytest_command(requirement, self.context)],
+                                        f"not run: the connector cannot be built (see {first})")
+            self.failures[requirement.id] = failure.to_json()
+            pytest.fail(f"{requirement.id}: not run: the connector cannot be built (see {first})", pytrace=False)
+        self.observations.read.clear()
         try:
             run_check(requirement, self.context)
             return
         except RequirementFailed as exc:
             failure = exc
+            faults = connector_findings(self.observations.read)
+            if faults:
+                failure = RequirementFailed(requirement, failure.findings, self.seed, failure.reproduce,
+                                            "\n".join(filter(None, [
+                                                "the connector failed in its own code in the runs this requirement "
+                                                "read (first below); the other findings may only be its "
+                                                "consequences", failure.summary])), leading=faults)
         except ConnectorLoadError as exc:  # the connector's build() raised: its message says it all
+            where = f"\n  at {connector_traceback(exc.__cause__)[0]}" if exc.__cause__ is not None else ""
+            self.unbuildable = (requirement.id, str(exc))
             failure = RequirementFailed(requirement, [], self.seed, [pytest_command(requirement, self.context)],
-                                        f"the run could not complete: {exc}")
+                                        f"the run could not complete: {exc}{where}")
         except Exception as exc:  # the run itself broke: a failure, with the innermost frames to start from
             failure = RequirementFailed(requirement, [], self.seed, [pytest_command(requirement, self.context)],
                                         f"the run could not complete: {type(exc).__name__}: {exc}\n"

@@ -4,7 +4,9 @@ A finding is one item in the ERP (a timesheet line's net charge, a
 customer, a webhook the connector accepted) that breaks the requirement.
 :class:`RequirementFailed` carries all of them with the seed and the
 commands that reproduce the run, so the failure message alone is enough
-to start debugging.
+to start debugging. Findings are ranked by money at stake, most first;
+the connector's own faults (an exception, a receive() without a status)
+lead, since everything else may follow from them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from simulator.oracle import Mismatch
 from simulator.report import money
 
 SHOWN = 15
+KEPT = 200  # findings per requirement in conformance-report.json
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class Finding:
     def __str__(self) -> str:
         unit = f" {self.currency}" if self.currency else ""
         stake = f" ({money(self.money_at_stake, self.currency)} at stake)" if self.money_at_stake else ""
-        return f"{self.item}: expected {self.expected}{unit}, got {self.actual}{stake} {self.detail}".rstrip()
+        first, *rest = self.detail.splitlines() or [""]
+        text = f"{self.item}: expected {self.expected}{unit}, got {self.actual}{stake} {first}".rstrip()
+        return "\n".join([text, *(f"      {line}" for line in rest)])  # a traceback, indented under its finding
 
 
 def at_stake(findings: Iterable[Finding]) -> dict[str, int]:
@@ -56,9 +61,10 @@ def at_stake(findings: Iterable[Finding]) -> dict[str, int]:
 
 class RequirementFailed(AssertionError):
     def __init__(self, requirement: Requirement, findings: list[Finding], seed: int, reproduce: list[str],
-                 summary: str = "") -> None:
+                 summary: str = "", leading: Iterable[Finding] = ()) -> None:
         self.requirement = requirement
-        self.findings = sorted(findings, key=lambda f: -f.money_at_stake)  # stable: the oracle's order otherwise
+        # ``leading`` (the connector's own faults) first, then the most money; stable: the oracle's order otherwise
+        self.findings = [*leading, *sorted(findings, key=lambda f: -f.money_at_stake)]
         self.seed = seed
         self.reproduce = reproduce
         self.summary = summary
@@ -77,11 +83,13 @@ class RequirementFailed(AssertionError):
             lines.append(self.summary)
         lines += [f"  {finding}" for finding in self.findings[:SHOWN]]
         if len(self.findings) > SHOWN:
-            lines.append(f"  ... and {len(self.findings) - SHOWN} more (all of them in conformance-report.json)")
+            kept = "all of them" if len(self.findings) <= KEPT else f"the first {KEPT}"
+            lines.append(f"  ... and {len(self.findings) - SHOWN} more ({kept} in conformance-report.json; "
+                         "c2c simulate writes every mismatch of a run to mismatches.jsonl)")
         lines.append("reproduce with:")
         lines += [f"  {command}" for command in self.reproduce]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
         return {"summary": self.summary, "money_at_stake": self.money(), "reproduce": self.reproduce,
-                "findings": [f.to_json() for f in self.findings[:200]], "findings_total": len(self.findings)}
+                "findings": [f.to_json() for f in self.findings[:KEPT]], "findings_total": len(self.findings)}

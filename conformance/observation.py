@@ -113,6 +113,13 @@ class Observations:
         self.artifacts = artifacts
         self.unsupported = frozenset(BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if subject.lacks(c))
         self._runs: dict[str, Observation] = {}
+        self.read: list[Observation] = []  # every run handed out since the caller last cleared it, in order
+
+    def _hand_out(self, key: str) -> Observation:
+        run = self._runs[key]
+        if not any(seen is run for seen in self.read):
+            self.read.append(run)
+        return run
 
     def scenario_file(self, name: str) -> Path:
         """The catalog's scenario as this subject meets it: without the billing types it does not support."""
@@ -135,7 +142,7 @@ class Observations:
         if name not in self._runs:
             path = self.scenario_file(name)
             self._runs[name] = observe(load_scenario(path), path, self.seed, self.subject.factory)
-        return self._runs[name]
+        return self._hand_out(name)
 
     def control(self, name: str) -> Observation:
         """The same scenario and seed with no faults at all: what the connector does on a good day.
@@ -147,4 +154,4 @@ class Observations:
         key = "control:" + calm.model_dump_json(exclude={"name", "description"})
         if key not in self._runs:
             self._runs[key] = observe(calm, path, self.seed, self.subject.factory)
-        return self._runs[key]
+        return self._hand_out(key)

@@ -16,7 +16,7 @@ from conformance.catalog import BY_ID, CATALOG
 from conformance.certification import Certification
 from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, verdict_words, write_report
 from conformance.subject import DEFAULT_CONNECTOR, SubjectError, load_subject
-from conformance.verdict import Profile, in_profile
+from conformance.verdict import NOT_RUN, Profile, in_profile
 
 CERTIFICATION = pytest.StashKey[Certification]()
 REPORT_DIR = pytest.StashKey[Path]()
@@ -133,9 +133,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("c2c conformance")
     terminalreporter.write_line(f"connector {report['connector']['spec']} · seed {report['seeds'][0]} · "
                                 f"profile {report['profile']} · catalog {report['catalog_hash'][:19]}")
+    certification = config.stash[CERTIFICATION]
+    if certification.unbuildable is not None:  # once here, not once per requirement
+        first, why = certification.unbuildable
+        terminalreporter.write_line(f"the connector cannot be built: {why} (details under {first}); "
+                                    "every requirement run failed", red=True)
     for profile, result in report["verdicts"].items():
         word, blockers = verdict_words(result)
-        terminalreporter.write_line(f"{profile}: {word}{blockers}",
-                                    green=result["certified"], red=not result["certified"])
+        not_run = result["status"] == NOT_RUN
+        terminalreporter.write_line(f"{profile}: {word}{blockers}", green=result["certified"],
+                                    yellow=not_run, red=not (result["certified"] or not_run))
     terminalreporter.write_line(f"report: {directory / JSON_NAME}, {directory / MARKDOWN_NAME}, "
                                 f"{config.option.xmlpath}")

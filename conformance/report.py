@@ -17,11 +17,13 @@ from typing import Any
 from conformance import SUITE_VERSION
 from conformance.catalog import CATALOG, catalog_hash
 from conformance.certification import Certification
-from conformance.verdict import Profile, in_profile, verdict
+from conformance.findings import KEPT
+from conformance.verdict import NOT_RUN, Profile, in_profile, verdict
 from simulator.report import money
 
 SCHEMA_VERSION = 1
 JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"
+SHOWN_IN_SUMMARY = 10
 
 
 def build_report(certification: Certification) -> dict[str, Any]:
@@ -42,13 +44,16 @@ def build_report(certification: Certification) -> dict[str, Any]:
         "connector": certification.subject.to_json(),
         "seeds": [certification.seed],
         "profile": str(certification.profile),
-        "verdicts": {str(p): verdict(outcomes, p).to_json() for p in Profile},
+        "verdicts": {str(p): verdict(outcomes, p, ran=certification.profile).to_json() for p in Profile},
         "requirements": requirements,
     }
 
 
 def verdict_words(result: dict[str, Any]) -> tuple[str, str]:
-    """("CERTIFIED", "") or ("NOT CERTIFIED", " (2 failed, 1 skipped)") for one profile's verdict."""
+    """("CERTIFIED", ""), ("NOT CERTIFIED", " (2 failed, 1 skipped)") or, for a profile the session did not run,
+    ("not run", " (core profile; 2 requirements are only in full)")."""
+    if result.get("status") == NOT_RUN:
+        return "not run", f" ({result['reason']})"
     blockers = [f"{len(result[k])} {k.replace('_', ' ')}" for k in ("failed", "skipped", "not_run") if result[k]]
     return ("CERTIFIED" if result["certified"] else "NOT CERTIFIED"), (f" ({', '.join(blockers)})" if blockers else "")
 
@@ -74,8 +79,14 @@ def markdown(report: dict[str, Any]) -> str:
         stake = ", ".join(money(v, c) for c, v in failure["money_at_stake"].items()) or "no amount"
         lines += [f"### {r['id']}: {r['statement']}", "",
                   f"{failure['findings_total']} offending item(s), money at stake: {stake}. {failure['summary']}", ""]
-        lines += [f"- `{f['item']}`: expected {f['expected']}, got {f['actual']} {f['detail']}".rstrip()
-                  for f in failure["findings"][:10]]
+        for f in failure["findings"][:SHOWN_IN_SUMMARY]:  # ranked: the connector's own faults, then the most money
+            first, *rest = f["detail"].splitlines() or [""]
+            lines.append(f"- `{f['item']}`: expected {f['expected']}, got {f['actual']} {first}".rstrip())
+            if rest:  # a traceback
+                lines += ["", "  ```", *(f"  {line}" for line in rest), "  ```"]
+        if failure["findings_total"] > SHOWN_IN_SUMMARY:
+            lines.append(f"- … and {failure['findings_total'] - SHOWN_IN_SUMMARY} more (in {JSON_NAME}, up to "
+                         f"{KEPT}; the `c2c simulate` command below writes every mismatch to mismatches.jsonl)")
         lines += ["", "Reproduce:", "", "```", *failure["reproduce"], "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -173,6 +173,45 @@ def test_a_connector_that_cannot_start_fails_in_one_plain_sentence(pytester: pyt
     assert outcome(report, "C2C-BILL-004")["outcome"] == "fail"
 
 
+def test_a_factory_that_raises_is_said_once_not_once_per_requirement(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "--connector", "tests.subjects.raises_on_build:build", "-k", "BILL or SEC")
+    ran = [r for r in report["requirements"] if r["outcome"] != "not-run"]
+    assert len(ran) > 5 and {r["outcome"] for r in ran} == {"fail"}
+    out = result.stdout.str()
+    assert out.count("ACME_TOKEN is not set") == 2, out  # under the first requirement, and in the c2c summary
+    assert "at tests/subjects/raises_on_build.py:5 in build" in out
+    first = ran[0]["id"]
+    result.stdout.fnmatch_lines([f"*: not run: the connector cannot be built (see {first})",
+                                 "the connector cannot be built: factory tests.subjects.raises_on_build:build raised "
+                                 f"RuntimeError: ACME_TOKEN is not set (details under {first}); *"])
+    assert all("cannot be built" in r["failure"]["summary"] for r in ran[1:])
+
+
+def test_a_receive_that_raises_is_reported_as_the_connectors_error(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "--connector", "tests.subjects.raises_in_receive:build", "-k", "BILL-002")
+    failure = outcome(report, "C2C-BILL-002")["failure"]
+    lead = failure["findings"][0]
+    assert lead["item"] == "connector receive" and lead["actual"] == "KeyError"
+    assert "connector raised KeyError in receive() " in lead["detail"]
+    assert 'File "tests/subjects/raises_in_receive.py", line' in lead["detail"]
+    assert failure["summary"].startswith("the connector failed in its own code")
+    out = result.stdout.str()
+    assert out.count("Traceback (most recent call last):") == 1 and "simulator/host.py" not in out
+    assert out.index("connector raised KeyError") < out.index("reproduce with:")
+
+
+def test_a_core_run_says_full_was_not_run_rather_than_failed(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "-k", "SEC-001")
+    only_in_full = sum(1 for r in CATALOG if r.level == "SHOULD")
+    words = f"full: not run (core profile; {only_in_full} requirements are only in full)"
+    result.stdout.fnmatch_lines([words])
+    assert "full: NOT CERTIFIED" not in result.stdout.str()
+    full = report["verdicts"]["full"]
+    assert (full["status"], full["certified"]) == ("not run", False)
+    assert f"- **full: not run** (core profile; {only_in_full} requirements are only in full)" in \
+        (pytester.path / "report" / "conformance-summary.md").read_text()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_the_reference_connector_is_certified_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
