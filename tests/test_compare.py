@@ -194,18 +194,38 @@ def test_compare_errors_are_messages_with_exit_2(two_scenarios, tmp_path: Path, 
 
 
 def explode(runtime: Any) -> Any:
-    """A connector factory that fails: the run crashes, as a bug would."""
+    """A connector factory that fails: the connector's bug, not the harness's."""
     raise RuntimeError("boom")
 
 
-def test_a_crashing_run_is_reported_with_the_command_that_reproduces_it(two_scenarios, tmp_path: Path) -> None:
+def test_a_factory_that_raises_is_the_connectors_error_with_the_command_that_reproduces_it(
+        two_scenarios, tmp_path: Path) -> None:
     legacy, _ = two_scenarios
     crashing = tmp_path / "crashing.yaml"
     crashing.write_text(legacy.read_text().replace("reference_impl.legacy:build", "tests.test_compare:explode"))
     out = tmp_path / "compare.json"
     result = CliRunner().invoke(main, ["compare", str(legacy), str(crashing), "--seeds", "1", "--jobs", "1",
                                        "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    text = "".join(result.output.splitlines())
+    assert "connector: factory tests.test_compare:explode raised RuntimeError: boom (at tests/test_compare.py:" in text
+    assert f"reproduce with: c2c simulate {crashing} --seed 1" in text
+    assert "internal error" not in text and "Traceback" not in text
+    assert not out.exists() and not (tmp_path / "compare.json.crash.txt").exists()
+
+
+def test_a_crashing_run_is_reported_with_the_command_that_reproduces_it(two_scenarios, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy, _ = two_scenarios
+    out = tmp_path / "compare.json"
+
+    def harness_bug(scenario: Any, seed: int) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("simulator.run.simulate", harness_bug)  # --jobs 1 runs in this process
+    result = CliRunner().invoke(main, ["compare", str(legacy), str(legacy), "--seeds", "1", "--jobs", "1",
+                                       "--out", str(out)])
     assert result.exit_code == 3, result.output
-    assert f"reproduce with: c2c simulate {crashing} --seed 1" in result.output
+    assert f"reproduce with: c2c simulate {legacy} --seed 1" in "".join(result.output.splitlines())
     assert "Traceback" not in result.output and "RuntimeError: boom" in (tmp_path / "compare.json.crash.txt").read_text()
     assert not out.exists()

@@ -26,7 +26,7 @@ def test_findings_are_ranked_by_money_and_the_connectors_faults_lead() -> None:
 
 def test_and_n_more_says_where_the_rest_are() -> None:
     many = RequirementFailed(REQUIREMENT, [finding(f"i{n:03}", n) for n in range(SHOWN + 5)], 1, ["cmd"])
-    assert f"  ... and 5 more (all of them in conformance-report.json; c2c simulate writes every mismatch " \
+    assert "  ... and 5 more (all of them in conformance-report.json; c2c simulate writes every mismatch " \
            "of a run to mismatches.jsonl)" in many.message()
     assert many.message().index("i019") < many.message().index("i018")
     too_many = RequirementFailed(REQUIREMENT, [finding(f"i{n:03}", n) for n in range(KEPT + 1)], 1, ["cmd"])
