@@ -56,6 +56,27 @@ def connector_findings(runs: Iterable[Observation]) -> list[Finding]:
     return findings
 
 
+def _split(faults: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(faults that lead the findings, faults that follow them).
+
+    A delivery the connector raised on or answered without a status, or a
+    factory or close() that raised, may explain everything after it: it
+    leads. A scheduled callback that raised (often a transient error let
+    through, retried at the next tick) is one line of the summary, and its
+    traceback follows the findings about money.
+    """
+    callback = f"connector {FaultKind.SCHEDULED_CALLBACK}"
+    return [f for f in faults if f.item != callback], [f for f in faults if f.item == callback]
+
+
+def _with_faults(summary: str, leading: list[Finding], trailing: list[Finding]) -> str:
+    lines = ["the connector failed in its own code in the runs this requirement read (first of each kind below); "
+             "the other findings may only be its consequences"] if leading else []
+    lines.append(summary)
+    lines += [f"the connector also {f.detail.splitlines()[0].removeprefix('— connector ')}" for f in trailing]
+    return "\n".join(filter(None, lines))
+
+
 @dataclass
 class Certification:
     subject: Subject
@@ -96,11 +117,9 @@ class Certification:
             failure = exc
             faults = connector_findings(self.observations.read)
             if faults:
-                failure = RequirementFailed(requirement, failure.findings, self.seed, failure.reproduce,
-                                            "\n".join(filter(None, [
-                                                "the connector failed in its own code in the runs this requirement "
-                                                "read (first below); the other findings may only be its "
-                                                "consequences", failure.summary])), leading=faults)
+                leading, trailing = _split(faults)
+                failure = RequirementFailed(requirement, failure.findings + trailing, self.seed, failure.reproduce,
+                                            _with_faults(failure.summary, leading, trailing), leading=leading)
         except ConnectorLoadError as exc:  # the connector's build() raised: its message says it all
             where = f"\n  at {connector_traceback(exc.__cause__)[0]}" if exc.__cause__ is not None else ""
             self.unbuildable = (requirement.id, str(exc))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
+import sysconfig
 import traceback
 from collections import Counter
 from collections.abc import Callable, MutableMapping
@@ -40,6 +41,9 @@ from simulator.trace import Trace, TraceLogHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS_FILES = frozenset(str(Path(__file__).resolve().parent / name) for name in ("host.py", "runtime.py"))
+HARNESS_DIRS = ("simulator/", "mocks/")  # the harness's code, as short_path shows it
+LIBRARY_DIRS = ("site-packages", "dist-packages")
+STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 
 class FaultKind(StrEnum):
@@ -66,25 +70,61 @@ def short_path(filename: str) -> str:
     except (ValueError, OSError):
         pass
     parts = path.parts
-    for marker in ("site-packages", "dist-packages"):
+    for marker in LIBRARY_DIRS:
         if marker in parts:
             return str(Path(*parts[parts.index(marker) + 1:]))
     return filename
 
 
-def connector_traceback(exc: BaseException) -> tuple[str, str]:
-    """(where, traceback) of an exception the connector raised: the harness's own frames are left out, paths are
-    shortened, so the text is the same on every machine and starts in the connector's code."""
+def _origin(filename: str, own_package: str) -> str:
+    """Whose code a frame is: "harness", "own" (the connector's), or a library's name ("httpx", "stdlib")."""
+    if short_path(filename).startswith(HARNESS_DIRS):
+        return "harness"
+    parts = Path(filename).parts
+    for marker in LIBRARY_DIRS:
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            library = parts[parts.index(marker) + 1]
+            return "own" if library == own_package else library
+    try:
+        Path(filename).resolve().relative_to(STDLIB)
+        return "stdlib"
+    except (ValueError, OSError):
+        return "own"
+
+
+def connector_traceback(exc: BaseException, own_package: str = "") -> tuple[str, str]:
+    """(where, traceback) of an exception the connector raised.
+
+    The harness's calling frames are left out, a run of frames inside
+    libraries (httpx, the standard library; not ``own_package``, the
+    connector's own) is one line, and paths are shortened, so the text is
+    the same on every machine and starts in the connector's code.
+    ``where`` is the innermost frame of the connector's own code (not a
+    library's, not the harness's: an injected timeout is raised by the mock
+    transport, but the connector is where it was let through).
+    """
     frames = list(traceback.extract_tb(exc.__traceback__))
     while len(frames) > 1 and frames[0].filename in HARNESS_FILES:
         frames.pop(0)
+    origins = [_origin(frame.filename, own_package) for frame in frames]
     lines = ["Traceback (most recent call last):\n"]
-    for frame in frames:
-        lines.append(f'  File "{short_path(frame.filename)}", line {frame.lineno}, in {frame.name}\n')
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}\n")
+    i = 0
+    while i < len(frames):
+        run = 0
+        while i + run < len(frames) and origins[i + run] not in ("own", "harness"):
+            run += 1
+        if run > 1:
+            libraries = ", ".join(dict.fromkeys(origins[i:i + run]))
+            lines.append(f"  [{run} frames in {libraries}]\n")
+        else:
+            frame = frames[i]
+            lines.append(f'  File "{short_path(frame.filename)}", line {frame.lineno}, in {frame.name}\n')
+            if frame.line:
+                lines.append(f"    {frame.line.strip()}\n")
+        i += max(run, 1)
     lines += traceback.format_exception_only(type(exc), exc)
-    last = frames[-1] if frames else None
+    own = [frame for frame, origin in zip(frames, origins, strict=True) if origin == "own"]
+    last = own[-1] if own else frames[-1] if frames else None
     where = f"{short_path(last.filename)}:{last.lineno} in {last.name}" if last else "unknown"
     return where, "".join(lines).rstrip()
 
@@ -162,7 +202,8 @@ class ConnectorHost:
         """A connector exception: counted under ``kind``; the first of its kind keeps its traceback."""
         if isinstance(exc, ConnectorLoadError) and exc.__cause__ is not None:
             exc = exc.__cause__  # what the factory raised, where it raised it
-        where, text = connector_traceback(exc) if kind not in self.faults else ("", "")
+        own_package = (getattr(self.factory, "__module__", None) or "").partition(".")[0]
+        where, text = connector_traceback(exc, own_package) if kind not in self.faults else ("", "")
         self._count(kind, type(exc).__name__, str(exc), where, text)
 
     def record_bad_return(self, value: Any) -> None:

@@ -100,6 +100,22 @@ def test_a_raising_receive_is_a_counted_500_with_its_first_traceback() -> None:
         '{"kind": "receive", "count": 2, "by_error": {"KeyError": 1, "ValueError": 1}}'
 
 
+class CallsALibrary(Answers):
+    def receive(self, delivery: Any) -> int:
+        with httpx.Client() as client:
+            client.get("ftp://example.invalid/")  # raises deep inside httpx, before any network
+        return 200
+
+
+def test_where_is_the_connectors_own_frame_and_library_frames_are_one_line() -> None:
+    host = host_for(CallsALibrary)
+    assert host.receive(None) == 500
+    fault = host.faults[FaultKind.RECEIVE]
+    assert fault.error == "UnsupportedProtocol"
+    assert fault.where.startswith("tests/test_connector_faults.py:") and fault.where.endswith(" in receive")
+    assert "frames in httpx, stdlib]" in fault.traceback and "_client.py" not in fault.traceback
+
+
 def test_a_raising_scheduled_callback_is_counted_and_the_world_goes_on() -> None:
     host = host_for(Answers)
     ran = []

@@ -32,3 +32,32 @@ def test_and_n_more_says_where_the_rest_are() -> None:
     too_many = RequirementFailed(REQUIREMENT, [finding(f"i{n:03}", n) for n in range(KEPT + 1)], 1, ["cmd"])
     assert f"(the first {KEPT} in conformance-report.json;" in too_many.message()
     assert len(too_many.to_json()["findings"]) == KEPT and too_many.to_json()["findings_total"] == KEPT + 1
+
+
+def test_connector_faults_are_merged_over_the_runs_a_requirement_read() -> None:
+    from types import SimpleNamespace
+
+    from conformance.certification import _split, _with_faults, connector_findings
+    from simulator.host import ConnectorFault, FaultKind
+
+    def run(*faults: ConnectorFault) -> SimpleNamespace:
+        return SimpleNamespace(result=SimpleNamespace(connector_faults=faults))
+
+    def fault(kind: FaultKind, count: int, error: str = "KeyError") -> ConnectorFault:
+        made = ConnectorFault(kind, error, "'k'", "c.py:3 in receive", "2026-01-01T00:00:01Z",
+                              "Traceback (most recent call last):\nKeyError: 'k'", count)
+        made.by_error[error] = count
+        return made
+
+    callbacks = connector_findings([run(fault(FaultKind.SCHEDULED_CALLBACK, 2, "ReadTimeout"))])
+    assert _split(callbacks) == ([], callbacks)
+    assert _with_faults("12 mismatches", *_split(callbacks)) == \
+        "12 mismatches\nthe connector also raised ReadTimeout in a scheduled callback 2 times; first at c.py:3 in " \
+        "receive (2026-01-01T00:00:01Z): 'k'"
+    found = connector_findings([run(fault(FaultKind.RECEIVE, 3)), run(fault(FaultKind.RECEIVE, 4, "ValueError"))])
+    (only,) = found
+    assert (only.item, only.expected, only.actual) == ("connector receive", "no exception", "KeyError")
+    assert "connector raised KeyError (also ValueError ×4) in receive() 7 times" in only.detail
+    assert only.detail.endswith("Traceback (most recent call last):\nKeyError: 'k'")
+    assert _split(found + callbacks) == (found, callbacks)
+    assert _with_faults("", found, []).startswith("the connector failed in its own code")
