@@ -13,6 +13,7 @@ from typing import Any
 
 from simulator.oracle import Reconciliation
 from simulator.systems import SYSTEMS, Systems
+from simulator.truth import GroundTruth
 from simulator.valuation import Valuer, item_of
 
 SCHEMA_VERSION = "1.0"
@@ -35,7 +36,7 @@ def percentiles(values: list[float]) -> dict[str, Any]:
     return {"count": len(ordered), "p50": rank(50), "p95": rank(95)}
 
 
-def invoice_kpis(systems: Systems) -> dict[str, Any]:
+def invoice_kpis(systems: Systems, truth: GroundTruth) -> dict[str, Any]:
     """Invoices posted, their cycle time and billing lag; credit notes apart.
 
     Cycle time runs from the approval an invoice line cites to the invoice's
@@ -46,7 +47,7 @@ def invoice_kpis(systems: Systems) -> dict[str, Any]:
     ``credit_notes`` only, never in the invoice figures.
     """
     erp, psa = systems.erp, systems.psa
-    valuer = Valuer(systems, with_approvals=False)
+    valuer = Valuer(systems, truth, with_approvals=False)
     approved_at = {a["approval_id"]: a["approved_at"] for a in psa.approvals}
     posted = [i for i in erp.invoices.values() if i.status == "posted" and i.document_type == "invoice"]
     credit_notes = [i for i in erp.invoices.values() if i.status == "posted" and i.document_type == "credit_note"]
@@ -218,7 +219,7 @@ def api_kpis(calls: Counter, systems: Systems) -> dict[str, Any]:
 
 
 def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, systems: Systems,
-               reconciliation: Reconciliation, calls: Counter, webhooks: Counter,
+               reconciliation: Reconciliation, truth: GroundTruth, calls: Counter, webhooks: Counter,
                wip: list[dict[str, Any]], consultants: int, connector_errors: int) -> dict[str, Any]:
     psa = systems.psa
     return {
@@ -227,7 +228,7 @@ def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, s
         "seed": seed,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "reconciliation": reconciliation.to_json(),
-        "invoices": invoice_kpis(systems),
+        "invoices": invoice_kpis(systems, truth),
         "unbilled_wip": wip,
         "revenue_leakage": dict(sorted(reconciliation.leakage.items())),
         "over_billing": dict(sorted(reconciliation.over_billing.items())),

@@ -12,11 +12,12 @@ value, so a failure says what money is wrong and where.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 from simulator.systems import Systems
+from simulator.truth import GroundTruth
 from simulator.valuation import SourceItem, Valuer, half_up, item_of
 
 BILLED = ("unbilled", "invoiced")  # charge states that count as billed; "released" ones live on in their parts
@@ -55,9 +56,12 @@ class Reconciliation:
     leakage: Counter = field(default_factory=Counter)  # currency -> minor units under-billed
     over_billing: Counter = field(default_factory=Counter)
     held: Counter = field(default_factory=Counter)  # currency -> minor units held over caps
+    # Work invoiced, but on a later run than the timeliness rule says: the ERP ends right, a month late.
+    late: list[Mismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """The ERP ends right: nothing wrong, missing or uninvoiced (late invoicing is reported apart)."""
         return not self.mismatches
 
     def add(self, mismatch: Mismatch) -> None:
@@ -70,6 +74,7 @@ class Reconciliation:
             "approved_billable_lines": self.approved_billable_lines,
             "mismatches": len(self.mismatches),
             "mismatches_by_rule": dict(sorted(by_rule.items())),
+            "late_invoices": len(self.late),
             # the most money at stake first (a count that is off is no money); ties by rule, then item
             "examples": [m.to_json() for m in sorted(
                 self.mismatches, key=lambda m: (-(m.money_at_stake if m.currency else 0), m.rule, m.item))[:examples]],
@@ -79,29 +84,30 @@ class Reconciliation:
 # -- the checks -----------------------------------------------------------------------------
 
 
-def reconcile(systems: Systems) -> Reconciliation:
-    """Every check of DESIGN §6 on the systems' final state; an empty mismatch list means the ERP is right.
+def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
+    """Every billing rule on the systems' final state; an empty mismatch list means the ERP is right.
 
-    ``items_checked`` counts every source item valued (zero-value ones too:
-    a rejected line must have net charges of zero), so a run that checked
-    nothing cannot pass for a clean one.
+    The expected side comes from the source systems and the firm's own book
+    (``truth``), never from a record the connector wrote. ``items_checked``
+    counts every source item valued (zero-value ones too: a rejected line
+    must have net charges of zero), so a run that checked nothing cannot
+    pass for a clean one.
     """
     result = Reconciliation()
     erp, psa, clm = systems.erp, systems.psa, systems.clm
-    valuer = Valuer(systems)
+    valuer = Valuer(systems, truth)
     expected = valuer.all_items()
     result.items_checked = len(expected)
     result.approved_billable_lines = sum(
         1 for ts in psa.timesheets.values() if ts.status == "approved" for line in ts.lines if line.billable
     )
-    billed: dict[str, int] = defaultdict(int)
-    held: dict[str, int] = defaultdict(int)
+    books = ItemBooks.of(erp)
     reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
     for charge in erp.charges.values():
         item = item_of(charge.lineage)
         if item is None or item not in expected:
             result.add(Mismatch("orphan_charge", f"erp:charge/{charge.id}", 0, charge.amount, charge.currency,
-                                f"lineage {charge.lineage!r} names no source item"))
+                                _orphan_reason(charge.lineage, item)))
             continue
         want = expected[item]
         _check_lineage(result, charge, want, clm.contracts[want.contract_id].version)
@@ -109,54 +115,184 @@ def reconcile(systems: Systems) -> Reconciliation:
             result.add(Mismatch("billing_project", item, want.contract_id,
                                 erp.billing_projects[charge.billing_project_id].contract_ref,
                                 detail=f"charge {charge.id} sits on another contract's billing project"))
-        if charge.status in BILLED:
-            billed[item] += charge.amount
-        elif charge.status == "held":
-            held[item] += charge.amount
         still_open = charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
         cited = charge.lineage.get("approval_id")
         if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
             result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
                                 detail=f"for {item}: an open charge must cite the approval of the final version"))
 
+    schedule = BillingSchedule.of(erp)
     by_contract: dict[str, list[SourceItem]] = defaultdict(list)
     for want in expected.values():
         by_contract[want.contract_id].append(want)
     for contract_id, items in by_contract.items():
         contract = clm.contracts[contract_id]
         if contract.billing_type == "capped_tm" and contract.terms.cap is not None:
-            _check_capped(result, contract, items, billed, held)
+            _check_capped(result, contract, items, books)
+            _check_release_order(result, contract, items, books)
         else:
             for want in items:
-                _check_item(result, want, billed.get(want.item, 0), held.get(want.item, 0))
+                _check_item(result, want, books)
+        for want in items:
+            _check_invoiced(result, want, books, schedule, contract.legal_entity,
+                            capped=contract.billing_type == "capped_tm" and contract.terms.cap is not None)
     _check_invoices(systems, result)
     _check_master_data(systems, result)
+    _check_delivery_records(systems, truth, result)
     _check_billing_writeback(systems, result)
     return result
 
 
-def _check_item(result: Reconciliation, want: SourceItem, got: int, held: int) -> None:
+def _orphan_reason(lineage: dict[str, Any], item: str | None) -> str:
+    if item is None:
+        missing = [k for k in ("source_system", "source_type", "source_id") if not lineage.get(k)]
+        return f"lineage lacks {', '.join(missing)}, so it names no source item (lineage {lineage!r})"
+    return f"lineage names {item}, which is no source item the firm has"
+
+
+@dataclass
+class ItemBooks:
+    """The ERP's charges summed per source item: on the ledger, held, and on posted documents by period."""
+
+    ledger: dict[str, int]  # unbilled + invoiced: what the ERP will have billed
+    held: dict[str, int]
+    invoiced: dict[str, dict[str, int]]  # item -> period of the posted document -> net amount on it
+    charges: dict[str, list]  # item -> its charges, every state
+
+    @classmethod
+    def of(cls, erp) -> ItemBooks:
+        ledger: dict[str, int] = defaultdict(int)
+        held: dict[str, int] = defaultdict(int)
+        invoiced: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        charges: dict[str, list] = defaultdict(list)
+        for charge in erp.charges.values():
+            item = item_of(charge.lineage)
+            if item is None:
+                continue
+            charges[item].append(charge)
+            if charge.status in BILLED:
+                ledger[item] += charge.amount
+            elif charge.status == "held":
+                held[item] += charge.amount
+            if charge.invoice_id is not None:
+                document = erp.invoices[charge.invoice_id]
+                if document.status == "posted":
+                    invoiced[item][document.period] += charge.amount
+        return cls(ledger, held, invoiced, charges)
+
+    def invoiced_total(self, item: str) -> int:
+        return sum(self.invoiced.get(item, {}).values())
+
+    def invoiced_by(self, item: str, period: str) -> int:
+        return sum(amount for p, amount in self.invoiced.get(item, {}).items() if p <= period)
+
+
+@dataclass
+class BillingSchedule:
+    """The monthly billing runs finance held, per legal entity: the calendar the timeliness rule reads."""
+
+    periods: dict[str, list[str]]  # legal entity -> periods billed, in order
+
+    @classmethod
+    def of(cls, erp) -> BillingSchedule:
+        periods: dict[str, list[str]] = defaultdict(list)
+        for entity, period in sorted(erp.billing_runs):
+            periods[entity].append(period)
+        return cls(periods)
+
+    def due_period(self, entity: str, want: SourceItem) -> str | None:
+        """The run an item must be invoiced on: see :data:`TIMELINESS_RULE`."""
+        for period in self.periods.get(entity, []):
+            if period >= want.date[:7] and (want.settled_at is None or want.settled_at < cutoff_of(period)):
+                return period
+        return None
+
+
+TIMELINESS_RULE = (
+    "Billable work is due on the first billing run whose period includes its work date and whose cut-off "
+    "(midnight at the end of the period; the run itself follows at 06:00 on the 1st) comes after the work "
+    "reached its final value: its final approval, or the signing of the contract version that prices it, "
+    "whichever is later. By that run, the item's charges on posted invoices and credit notes must add up to "
+    "its value (on a capped contract: to its part not held, and work held over the cap is due from its "
+    "release). A later approval goes to the next run. Work "
+    "that settles after the last run of the horizon is not due yet."
+)
+
+
+def cutoff_of(period: str) -> str:
+    """The instant a period's billing cut-off falls: midnight at the start of the next month (ISO, UTC)."""
+    year, month = (int(x) for x in period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}-01T00:00:00Z"
+
+
+def _check_item(result: Reconciliation, want: SourceItem, books: ItemBooks) -> None:
+    got, held = books.ledger.get(want.item, 0), books.held.get(want.item, 0)
+    if not want.recorded and got == 0 and want.amount:
+        result.add(Mismatch("missing_psa_milestone", want.item, want.amount, 0, want.currency,
+                            f"contract {want.contract_id}: the client accepted this milestone but the PSA has "
+                            f"no milestone to record it on, so it was never billed"))
+        return
     if got != want.amount or held:
         detail = f"contract {want.contract_id}, {want.kind} dated {want.date}"
         if held:
             detail += f"; {held} held on a contract without a cap"
         result.add(Mismatch("net_charge", want.item, want.amount, got, want.currency, detail))
-        if got < want.amount:
-            result.leakage[want.currency] += want.amount - got
-        elif got > want.amount:
+        if got > want.amount:
             result.over_billing[want.currency] += got - want.amount
 
 
-def _check_capped(result: Reconciliation, contract, items: list[SourceItem], billed: dict[str, int],
-                  held: dict[str, int]) -> None:
+def _check_invoiced(result: Reconciliation, want: SourceItem, books: ItemBooks, schedule: BillingSchedule,
+                    entity: str, capped: bool) -> None:
+    """Timeliness (:data:`TIMELINESS_RULE`): what is charged for due work is on a posted document of its run.
+
+    Whether the charges are *right* is the net-charge and cap rules' concern;
+    this rule asks whether what was charged reached an invoice, and when.
+    Revenue leakage counts, per due item, the value not on a posted
+    document by the end (per item not yet due, the value not charged).
+    """
+    charged = books.ledger.get(want.item, 0)
+    if capped:  # work held over the cap is due only from its release on
+        released = [c.released_at for c in books.charges.get(want.item, []) if c.released_at]
+        if released and max(released) > (want.settled_at or ""):
+            want = replace(want, settled_at=max(released))
+    due = schedule.due_period(entity, want)
+    invoiced = books.invoiced_total(want.item)
+    if due is None:
+        if not capped and charged < want.amount:
+            result.leakage[want.currency] += want.amount - charged
+        return
+    unbilled = charged - invoiced if capped else want.amount - invoiced  # capped: the cap rule counts the uncharged
+    if unbilled > 0:
+        result.leakage[want.currency] += unbilled
+    where = (f"due on the {entity} billing run for {due} (work dated {want.date}, final at {want.settled_at})")
+    if invoiced < charged:
+        result.add(Mismatch("not_invoiced", want.item, charged, invoiced, want.currency,
+                            f"{where}: the ERP holds charges of {charged} for it, of which posted invoices and "
+                            f"credit notes carry {invoiced} by the end of the run"))
+        return
+    if invoiced > charged:  # a correction (a reversal) is on the ledger, waiting for the next run
+        result.late.append(Mismatch("late_invoice", want.item, charged, invoiced, want.currency,
+                                    f"{where}: posted documents carry {invoiced}; a correction to {charged} is on "
+                                    f"the ledger but on no posted document yet"))
+        return
+    by_due = books.invoiced_by(want.item, due)
+    if by_due != charged:
+        late = sorted(p for p in books.invoiced.get(want.item, {}) if p > due)
+        result.late.append(Mismatch("late_invoice", want.item, charged, by_due, want.currency,
+                            f"{where}: on the documents of that run and earlier only {by_due}; the rest came on "
+                            f"the run(s) for {', '.join(late)}"))
+
+
+def _check_capped(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:
     """Capped T&M: which items end up held depends on arrival order, so per item only
     ``0 <= billed <= value`` and ``billed + held = value`` are required, and per contract
     ``billed = min(value, cap)``."""
     cap = contract.terms.cap
     value = sum(i.amount for i in items)
-    total = sum(billed.get(i.item, 0) for i in items)
+    total = sum(books.ledger.get(i.item, 0) for i in items)
     for want in items:
-        got, parked = billed.get(want.item, 0), held.get(want.item, 0)
+        got, parked = books.ledger.get(want.item, 0), books.held.get(want.item, 0)
         if not (0 <= got <= want.amount) or got + parked != want.amount:
             result.add(Mismatch("capped_item", want.item, want.amount, {"billed": got, "held": parked},
                                 want.currency, f"capped contract {contract.id}: need 0 <= billed <= expected "
@@ -168,7 +304,47 @@ def _check_capped(result: Reconciliation, contract, items: list[SourceItem], bil
             result.over_billing[contract.currency] += total - min(value, cap)
         else:
             result.leakage[contract.currency] += min(value, cap) - total
-    result.held[contract.currency] += sum(held.get(i.item, 0) for i in items)
+    result.held[contract.currency] += sum(books.held.get(i.item, 0) for i in items)
+
+
+def _check_release_order(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:
+    """Held work is released oldest first: each release, against the holds live at that moment.
+
+    Read from the ERP's own record: a hold lives from its creation until it
+    is released or reversed. A release must pick the live hold with the
+    earliest work date (ties by item id); releasing a newer one while an
+    older one waits is a mismatch naming both.
+    """
+    order = {want.item: (want.date, want.item) for want in items}
+    reversed_at = {}
+    holds = []
+    for want in items:
+        for charge in books.charges.get(want.item, []):
+            if charge.reversal_of:
+                reversed_at[charge.reversal_of] = charge.created_at
+    for want in items:
+        for charge in books.charges.get(want.item, []):
+            was_held = charge.created_held or (charge.released_from is not None
+                                               and (charge.released_at is not None or charge.status in ("held", "released")))
+            if was_held and charge.amount > 0:
+                holds.append(charge)
+    releases = sorted((c for c in holds if c.released_at), key=lambda c: (c.released_at, order[item_of(c.lineage)]))
+    done: set[str] = set()
+    for release in releases:
+        at = release.released_at
+        mine = order[item_of(release.lineage)]
+        older = [h for h in holds if h.id not in done and h.id != release.id and h.created_at < at
+                 and (h.released_at is None or h.released_at >= at)
+                 and (h.id not in reversed_at or reversed_at[h.id] > at)
+                 and order[item_of(h.lineage)] < mine]
+        done.add(release.id)
+        if older:
+            first = min(older, key=lambda h: order[item_of(h.lineage)])
+            result.add(Mismatch("release_order", item_of(release.lineage), item_of(first.lineage),
+                                item_of(release.lineage), contract.currency,
+                                f"capped contract {contract.id}: at {at} the ERP released held charge {release.id} "
+                                f"(work of {mine[0]}) while {first.id} (work of {order[item_of(first.lineage)][0]}) "
+                                f"was still held; held work is released oldest work date first"))
 
 
 def _check_lineage(result: Reconciliation, charge, want: SourceItem, contract_version: int) -> None:
@@ -303,6 +479,38 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
                                 detail="signed contract has no ERP billing project"))
 
 
+
+
+def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconciliation) -> None:
+    """The PSA records the connector creates, against the firm's book: one project per signed contract,
+    pointing at the contract its team delivers, and a milestone for each of a fixed-fee contract's."""
+    psa, clm = systems.psa, systems.clm
+    staffed = set(truth.project_contract.values())
+    for contract in clm.contracts.values():
+        if contract.signed_at and contract.id not in staffed:
+            result.add(Mismatch("missing_psa_project", f"clm:contract/{contract.id}", "a PSA project",
+                                sorted(p.id for p in psa.projects.values() if p.contract_ref == contract.id) or None,
+                                detail="signed contract whose team was never staffed: the PSA never held a project "
+                                       "for it, so no work could be logged"))
+    for project_id, contract_id in sorted(truth.project_contract.items()):
+        ref = psa.projects[project_id].contract_ref
+        if ref != contract_id:
+            result.add(Mismatch("psa_project", f"psa:project/{project_id}", contract_id, ref,
+                                detail="the project's contract reference is not the contract its team delivers"))
+    for contract_id in sorted(truth.milestones_delivered):
+        terms = {m.ref for m in clm.contracts[contract_id].terms.milestones}
+        projects = set(truth.projects_of(contract_id))
+        recorded = Counter(m.ref for m in psa.milestones.values() if m.project_id in projects)
+        for ref in sorted(terms - set(recorded)):
+            if (contract_id, ref) in truth.milestones_accepted:
+                continue  # accepted by the client: reported with its money by the item check
+            result.add(Mismatch("missing_psa_milestone", f"clm:milestone/{contract_id}/{ref}", 1, 0,
+                                detail="a milestone of the contract's schedule has no PSA milestone"))
+        for ref, count in sorted(recorded.items()):
+            if ref not in terms or count > 1:
+                result.add(Mismatch("psa_milestone", f"clm:milestone/{contract_id}/{ref}",
+                                    1 if ref in terms else 0, count,
+                                    detail="PSA milestones for this ref on the contract's projects"))
 
 
 def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:

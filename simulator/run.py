@@ -38,6 +38,7 @@ from simulator.storage import MemoryStorage, SqliteStorage
 from simulator.streams import Streams
 from simulator.systems import Systems, build_systems
 from simulator.trace import Sink, Trace, TracingTransport, null_sink
+from simulator.truth import GroundTruth
 
 ConnectorFactory = Callable[[Runtime], Connector]
 
@@ -55,6 +56,7 @@ class SimulationResult:
     connector_faults: tuple[ConnectorFault, ...] = field(default=(), kw_only=True)  # per kind, first one in full
     fault_counts: Counter
     connector_storage: Any
+    truth: GroundTruth
 
     @property
     def total_api_calls(self) -> int:
@@ -152,17 +154,17 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
             progress(env.now / finish)
     host.close()
 
-    reconciliation = reconcile(systems)
+    reconciliation = reconcile(systems, ctx.truth)
     webhooks: Counter = Counter()
     for courier in couriers:
         webhooks.update(courier.stats)
     kpis = build_kpis(
         scenario_name=scenario.name, seed=seed, start=scenario.start, end=scenario.end, systems=systems,
-        reconciliation=reconciliation, calls=transport.calls, webhooks=webhooks,
+        reconciliation=reconciliation, truth=ctx.truth, calls=transport.calls, webhooks=webhooks,
         wip=ctx.observations.get("unbilled_wip", []), consultants=len(ctx.consultants),
         connector_errors=len(host.errors),
     )
     kpis["connector_errors_by_kind"] = {str(kind): fault.count for kind, fault in sorted(host.faults.items())}
     return SimulationResult(scenario, seed, systems, reconciliation, kpis, transport.calls, trace.counts,
-                            host.errors, faults.counts, host.storage,
+                            host.errors, faults.counts, host.storage, ctx.truth,
                             connector_faults=tuple(host.faults.values()))

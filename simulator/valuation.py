@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from simulator.systems import Systems
+from simulator.truth import GroundTruth
 
 
 def half_up(value: Fraction) -> int:
@@ -68,63 +69,122 @@ class SourceItem:
     version: int
     approvals: dict[str, int] = field(default_factory=dict)  # approval id -> the source version it approved
     current_approval: str | None = None  # the approval of the final version, if that version is approved
+    settled_at: str | None = None  # when the item took its final value: its last approval or amendment (ISO)
+    recorded: bool = True  # False: the firm delivered it but the PSA holds no record of it (the connector's job)
+
+
+def _later(*stamps: str | None) -> str | None:
+    present = [s for s in stamps if s]
+    return max(present) if present else None
 
 
 # -- what each item is worth -------------------------------------------------------------
 
 
 class Valuer:
-    """Values source items against the systems' current state (the final state, after a run)."""
+    """Values source items against the systems' current state (the final state, after a run).
 
-    def __init__(self, systems: Systems, with_approvals: bool = True) -> None:
+    Which contract a piece of work belongs to, and which milestones a
+    contract's client accepted, come from the firm's own book
+    (:class:`~simulator.truth.GroundTruth`), never from the records a
+    connector created: a PSA project whose ``contract_ref`` is wrong, or a
+    milestone the connector never created, cannot narrow what is expected.
+    """
+
+    def __init__(self, systems: Systems, truth: GroundTruth, with_approvals: bool = True) -> None:
         self.systems = systems
+        self.truth = truth
         approvals: dict[str, dict[str, int]] = defaultdict(dict)
         if with_approvals:  # only lineage checks need them; a customer reading an invoice does not
             for approval in systems.psa.approvals:
                 approvals[approval["entity_id"]][approval["approval_id"]] = approval["version"]
         self.approvals = approvals
+        # contract -> when its final version was signed: nothing the contract prices is final before then
+        self.settled: dict[str, str | None] = {c.id: c.signed_at for c in systems.clm.contracts.values()}
+        for amendment in systems.clm.amendments.values():
+            if amendment.signed_at:
+                self.settled[amendment.contract_id] = _later(self.settled[amendment.contract_id], amendment.signed_at)
 
-    def _contract_of_project(self, project_id: str):
-        psa, clm = self.systems.psa, self.systems.clm
-        return clm.contracts[psa.projects[project_id].contract_ref]
+    def contract_of_project(self, project_id: str):
+        """The contract the project's team delivers (the firm's book), or None for a project nobody staffed."""
+        contract_id = self.truth.contract_of(project_id)
+        return None if contract_id is None else self.systems.clm.contracts[contract_id]
 
-    def line(self, line_id: str) -> SourceItem:
+    def line(self, line_id: str) -> SourceItem | None:
         timesheet, line = self.systems.psa.lines[line_id]
-        contract = self._contract_of_project(line.project_id)
+        contract = self.contract_of_project(line.project_id)
+        if contract is None:
+            return None
         current = any(x.id == line_id for x in timesheet.lines)  # an adjustment may have removed it
         amount = 0
-        if current and timesheet.status == "approved" and line.billable:
+        approved = current and timesheet.status == "approved"
+        if approved and line.billable:
             rate = rate_on(contract.terms.rate_card, line.role, line.date)
             amount = labour_amount(line.hours, rate) if rate is not None else 0
         return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
                           line.date, timesheet.version, self.approvals.get(timesheet.id, {}),
-                          timesheet.approval_id if current and timesheet.status == "approved" else None)
+                          timesheet.approval_id if approved else None,
+                          _later(timesheet.approved_at if approved else None, self.settled[contract.id]))
 
-    def expense(self, expense_id: str) -> SourceItem:
+    def expense(self, expense_id: str) -> SourceItem | None:
         expense = self.systems.psa.expenses[expense_id]
-        contract = self._contract_of_project(expense.project_id)
+        contract = self.contract_of_project(expense.project_id)
+        if contract is None:
+            return None
         amount = 0
         if expense.status == "approved" and expense.billable:
             amount = expense_amount(expense.cost, contract.terms.expense_markup_pct)
         return SourceItem(f"psa:expense/{expense_id}", "expense", contract.id, contract.currency, amount,
-                          expense.date, expense.version, self.approvals.get(expense_id, {}), expense.approval_id)
+                          expense.date, expense.version, self.approvals.get(expense_id, {}), expense.approval_id,
+                          _later(expense.approved_at, self.settled[contract.id]))
 
-    def milestone(self, milestone_id: str) -> SourceItem:
+    def _milestone_term(self, contract, ref: str):
+        return next((m for m in contract.terms.milestones if m.ref == ref), None)
+
+    def milestone(self, milestone_id: str) -> SourceItem | None:
+        """A PSA milestone: worth its amount in the final contract version once the client accepted it."""
         milestone = self.systems.psa.milestones[milestone_id]
-        contract = self._contract_of_project(milestone.project_id)
-        amount = 0
-        if milestone.status == "approved":
-            amount = next((m.amount for m in contract.terms.milestones if m.ref == milestone.ref), 0)
+        contract = self.contract_of_project(milestone.project_id)
+        if contract is None:
+            return None
+        term = self._milestone_term(contract, milestone.ref)
+        accepted = self.truth.milestones_accepted.get((contract.id, milestone.ref))
+        first = self._recorded_milestones(contract.id).get(milestone.ref) == milestone_id
+        amount = term.amount if term is not None and accepted and first else 0
         return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
                           milestone.planned_date, milestone.version, self.approvals.get(milestone_id, {}),
-                          milestone.approval_id)
+                          milestone.approval_id, _later(accepted, self.settled[contract.id]))
+
+    def _recorded_milestones(self, contract_id: str) -> dict[str, str]:
+        """ref -> the PSA milestone that records it (the first, by id, on the contract's projects)."""
+        projects = set(self.truth.projects_of(contract_id))
+        found: dict[str, str] = {}
+        for milestone in sorted(self.systems.psa.milestones.values(), key=lambda m: m.id):
+            if milestone.project_id in projects:
+                found.setdefault(milestone.ref, milestone.id)
+        return found
+
+    def unrecorded_milestones(self) -> list[SourceItem]:
+        """Milestones the client accepted that the PSA has no record of: the firm's truth, the connector's gap."""
+        items = []
+        for (contract_id, ref), accepted in sorted(self.truth.milestones_accepted.items()):
+            if ref in self._recorded_milestones(contract_id):
+                continue
+            contract = self.systems.clm.contracts[contract_id]
+            term = self._milestone_term(contract, ref)
+            items.append(SourceItem(f"clm:milestone/{contract_id}/{ref}", "milestone", contract_id, contract.currency,
+                                    term.amount if term is not None else 0, term.planned_date if term else accepted[:10],
+                                    contract.version, settled_at=_later(accepted, self.settled[contract.id]),
+                                    recorded=False))
+        return items
 
     def retainer(self, contract_id: str, period: str) -> SourceItem:
         contract = self.systems.clm.contracts[contract_id]
         opened = period in self.systems.erp.periods_opened
         amount = contract.terms.retainer_fee if opened and in_term(contract.terms, period) else 0
         return SourceItem(f"clm:retainer_period/{contract_id}/{period}", "retainer_period", contract_id,
-                          contract.currency, amount or 0, f"{period}-01", contract.version)
+                          contract.currency, amount or 0, f"{period}-01", contract.version,
+                          settled_at=_later(f"{period}-01T00:00:00Z", self.settled[contract.id]))
 
     def value(self, item: str) -> SourceItem | None:
         """The item a lineage names, or None when no such source item exists."""
@@ -150,10 +210,11 @@ class Valuer:
         items = [self.line(line_id) for line_id in psa.lines]
         items += [self.expense(e) for e in psa.expenses]
         items += [self.milestone(m) for m in psa.milestones]
+        items += self.unrecorded_milestones()
         for contract in clm.contracts.values():
             if contract.billing_type == "retainer" and contract.status == "signed":
                 items += [self.retainer(contract.id, period) for period in erp.periods_opened]
-        return {i.item: i for i in items}
+        return {i.item: i for i in items if i is not None}
 
 
 def item_of(lineage: dict[str, Any]) -> str | None:
@@ -163,16 +224,16 @@ def item_of(lineage: dict[str, Any]) -> str | None:
     return f"{system}:{kind}/{ident}"
 
 
-def wip_at(systems: Systems, day: dt.date) -> dict[str, dict[str, int]]:
+def wip_at(systems: Systems, truth: GroundTruth, day: dt.date) -> dict[str, dict[str, int]]:
     """Unbilled WIP at the end of ``day``: billable work entered and not yet on a posted invoice.
 
     Labour in submitted or approved timesheets and approved expenses, at
     the contract's rates, dated on or before ``day``, whose item has no
     charge on a posted invoice yet. On a capped contract only what still
     fits under the cap (cap less what was invoiced) is WIP; the rest can
-    never be billed and is reported apart as ``held_over_cap``. Work on a
-    project whose contract reference is broken (poison data) cannot be
-    valued until the reference is fixed, and is left out until then.
+    never be billed and is reported apart as ``held_over_cap``. Work is
+    valued under the contract its team delivers (the firm's book), so a
+    broken project reference in the PSA does not hide it.
     """
     psa, clm, erp = systems.psa, systems.clm, systems.erp
     invoiced: set[str] = set()
@@ -190,7 +251,7 @@ def wip_at(systems: Systems, day: dt.date) -> dict[str, dict[str, int]]:
             continue
         for line in timesheet.lines:
             if line.billable and line.date <= cutoff and f"psa:timesheet_line/{line.id}" not in invoiced:
-                contract = clm.contracts.get(psa.projects[line.project_id].contract_ref)
+                contract = clm.contracts.get(truth.contract_of(line.project_id) or "")
                 if contract is None:
                     continue
                 rate = rate_on(contract.terms.rate_card, line.role, line.date)
@@ -199,7 +260,7 @@ def wip_at(systems: Systems, day: dt.date) -> dict[str, dict[str, int]]:
     for expense in psa.expenses.values():
         if expense.status == "approved" and expense.billable and expense.date <= cutoff \
                 and f"psa:expense/{expense.id}" not in invoiced:
-            contract = clm.contracts.get(psa.projects[expense.project_id].contract_ref)
+            contract = clm.contracts.get(truth.contract_of(expense.project_id) or "")
             if contract is None:
                 continue
             unbilled[contract.id] += expense_amount(expense.cost, contract.terms.expense_markup_pct)

@@ -56,7 +56,7 @@ def test_oracle_checks_every_approved_billable_line(result: SimulationResult) ->
     erp = result.systems.erp
     charges, erp.charges = erp.charges, {}
     try:
-        blank = reconcile(result.systems)
+        blank = reconcile(result.systems, result.truth)
     finally:
         erp.charges = charges
     assert blank.items_checked == result.reconciliation.items_checked

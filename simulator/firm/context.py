@@ -14,6 +14,7 @@ from mocks.core.clock import timestamp
 from simulator.scenario import Scenario
 from simulator.streams import Streams
 from simulator.systems import Systems
+from simulator.truth import GroundTruth
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -66,6 +67,7 @@ class FirmContext:
     customers: CustomerBooks = field(default_factory=lambda: CustomerBooks())
     faults: Any = None  # the run's FaultPlan, for faults the firm causes
     hand_made_projects: dict[str, str] = field(default_factory=dict)  # PSA project -> the contract it really is for
+    truth: GroundTruth = field(default_factory=GroundTruth)  # what the firm knows first-hand (the oracle's source)
 
     def wait_until(self, t: float) -> simpy.Event:
         return self.env.timeout(max(0.0, t - self.env.now))

@@ -17,6 +17,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from mocks.core.clock import iso
 from mocks.core.feed import ChangeEvent
 from mocks.psa.models import LineSpec
 from simulator.firm.context import DAY, HOUR, Consultant, FirmContext, quarter_hours
@@ -40,6 +41,11 @@ def staff_project(ctx: FirmContext, project_id: str):
     people = ctx.scenario.people
     yield ctx.env.timeout(rng.uniform(*people.staffing_delay_hours) * HOUR)
     project = ctx.systems.psa.projects[project_id]
+    contract_id = _contract_delivered_by(ctx, project_id)
+    if contract_id is None:
+        return  # a project under a contract the firm never signed: nobody is staffed on it
+    ctx.truth.staff(project_id, contract_id)
+    _start_milestones(ctx, contract_id)
     start, end = dt.date.fromisoformat(project.start_date), dt.date.fromisoformat(project.end_date)
     wanted = rng.randint(*ctx.scenario.contracts.team_size)
     while True:
@@ -59,13 +65,35 @@ def staff_project(ctx: FirmContext, project_id: str):
         yield ctx.env.timeout(DAY)
 
 
+def _contract_delivered_by(ctx: FirmContext, project_id: str) -> str | None:
+    """The contract a project's team will work for, as the project manager knows it.
+
+    A project a PM set up by hand is for the contract the PM had in mind,
+    whatever reference was typed; any other is for the contract its
+    reference names, if that is a contract the firm signed.
+    """
+    if project_id in ctx.hand_made_projects:
+        return ctx.hand_made_projects[project_id]
+    contract = ctx.systems.clm.contracts.get(ctx.systems.psa.projects[project_id].contract_ref)
+    return contract.id if contract is not None and contract.signed_at else None
+
+
+def _start_milestones(ctx: FirmContext, contract_id: str) -> None:
+    """Once per fixed-fee contract: the team delivers every milestone of the contract's schedule."""
+    contract = ctx.systems.clm.contracts[contract_id]
+    if contract.billing_type != "fixed_fee_milestones" or contract_id in ctx.truth.milestones_delivered:
+        return
+    ctx.truth.milestones_delivered.add(contract_id)
+    for term in contract.terms.milestones:
+        ctx.env.process(deliver_milestone(ctx, contract_id, term.ref, term.planned_date))
+
+
 BILLS_BY_THE_HOUR = ("time_and_materials", "capped_tm")
 
 
 def billing_type_of(ctx: FirmContext, project_id: str) -> str:
     """What the consultants know about their project, whatever contract reference the PSA holds."""
-    contract_id = ctx.hand_made_projects.get(project_id) or ctx.systems.psa.projects[project_id].contract_ref
-    return ctx.systems.clm.contracts[contract_id].billing_type
+    return ctx.systems.clm.contracts[ctx.truth.contract_of(project_id)].billing_type
 
 
 def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, monday: dt.date) -> list[LineSpec]:
@@ -110,8 +138,7 @@ def consultant_weeks(ctx: FirmContext, consultant: Consultant):
 
 
 def _file_expense(ctx: FirmContext, rng: random.Random, consultant: Consultant, line: LineSpec) -> None:
-    contract_id = ctx.hand_made_projects.get(line.project_id) or ctx.systems.psa.projects[line.project_id].contract_ref
-    contract = ctx.systems.clm.contracts[contract_id]
+    contract = ctx.systems.clm.contracts[ctx.truth.contract_of(line.project_id)]
     cheapest = min(role.rates[contract.currency] for role in ctx.scenario.firm.roles)
     cost = Decimal(str(rng.uniform(*ctx.scenario.people.expense_cost_hours))) * cheapest
     minor = int(cost * 10 ** CURRENCY_MINOR_UNITS[contract.currency])
@@ -174,18 +201,35 @@ def adjust(ctx: FirmContext, timesheet_id: str):
     ctx.observe("adjustments", {"timesheet": timesheet_id, "after_invoice": invoiced})
 
 
-def deliver_milestone(ctx: FirmContext, milestone_id: str):
-    """The team completes the deliverable around its planned date; the client accepts it days later."""
-    rng = ctx.streams.get("milestone", milestone_id)
-    psa = ctx.systems.psa
-    milestone = psa.milestones[milestone_id]
-    planned = dt.date.fromisoformat(milestone.planned_date)
+def _psa_milestone(ctx: FirmContext, contract_id: str, ref: str):
+    """The PSA's record of a contract milestone, on one of the contract's projects, if the PSA has one."""
+    projects = set(ctx.truth.projects_of(contract_id))
+    return next((m for m in ctx.systems.psa.milestones.values() if m.project_id in projects and m.ref == ref), None)
+
+
+def deliver_milestone(ctx: FirmContext, contract_id: str, ref: str, planned_date: str):
+    """The team completes a deliverable around its planned date; the client accepts it days later.
+
+    The client accepts the deliverable whether or not the PSA holds a
+    milestone to record it on (the firm's book keeps the acceptance); the
+    PM records completion and acceptance on the PSA milestone when there is one.
+    """
+    rng = ctx.streams.get("milestone", contract_id, ref)
+    planned = dt.date.fromisoformat(planned_date)
     yield ctx.wait_until(ctx.clock.at(planned + dt.timedelta(days=rng.randint(-2, 5)), 16))
     if ctx.env.now >= ctx.horizon:
         return
-    psa.advance_milestone(milestone_id, "complete", approver="project_manager")
+    psa = ctx.systems.psa
+    record = _psa_milestone(ctx, contract_id, ref)
+    if record is not None and record.status == "planned":
+        psa.advance_milestone(record.id, "complete", approver="project_manager")
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.milestone_approval_days) * DAY)
-    psa.advance_milestone(milestone_id, "approve", approver="client")
+    ctx.truth.milestones_accepted[(contract_id, ref)] = iso(ctx.clock.now())
+    record = _psa_milestone(ctx, contract_id, ref)
+    if record is not None and record.status == "planned":  # the PSA record appeared late: completed now
+        psa.advance_milestone(record.id, "complete", approver="project_manager")
+    if record is not None and record.status == "completed":
+        psa.advance_milestone(record.id, "approve", approver="client")
 
 
 def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
@@ -194,5 +238,3 @@ def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
         ctx.env.process(staff_project(ctx, event.entity_id))
     elif event.type in ("psa.timesheet.created", "psa.timesheet.adjusted"):
         ctx.env.process(review(ctx, event.entity_id))
-    elif event.type == "psa.milestone.created":
-        ctx.env.process(deliver_milestone(ctx, event.entity_id))

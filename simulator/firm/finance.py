@@ -33,7 +33,7 @@ def month_ends(ctx: FirmContext):
         previous, month = month, add_months(month, 1)
         yield ctx.wait_until(ctx.clock.at(month) - 1)
         last_day = month - dt.timedelta(days=1)
-        ctx.observe("unbilled_wip", {"month_end": last_day.isoformat(), **wip_at(ctx.systems, last_day)})
+        ctx.observe("unbilled_wip", {"month_end": last_day.isoformat(), **wip_at(ctx.systems, ctx.truth, last_day)})
         yield ctx.wait_until(ctx.clock.at(month))
         if month < scenario.end:
             erp.open_period(month.strftime("%Y-%m"))
@@ -53,7 +53,7 @@ def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:
     received, by_contract = ctx.customers.by_item, ctx.customers.by_contract
     contract_id = ctx.systems.erp.billing_projects[invoice.billing_project_id].contract_ref
     charges_of = _receive(ctx, invoice)
-    valuer = Valuer(ctx.systems, with_approvals=False)
+    valuer = Valuer(ctx.systems, ctx.truth, with_approvals=False)
     wrong = []
     for item, charge_ids in charges_of.items():
         source = valuer.value(item) if item else None
