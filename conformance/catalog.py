@@ -145,7 +145,7 @@ CATALOG: tuple[Requirement, ...] = (
     Requirement(
         "C2C-BILL-001", Family.BILL, MUST,
         "On a capped contract billed plus held equals approved value, billed never exceeds the cap, and held "
-        "work is released oldest first when the cap is raised.",
+        "work is released oldest work date first (ties by item) whenever headroom appears.",
         "Billing above a cap is a dispute; never releasing held work after a cap raise is leakage.",
         "billing.yaml", (), CAPS, True),
     Requirement(
@@ -161,7 +161,8 @@ CATALOG: tuple[Requirement, ...] = (
         "amendments.yaml"),
     Requirement(
         "C2C-BILL-004", Family.BILL, MUST,
-        "Each approved milestone is charged once, at its amount in the final contract version.",
+        "Each milestone of the contract's schedule gets a PSA milestone, and each one the client accepted is "
+        "charged once, at its amount in the final contract version.",
         "A milestone billed twice is a five-figure dispute.",
         "billing.yaml", (), MILESTONES, True),
     Requirement(
@@ -182,8 +183,16 @@ CATALOG: tuple[Requirement, ...] = (
     Requirement(
         "C2C-BILL-008", Family.BILL, MUST,
         "Each CRM account is exactly one ERP customer, with the account's master data and tax profile, and each "
-        "contract one billing project for that customer.",
+        "signed contract one billing project for that customer and one PSA project that names it.",
         "Invoices to the wrong customer or at the wrong tax rate are reissued, and paid late.",
+        "billing.yaml"),
+    Requirement(
+        "C2C-BILL-009", Family.BILL, MUST,
+        "Approved billable work is on a posted invoice of the first billing run whose cut-off follows its "
+        "approval (held work: its release); work approved after a cut-off goes to the next run, and nothing "
+        "charged stays uninvoiced.",
+        "A charge that never reaches an invoice, or reaches it a month late, is revenue the firm does not collect "
+        "when it should: leakage, or a month of extra DSO.",
         "billing.yaml"),
     Requirement(
         "C2C-TRACE-001", Family.TRACE, MUST,

@@ -51,7 +51,11 @@ def caused_by_faults(faulty: Observation, calm: Observation) -> Evidence:
 
     A fault requirement asks "does the connector survive this fault?", not
     "does it bill correctly?" (the BILL family asks that), so a mismatch the
-    connector also has without any fault is not held against it here.
+    connector also has without any fault is not held against it here. Work
+    invoiced a run late is not a mismatch of the end state (the oracle
+    reports it apart) and is judged on a day without faults by C2C-BILL-009:
+    a connector that is down across a month end cannot bill on time, but it
+    must still bill everything by the end.
     """
     new = new_mismatches(faulty, calm)
     faults = ", ".join(f"{kind} ×{n}" for kind, n in sorted(faulty.result.fault_counts.items())) or "none fired"

@@ -16,6 +16,7 @@ def lineage(ctx: CheckContext) -> Evidence:
 @check("C2C-TRACE-002")
 def write_back(ctx: CheckContext) -> Evidence:
     run = ctx.observations.of(BILLING)
-    posted = any(i.status == "posted" for i in run.result.systems.erp.invoices.values())
-    return unless_shown(posted, "posted invoices", "no invoice was posted",
+    billed = any(i.status == "posted" and any(line["amount"] > 0 for line in i.lines)
+                 for i in run.result.systems.erp.invoices.values())
+    return unless_shown(billed, "posted invoices billing work", "no posted invoice carried a positive line",
                         oracle_findings(run, ("billing_writeback",)))

@@ -46,6 +46,7 @@ DEFECT_FOR = {  # requirement -> the broken connector that plants exactly the de
     "C2C-BILL-006": "drops_adjustment",
     "C2C-BILL-007": "rounds_half_even",
     "C2C-BILL-008": "wrong_tax_jurisdiction",
+    "C2C-BILL-009": "dates_charges_ahead",
     "C2C-TRACE-001": "stale_approval",
     "C2C-TRACE-002": "no_writeback",
     "C2C-SEC-001": "skips_signature_check",
