@@ -51,7 +51,8 @@ def connector_findings(runs: Iterable[Observation]) -> list[Finding]:
     findings = []
     for fault in merged.values():
         traceback_text = f"\n{fault.traceback}" if fault.traceback else ""
-        findings.append(Finding(f"connector {fault.kind}", EXPECTED.get(fault.kind, "no exception"), fault.error,
+        got = fault.message if fault.kind is FaultKind.BAD_RETURN else fault.error  # None, or KeyError
+        findings.append(Finding(f"connector {fault.kind}", EXPECTED.get(fault.kind, "no exception"), got,
                                 detail=f"— {fault.headline()}{traceback_text}"))
     return findings
 

@@ -61,3 +61,16 @@ def test_connector_faults_are_merged_over_the_runs_a_requirement_read() -> None:
     assert only.detail.endswith("Traceback (most recent call last):\nKeyError: 'k'")
     assert _split(found + callbacks) == (found, callbacks)
     assert _with_faults("", found, []).startswith("the connector failed in its own code")
+
+
+def test_a_receive_without_a_status_reads_as_what_it_returned() -> None:
+    from types import SimpleNamespace
+
+    from conformance.certification import connector_findings
+    from simulator.host import ConnectorFault, FaultKind
+
+    fault = ConnectorFault(FaultKind.BAD_RETURN, "returned None", "None", "c.py:3 in C.receive", "2026-01-01T00:00:01Z",
+                           count=5)
+    (found,) = connector_findings([SimpleNamespace(result=SimpleNamespace(connector_faults=(fault,)))])
+    assert str(found).startswith("connector bad_return: expected an HTTP status, got None — connector's receive() "
+                                 "returned None instead of an HTTP status")
