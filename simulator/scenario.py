@@ -371,7 +371,8 @@ class Scenario(_Model):
     description: str = ""
     start: dt.date
     months: Int = Field(ge=1, le=60)
-    settle_days: Int = Field(default=10, ge=0, le=90)
+    settle_days: Int = Field(default=10, ge=0, le=90)  # the run goes on this long after the last month
+    drain_days: Int = Field(default=3, ge=0, le=90)  # the last days of the run: the firm does nothing, connectors finish
     firm: Firm
     legal_entities: list[LegalEntity] = Field(min_length=1)
     customers: Customers
@@ -432,6 +433,17 @@ class Scenario(_Model):
                                                loc=("legal_entities", i, "currency"), input=entity.currency))
         if errors:
             raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    @model_validator(mode="after")
+    def _drain_within_settle(self) -> Scenario:
+        if self.drain_days > self.settle_days:
+            error = InitErrorDetails(type=PydanticCustomError(
+                "drain_beyond_settle", "{message}",
+                {"message": f"must not exceed settle_days ({self.settle_days}): the drain is the end of the settle "
+                           f"period, when the firm has stopped and connectors finish"}),
+                loc=("drain_days",), input=self.drain_days)
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
         return self
 
     @property

@@ -129,6 +129,13 @@ def test_wrong_type_inside_a_range() -> None:
     assert_points_at(error_of(text), line_of(text, "duration_months"), "contracts.duration_months.1")
 
 
+def test_a_drain_longer_than_the_settle_period_names_both_fields() -> None:
+    text = MINIMAL + "settle_days: 2\ndrain_days: 5\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "drain_days"), "drain_days")
+    assert "must not exceed settle_days (2)" in message
+
+
 def test_negative_count() -> None:
     text = edit("count: 2", "count: -2")
     message = error_of(text)

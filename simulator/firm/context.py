@@ -77,6 +77,19 @@ class FirmContext:
         """SimPy time at which people stop starting new work."""
         return self.clock.at(self.scenario.end)
 
+    @property
+    def at_rest(self) -> bool:
+        """Whether the drain has begun: nobody approves, accepts, edits or reverses anything any more.
+
+        The last ``drain_days`` of the run belong to the connectors: every
+        change the firm made has had at least that long to reach the other
+        systems before the verdict is taken, so a connector with bounded
+        (even asynchronous) latency is never judged on work the firm did
+        in the run's last minutes.
+        """
+        scenario = self.scenario
+        return self.env.now >= self.horizon + (scenario.settle_days - scenario.drain_days) * DAY
+
     def fire_fault(self, kind: str, **where) -> None:
         """Report a fault the firm itself causes (bad data at the source) to the run's fault plan."""
         if self.faults is not None:

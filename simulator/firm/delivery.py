@@ -152,6 +152,8 @@ def _file_expense(ctx: FirmContext, rng: random.Random, consultant: Consultant, 
 def review_expense(ctx: FirmContext, expense_id: str):
     rng = ctx.streams.get("expense", expense_id)
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.approval_delay_hours) * HOUR)
+    if ctx.at_rest:
+        return
     action = "reject" if rng.random() < ctx.scenario.people.expense_rejection_rate else "approve"
     ctx.systems.psa.decide_expense(expense_id, action, approver="manager")
 
@@ -175,7 +177,7 @@ def review(ctx: FirmContext, timesheet_id: str):
     while True:
         yield ctx.env.timeout(rng.uniform(*people.approval_delay_hours) * HOUR)
         timesheet = psa.timesheets[timesheet_id]
-        if timesheet.status != "submitted":
+        if timesheet.status != "submitted" or ctx.at_rest:
             return
         if rng.random() >= people.rejection_rate:
             psa.approve(timesheet_id, approver="manager")
@@ -184,6 +186,8 @@ def review(ctx: FirmContext, timesheet_id: str):
             return
         psa.reject(timesheet_id, "hours do not match the plan")
         yield ctx.env.timeout(rng.uniform(*people.resubmit_delay_hours) * HOUR)
+        if ctx.at_rest:
+            return
         psa.edit(timesheet_id, _corrected(rng, timesheet.lines))
         psa.submit(timesheet_id)
 
@@ -224,6 +228,8 @@ def deliver_milestone(ctx: FirmContext, contract_id: str, ref: str, planned_date
     if record is not None and record.status == "planned":
         psa.advance_milestone(record.id, "complete", approver="project_manager")
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.milestone_approval_days) * DAY)
+    if ctx.at_rest:
+        return
     ctx.truth.milestones_accepted[(contract_id, ref)] = iso(ctx.clock.now())
     record = _psa_milestone(ctx, contract_id, ref)
     if record is not None and record.status == "planned":  # the PSA record appeared late: completed now

@@ -40,6 +40,8 @@ def watch_billing_runs(ctx: FirmContext, event: ChangeEvent) -> None:
 
 def _reverse_by_hand(ctx: FirmContext, rng: random.Random, run_id: str):
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.faults.drift.delay_hours) * HOUR)
+    if ctx.at_rest:
+        return
     erp = ctx.systems.erp
     entity = next(entity for (entity, _), run in erp.billing_runs.items() if run == run_id)
     reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}

@@ -62,7 +62,8 @@ def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int)
 def _fix_later(ctx: FirmContext, rng: random.Random, fix):
     """Someone notices the bad record and corrects it at the source, days later."""
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.faults.poison.fixed_after_days) * DAY)
-    fix()
+    if not ctx.at_rest:
+        fix()
 
 
 def _rate_card(ctx: FirmContext, rng: random.Random, currency: str, start: dt.date, end: dt.date) -> list[RateCardEntry]:
@@ -162,6 +163,8 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
         ctx.fire_fault("poison_unknown_role", contract=contract.id, role=missing_role[0].role)
     clm.transition(contract.id, "submit")
     yield ctx.env.timeout(review_days * DAY)
+    if ctx.at_rest:
+        return
     clm.transition(contract.id, "sign")
     if poison.random() < scenario.faults.poison.unknown_project:
         _set_up_project_by_hand(ctx, poison, contract)
@@ -257,6 +260,8 @@ def amend(ctx: FirmContext, contract_id: str):
         return
     amendment = clm.propose_amendment(contract_id, effective_date=when.isoformat(), **changes)
     yield ctx.env.timeout(rng.uniform(1, 5) * DAY)
+    if ctx.at_rest:
+        return
     clm.sign_amendment(amendment.id)
     ctx.observe("amendments", {"contract": contract_id, "kind": sorted(changes)[0],
                                "retro": bool(changes.get("rate_card"))
@@ -277,6 +282,8 @@ def account_updates(ctx: FirmContext):
         return
     while ctx.env.now < ctx.horizon:
         yield ctx.env.timeout(rng.uniform(25, 35) * DAY)
+        if ctx.at_rest:
+            return
         for account in list(ctx.systems.crm.accounts.values()):
             if rng.random() < people.account_updates_per_month:
                 if rng.random() < 0.7:
@@ -291,6 +298,8 @@ def account_updates(ctx: FirmContext):
 
 def _correct_account(ctx: FirmContext, account_id: str, after_s: float):
     yield ctx.env.timeout(after_s)
+    if ctx.at_rest:
+        return
     ctx.systems.crm.update_account(account_id, {"tax_id": ctx.faker.bothify("##-#######")})
 
 
