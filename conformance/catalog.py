@@ -212,8 +212,10 @@ CATALOG: tuple[Requirement, ...] = (
         "attacks.yaml", (), WEBHOOKS, True),
     Requirement(
         "C2C-SEC-002", Family.SEC, MUST,
-        "A captured webhook replayed once its timestamp is more than 5 minutes old is rejected with a 4xx.",
-        "Without a timestamp tolerance a captured message can be replayed forever.",
+        "A captured webhook replayed once its timestamp is more than 5 minutes old, whether 5½ minutes or two days, "
+        "is rejected with a 4xx.",
+        "Without a timestamp tolerance a captured message can be replayed forever; with a wide one, for as long as "
+        "the tolerance allows.",
         "attacks.yaml", (), WEBHOOKS, True),
     Requirement(
         "C2C-LOAD-001", Family.LOAD, MUST,

@@ -12,10 +12,14 @@ recorded as failed, which is what the change feed is for.
 
 Attacks (``faults.webhooks.attacks``) come from someone other than the
 sender: a message for a new event id signed with a guessed key, and a
-captured message replayed unchanged once its timestamp is stale. They are
-never retried; the courier counts what the connector answered
-(``forged_accepted``, ``replayed_rejected``...), which is what the SEC
-conformance checks read.
+captured message replayed unchanged, once after each of
+``faults.webhooks.replay_after_seconds``. A replay is the captured bytes:
+it carries the timestamp it was signed with, so its age (``age_s`` in its
+``attack`` trace record) is how late it is resent; no replay can carry a
+timestamp from the future, since re-signing needs the key (that is a
+forged message). Attacks are never retried; the courier counts what the
+connector answered (``forged_accepted``, ``replayed_rejected``...) and
+traces each answer, which is what the SEC conformance checks read.
 """
 
 from __future__ import annotations
@@ -95,22 +99,25 @@ class Courier:
             return 500
 
     def _attack(self, captured: Delivery):
-        """A forged message now, and ``captured`` replayed byte for byte once its timestamp is stale."""
+        """A forged message now, and ``captured`` replayed byte for byte at each age, youngest first."""
         event = dataclasses.replace(captured.event, id=f"{captured.event.id}-forged")
         timestamp = captured.headers["webhook-timestamp"]
         forged = Delivery(captured.system, event, {
             **captured.headers, "webhook-id": event.id,
             "webhook-signature": sign(ATTACKER_KEY, event.id, int(timestamp), captured.body)}, captured.body)
         self._answer_attack("forged", forged)
-        yield self.env.timeout(self._faults.faults.webhooks.replay_after_seconds)
-        self._answer_attack("replayed", captured)
+        waited = 0.0
+        for age in sorted(self._faults.faults.webhooks.replay_after_seconds):
+            yield self.env.timeout(age - waited)
+            waited = age
+            self._answer_attack("replayed", captured, age_s=age)
 
-    def _answer_attack(self, kind: str, delivery: Delivery) -> None:
+    def _answer_attack(self, kind: str, delivery: Delivery, **where: float) -> None:
         status = self._send(delivery)
         verdict = "rejected" if 400 <= status < 500 else "accepted" if 200 <= status < 300 else "errored"
         self.stats[f"{kind}_{verdict}"] += 1
         self.trace.record("attack", system=delivery.system, attack=kind, id=delivery.headers["webhook-id"],
-                          type=delivery.event.type, status=status)
+                          type=delivery.event.type, status=status, **where)
 
     def _deliver(self, event: ChangeEvent, extra_delay_s: float = 0.0):
         yield self.env.timeout(LATENCY_S + extra_delay_s)

@@ -282,14 +282,31 @@ class ScriptedDelivery(_Model):
     delay_seconds: Float = Field(default=0.0, ge=0, le=MAX_DELAY_DAYS * 86400)
 
 
+TIMESTAMP_TOLERANCE_S = 300  # Standard Webhooks: a receiver refuses a timestamp more than 5 minutes from its clock
+# When a captured message is replayed, by default: once within the tolerance, then from just past it to days later.
+REPLAY_AGES_S = (120.0, 330.0, 420.0, 900.0, 7200.0, 21600.0, 172800.0)
+MAX_REPLAY_AGES = 12  # replays per attacked message
+ReplayAge = Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 86400)]
+
+
+def _one_or_more(ages: Any) -> Any:
+    """A single age, as files written before several ages give it, is a list of one."""
+    return [ages] if isinstance(ages, int | float) else ages
+
+
 class WebhookFaults(_Model):
     """What happens to webhook deliveries on the way to the connector.
 
     ``attacks``: with this probability per delivered event, an attacker who
-    has seen the message sends the connector two more: one signed with a
-    key it guessed (forged), and the captured message itself, unchanged,
-    ``replay_after_seconds`` later (replayed, its timestamp now stale). A
-    connector must reject both; the courier counts what it answered.
+    has seen the message sends the connector more: one signed with a key it
+    guessed (forged), and the captured message itself, unchanged, once
+    after each of ``replay_after_seconds`` (replayed: a replay carries its
+    original timestamp, so its age is how late it is resent). A connector
+    must reject the forged message and every replay older than the
+    Standard Webhooks tolerance (``TIMESTAMP_TOLERANCE_S``); a replay within
+    it is a duplicate of a delivered message, which it may take in but must
+    not act on twice. The courier counts what the connector answered.
+    A single number (one age, as older files give it) is a list of one.
 
     ``redeliver_all_after_days``: that long after the last simulated month,
     every system re-sends every event its change feed still holds, from
@@ -304,8 +321,27 @@ class WebhookFaults(_Model):
     endpoint_down: list[Window] = []  # the connector's endpoint answers 503; the sender retries on its schedule
     script: list[ScriptedDelivery] = []  # these events meet exactly this fate; the probabilities skip them
     attacks: Probability = 0.0
-    replay_after_seconds: Float = Field(default=900.0, ge=301, le=MAX_DELAY_DAYS * 86400)
+    replay_after_seconds: Annotated[list[ReplayAge], BeforeValidator(_one_or_more)] = Field(
+        default_factory=lambda: list(REPLAY_AGES_S), min_length=1, max_length=MAX_REPLAY_AGES)
     redeliver_all_after_days: Float | None = Field(default=None, ge=0, le=90)  # after the last month: resend all
+
+    @field_validator("replay_after_seconds")
+    @classmethod
+    def _distinct_ages_one_stale(cls, ages: list[float]) -> list[float]:
+        first: dict[float, int] = {}
+        errors = []
+        for i, age in enumerate(ages):
+            if age in first:
+                message = f"the age {age:g} s is given twice (first at index {first[age]}); each age is one replay"
+                errors.append(InitErrorDetails(type=PydanticCustomError("duplicate", "{message}", {"message": message}),
+                                               loc=(i,), input=age))
+            first.setdefault(age, i)
+        if errors:
+            raise ValidationError.from_exception_data("replay_after_seconds", errors)
+        if max(ages) <= TIMESTAMP_TOLERANCE_S:
+            raise ValueError(f"no age is beyond the {TIMESTAMP_TOLERANCE_S} s timestamp tolerance of Standard "
+                             f"Webhooks, so no replay would be stale; give at least one above {TIMESTAMP_TOLERANCE_S}")
+        return ages
 
     @field_validator("script")
     @classmethod

@@ -559,3 +559,30 @@ def test_counts_are_strict_integers(old: str, new: str, path: str) -> None:
 ])
 def test_fault_counts_are_not_booleans_either(snippet: str, path: str) -> None:
     assert f"{path}: " in error_of(MINIMAL + snippet + "\n")
+
+
+# -- replay ages -----------------------------------------------------------------------------------
+
+
+def test_replay_ages_are_a_list_and_a_single_age_still_loads() -> None:
+    several = parse_scenario(MINIMAL + "faults:\n  webhooks:\n    replay_after_seconds: [420, 330, 172800]\n", SOURCE)
+    assert several.faults.webhooks.replay_after_seconds == [420.0, 330.0, 172800.0]
+    single = parse_scenario(MINIMAL + "faults:\n  webhooks:\n    replay_after_seconds: 900\n", SOURCE)
+    assert single.faults.webhooks.replay_after_seconds == [900.0]
+
+
+@pytest.mark.parametrize(("ages", "path", "words"), [
+    ("[330, 900, 330]", "faults.webhooks.replay_after_seconds.2", "the age 330 s is given twice (first at index 0)"),
+    ("[60, 120, 300]", "faults.webhooks.replay_after_seconds",
+     "no age is beyond the 300 s timestamp tolerance of Standard Webhooks, so no replay would be stale"),
+    ("[330, 0]", "faults.webhooks.replay_after_seconds.1", "greater than 0"),
+    ("[330, 1e300]", "faults.webhooks.replay_after_seconds.1", "less than or equal to 31622400"),
+    ("[330, true]", "faults.webhooks.replay_after_seconds.1", "not the boolean true"),
+    ("[]", "faults.webhooks.replay_after_seconds", "at least 1 item"),
+    (str(list(range(301, 314))), "faults.webhooks.replay_after_seconds", "at most 12 items"),
+])
+def test_replay_ages_are_distinct_bounded_and_one_is_stale(ages: str, path: str, words: str) -> None:
+    text = MINIMAL + f"faults:\n  webhooks:\n    replay_after_seconds: {ages}\n"
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "replay_after_seconds"), path)
+    assert words in message, message
