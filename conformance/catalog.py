@@ -26,6 +26,7 @@ class Family(StrEnum):
     ORDER = "ORDER"
     REPLAY = "REPLAY"
     RECON = "RECON"
+    SYNC = "SYNC"
     RATE = "RATE"
     BILL = "BILL"
     TRACE = "TRACE"
@@ -137,6 +138,16 @@ CATALOG: tuple[Requirement, ...] = (
         "Charges reversed by hand in the ERP are found and repaired by the next monthly reconciliation.",
         "A finance user's manual reversal of a valid charge is revenue lost until someone notices.",
         "drift.yaml", ("manual_reversal",)),
+    Requirement(
+        "C2C-SYNC-001", Family.SYNC, MUST,
+        "Every source change that reaches the connector is in the ERP and the PSA within 1 simulated hour, or "
+        "within 1 hour of the connector's restart when a crash, kill or downtime interrupted that hour, on a day "
+        "without faults and under crashes: an account's master data in its ERP customer, a signed contract as its "
+        "billing project and PSA project, an approval as a charge citing it, a timesheet re-opened for correction "
+        "as the reversal of its charges.",
+        "A customer, project or charge missing for days is invoiced a run late or to an old address, even when a "
+        "later resync or the monthly reconciliation repairs the ledger by the end.",
+        "crashes.yaml", ("connector_crash", "process_killed", "connector_downtime"), WEBHOOKS, True),
     Requirement(
         "C2C-RATE-001", Family.RATE, MUST,
         "After a 429 with Retry-After, the connector sends that system nothing before the time it was given.",

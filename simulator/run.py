@@ -36,6 +36,8 @@ from simulator.runtime import Connector, Runtime, load_factory
 from simulator.scenario import Scenario
 from simulator.storage import MemoryStorage, SqliteStorage
 from simulator.streams import Streams
+from simulator.sync_lag import Disruption, SyncRecords
+from simulator.sync_watch import SyncWatch
 from simulator.systems import Systems, build_systems
 from simulator.trace import Sink, Trace, TracingTransport, null_sink
 from simulator.truth import GroundTruth
@@ -57,6 +59,7 @@ class SimulationResult:
     fault_counts: Counter
     connector_storage: Any
     truth: GroundTruth
+    sync: SyncRecords = field(default_factory=SyncRecords, kw_only=True)  # what simulator.sync_lag measures
 
     @property
     def total_api_calls(self) -> int:
@@ -110,7 +113,10 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     systems = build_systems(clock, dict(scenario.customers.tax_jurisdictions), seed, scenario.faults.feed_retention)
     for entity in scenario.legal_entities:
         systems.erp.add_legal_entity(entity.id, entity.name, entity.currency, entity.invoice_prefix)
-    trace = Trace(clock, sink)
+    outages = [Disruption("outage", o.start.timestamp(), o.start.timestamp() + o.hours * 3600, f"{o.system} outage")
+               for o in scenario.faults.outages]
+    watch = SyncWatch(systems, clock, outages)
+    trace = Trace(clock, watch.tee(sink))
     for name in ("crm", "clm", "psa", "erp"):
         systems.backend(name).feed.subscribe(trace.business_event)
     system_of_host = {f"{name}.c2c.test": name for name in systems.services}
@@ -167,4 +173,4 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     kpis["connector_errors_by_kind"] = {str(kind): fault.count for kind, fault in sorted(host.faults.items())}
     return SimulationResult(scenario, seed, systems, reconciliation, kpis, transport.calls, trace.counts,
                             host.errors, faults.counts, host.storage, ctx.truth,
-                            connector_faults=tuple(host.faults.values()))
+                            connector_faults=tuple(host.faults.values()), sync=watch.finish())

@@ -10,6 +10,7 @@ from conformance.checks import (  # noqa: F401  (registration)
     reconciliation,
     replay,
     security,
+    sync,
 )
 from conformance.checks.registry import CHECKS, CheckContext, run_check
 

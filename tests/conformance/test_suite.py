@@ -37,6 +37,7 @@ DEFECT_FOR = {  # requirement -> the broken connector that plants exactly the de
     "C2C-RECON-002": "polls_feed_weekly",
     "C2C-RECON-003": "no_cursor_resync",
     "C2C-RECON-004": "no_reconciliation",
+    "C2C-SYNC-001": "syncs_customers_nightly",
     "C2C-RATE-001": "ignores_retry_after",
     "C2C-BILL-001": "ignores_cap",
     "C2C-BILL-002": "wrong_rate",
