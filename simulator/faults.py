@@ -46,6 +46,7 @@ class FaultPlan:
         self._rules = [(rule, streams.get("faults", "http", str(i)),
                         [(w.start.timestamp(), w.start.timestamp() + w.hours * 3600) for w in rule.windows])
                        for i, rule in enumerate(faults.http)]
+        self._fired_by_rule = [0] * len(self._rules)
         self._outages = [(o.system, o.start.timestamp(), o.start.timestamp() + o.hours * 3600) for o in faults.outages]
         self._webhooks = faults.webhooks
         self._delivery_rng = streams.get("faults", "webhooks")
@@ -128,18 +129,21 @@ class FaultPlan:
             if down == system and start <= now < end:
                 self.fire(OUTAGE, system=system, method=request.method, path=path)
                 return HttpFault(OUTAGE, 503)
-        for rule, rng, windows in self._rules:
+        for index, (rule, rng, windows) in enumerate(self._rules):
             if system not in rule.systems or request.method not in rule.methods:
                 continue
             if windows and not any(start <= now < end for start, end in windows):
                 continue
             if rule.paths and not any(path.startswith(prefix) for prefix in rule.paths):
                 continue
-            if rng.random() < rule.rate:
+            draw = rng.random()  # drawn whether or not the rule is scripted: the other draws stay where they were
+            if draw < rule.rate or self._fired_by_rule[index] < rule.first:
                 if rule.kind == CONCURRENT_EDIT:
                     if self._edit_concurrently(system, request.method, path):
+                        self._fired_by_rule[index] += 1
                         self.fire(rule.kind, system=system, method=request.method, path=path)
                     continue  # the request itself goes through, and meets a newer version
+                self._fired_by_rule[index] += 1
                 if rule.kind == LATENCY:
                     delay = rng.uniform(*rule.latency_seconds)
                     self.fire(rule.kind, system=system, method=request.method, path=path, seconds=round(delay, 3))

@@ -242,7 +242,9 @@ class HttpFaultRule(_Model):
     ``latency`` slows the answer by ``latency_seconds``: beyond the caller's
     read timeout the system has still done the work, and the caller times
     out (a lost response); within it, the call succeeds. A rule with
-    ``windows`` applies only inside them (simulated time, UTC).
+    ``windows`` applies only inside them (simulated time, UTC). The first
+    ``first`` matching requests meet the fault whatever the draw (scripted
+    instances beside the random rate), so the case happens on every seed.
     """
 
     kind: Literal["server_error", "timeout", "lost_response", "connection_reset", "concurrent_edit", "latency"]
@@ -253,6 +255,7 @@ class HttpFaultRule(_Model):
     methods: list[Literal["GET", "POST", "PUT", "PATCH", "DELETE"]] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     paths: list[str] = []  # path prefixes such as "/charge-batches"; empty means every path
     status: Int = Field(default=503, ge=500, le=599)
+    first: Int = Field(default=0, ge=0, le=1000)
 
 
 class Outage(_Model):
@@ -369,6 +372,7 @@ class Poison(_Model):
     missing_tax_profile: Probability = 0.0  # per new account: a tax jurisdiction the ERP has no profile for
     unknown_project: Probability = 0.0  # per contract: a PM sets the PSA project up by hand, mistyping the contract
     fixed_after_days: DaysDelay = (2.0, 10.0)  # until the source is corrected
+    healthy_deals: Int = Field(default=0, ge=0, le=1000)  # the first deals: won, no poison (on every seed)
 
 
 class Drift(_Model):

@@ -41,7 +41,7 @@ def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int)
     fake = ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
     poison = ctx.streams.get("poison", "account", str(deal))
-    poisoned = poison.random() < ctx.scenario.faults.poison.missing_tax_profile
+    poisoned = poison.random() < ctx.scenario.faults.poison.missing_tax_profile and not _healthy(ctx, deal)
     suffix = rng.choice(["Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc"])
     account = ctx.systems.crm.create_account(
         legal_name=f"{fake.company()} {suffix}",
@@ -115,6 +115,11 @@ def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: Lega
     return terms
 
 
+def _healthy(ctx: FirmContext, deal: int) -> bool:
+    """Whether the deal is one of the first ``poison.healthy_deals``: won, and carrying no poison of any kind."""
+    return deal <= ctx.scenario.faults.poison.healthy_deals
+
+
 def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     rng = ctx.streams.get("deal", str(deal))
     yield ctx.env.timeout(delay_s)
@@ -140,7 +145,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     for stage in ("proposal", "negotiation"):
         yield ctx.env.timeout(rng.uniform(*scenario.pipeline.stage_days) * DAY)
         crm.move_opportunity(opportunity.id, stage)
-    if rng.random() >= scenario.pipeline.win_rate:
+    if rng.random() >= scenario.pipeline.win_rate and not _healthy(ctx, deal):
         crm.move_opportunity(opportunity.id, "closed_lost")
         return
     crm.move_opportunity(opportunity.id, "closed_won")
@@ -154,7 +159,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     clm = ctx.systems.clm
     terms = _terms(ctx, rng, billing_type, entity, start, months)
     poison = ctx.streams.get("poison", "deal", str(deal))
-    missing_role = _leave_a_role_out(ctx, poison, billing_type, terms)
+    missing_role = [] if _healthy(ctx, deal) else _leave_a_role_out(ctx, poison, billing_type, terms)
     contract = clm.create_contract(
         account_id=account_id, legal_entity=entity.id, currency=entity.currency, billing_type=billing_type,
         title=f"{ctx.faker.catch_phrase().title()} SOW", opportunity_id=opportunity.id, terms=terms,
@@ -166,7 +171,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     if ctx.at_rest:
         return
     clm.transition(contract.id, "sign")
-    if poison.random() < scenario.faults.poison.unknown_project:
+    if poison.random() < scenario.faults.poison.unknown_project and not _healthy(ctx, deal):
         _set_up_project_by_hand(ctx, poison, contract)
     elif ctx.streams.get("people", "project_by_hand", str(deal)).random() < scenario.people.projects_set_up_by_hand:
         _start_project_before_the_integration(ctx, contract)

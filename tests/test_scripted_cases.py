@@ -1,0 +1,49 @@
+"""Scripted instances beside the random rates: the cases a scenario needs happen on every seed."""
+
+from __future__ import annotations
+
+import httpx
+
+from conformance.checks.replay import healthy_lags
+from conformance.observation import observe
+from mocks.core.clock import FixedClock
+from reference_impl.connector import build
+from simulator.faults import FaultPlan
+from simulator.scenario import Faults, load_scenario
+from simulator.streams import Streams
+from simulator.systems import build_systems
+from simulator.trace import Trace
+from tests.conftest import ROOT
+
+
+def plan(faults: dict) -> FaultPlan:
+    clock = FixedClock()
+    systems = build_systems(clock, {}, seed=1)
+    return FaultPlan(Faults.model_validate(faults), Streams(1), clock, Trace(clock, lambda record: None), systems)
+
+
+def test_the_first_matching_requests_meet_a_rule_whose_rate_is_zero() -> None:
+    faults = plan({"http": [{"kind": "server_error", "rate": 0.0, "first": 2, "systems": ["erp"], "methods": ["POST"]}]})
+    post = httpx.Request("POST", "https://erp.c2c.test/charges")
+    get = httpx.Request("GET", "https://erp.c2c.test/charges")
+    assert faults.http_fault("erp", get) is None  # not a matching request: does not use up the script
+    assert [faults.http_fault("erp", post) is not None for _ in range(4)] == [True, True, False, False]
+    assert faults.counts["server_error"] == 2
+
+
+def test_scripting_moves_no_other_draw() -> None:
+    """A rule drawn for every matching request whether scripted or not: the random faults after the script stay put."""
+    rule = {"kind": "server_error", "rate": 0.3, "systems": ["erp"]}
+    plain, scripted = plan({"http": [rule]}), plan({"http": [{**rule, "first": 3}]})
+    request = httpx.Request("POST", "https://erp.c2c.test/charges")
+    fates = [[p.http_fault("erp", request) is not None for _ in range(200)] for p in (plain, scripted)]
+    assert fates[1][:3] == [True] * 3 and fates[0][3:] == fates[1][3:]
+
+
+def test_the_poison_scenario_has_healthy_work_on_the_seed_that_had_none() -> None:
+    """Seed 14 poisoned every deal of poison.yaml, so C2C-REPLAY-001 had nothing to time; three deals are healthy now."""
+    path = ROOT / "conformance" / "scenarios" / "poison.yaml"
+    run = observe(load_scenario(path), path, 14, build)
+    assert healthy_lags(run)
+    assert all(run.result.fault_counts[kind] for kind in ("poison_unknown_role", "poison_missing_tax_profile",
+                                                          "poison_unknown_project"))
