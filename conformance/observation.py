@@ -25,6 +25,7 @@ from typing import Any
 
 from conformance.catalog import BILLING_TYPE_OF
 from conformance.subject import Subject
+from simulator.business_keys import business_keys, key_of
 from simulator.oracle import Mismatch
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Faults, Replace, Scenario, dump_scenario, load_scenario
@@ -67,19 +68,29 @@ def simulate_command(scenario_path: Path, seed: int, connector: str) -> str:
             f"--connector {shlex.quote(connector)}")
 
 
-def _key(mismatch: Mismatch) -> tuple:
-    """What makes two runs' mismatches the same one: the source item, or (ERP ids differ run to run) the values."""
+def _key(mismatch: Mismatch, keys: dict[str, str]) -> tuple:
+    """What makes two runs' mismatches the same one: the same work (its business key) wrong the same way.
+
+    Source ids are assigned in creation order, which faults move, so items
+    are matched by business key (:mod:`simulator.business_keys`); ERP
+    records, whose ids are the connector's doing, by their values.
+    """
     if mismatch.item.startswith("erp:"):
         return mismatch.rule, repr(mismatch.expected), repr(mismatch.actual)
-    return mismatch.rule, mismatch.item, repr(mismatch.actual)
+    return mismatch.rule, key_of(mismatch.item, keys), repr(mismatch.actual)
+
+
+def keys_of(observation: Observation) -> dict[str, str]:
+    return business_keys(observation.result.systems, observation.result.truth)
 
 
 def new_mismatches(run: Observation, calm: Observation) -> list[Mismatch]:
     """The mismatches of ``run`` that ``calm`` (the same scenario without faults) does not have."""
-    known = Counter(_key(m) for m in calm.result.reconciliation.mismatches)
+    calm_keys, run_keys = keys_of(calm), keys_of(run)
+    known = Counter(_key(m, calm_keys) for m in calm.result.reconciliation.mismatches)
     new = []
     for mismatch in run.result.reconciliation.mismatches:
-        key = _key(mismatch)
+        key = _key(mismatch, run_keys)
         if known[key]:
             known[key] -= 1
         else:

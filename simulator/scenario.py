@@ -184,6 +184,7 @@ class Pipeline(_Model):
 
     win_rate: Probability = 1.0
     stage_days: DaysDelay = (0.0, 0.0)
+    won_first: Int = Field(default=0, ge=0, le=1000)  # the first deals are won whatever the draw (on every seed)
 
 
 class Amendments(_Model):
@@ -372,7 +373,7 @@ class Poison(_Model):
     missing_tax_profile: Probability = 0.0  # per new account: a tax jurisdiction the ERP has no profile for
     unknown_project: Probability = 0.0  # per contract: a PM sets the PSA project up by hand, mistyping the contract
     fixed_after_days: DaysDelay = (2.0, 10.0)  # until the source is corrected
-    healthy_deals: Int = Field(default=0, ge=0, le=1000)  # the first deals: won, no poison (on every seed)
+    healthy_deals: Int = Field(default=0, ge=0, le=1000)  # the first deals carry no poison (see pipeline.won_first)
 
 
 class Drift(_Model):

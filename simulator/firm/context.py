@@ -47,6 +47,15 @@ class Consultant:
 
 
 @dataclass
+class Team:
+    """The consultants the firm put on a contract, until its end; the PSA project they log time on, once it exists."""
+
+    members: list[str]
+    end: dt.date
+    project_id: str | None = None
+
+
+@dataclass
 class CustomerBooks:
     """What customers have been invoiced so far, as they keep it: per source item and per contract."""
 
@@ -68,6 +77,7 @@ class FirmContext:
     faults: Any = None  # the run's FaultPlan, for faults the firm causes
     hand_made_projects: dict[str, str] = field(default_factory=dict)  # PSA project -> the contract it really is for
     truth: GroundTruth = field(default_factory=GroundTruth)  # what the firm knows first-hand (the oracle's source)
+    teams: dict[str, Team] = field(default_factory=dict)  # contract -> its team (staffed once it is signed)
 
     def wait_until(self, t: float) -> simpy.Event:
         return self.env.timeout(max(0.0, t - self.env.now))

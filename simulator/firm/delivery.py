@@ -1,8 +1,15 @@
 """Delivery: staffing, weekly timesheets, expenses, milestones and approvals.
 
-Staffing starts when the PSA project exists, which only happens once the
+The firm staffs a contract once it is signed: hours later it picks the
+team from the consultants free at the contract's start, and the team
+delivers the contract's milestones on their planned dates. The team can
+log time only once the PSA project exists, which happens once the
 connector has turned the signed contract into one; the time in between is
-the project-setup KPI. Consultants submit their week on Friday afternoon
+the project-setup KPI. What the firm decides never depends on the
+connector's timing or on ids the systems assign: its random streams are
+keyed by business keys (contract, consultant and week), so the same work
+happens with or without faults and a fault-free companion run can be
+compared item by item. Consultants submit their week on Friday afternoon
 (some on Monday, after the fact), approvers take hours to days, and a
 rejected sheet comes back corrected. Some approved sheets are corrected
 weeks later (sometimes after they were invoiced) and must be approved
@@ -20,7 +27,7 @@ from decimal import Decimal
 from mocks.core.clock import iso
 from mocks.core.feed import ChangeEvent
 from mocks.psa.models import LineSpec
-from simulator.firm.context import DAY, HOUR, Consultant, FirmContext, quarter_hours
+from simulator.firm.context import DAY, HOUR, Consultant, FirmContext, Team, quarter_hours
 from simulator.scenario import CURRENCY_MINOR_UNITS
 
 
@@ -36,33 +43,56 @@ def hire(ctx: FirmContext) -> None:
         ctx.consultants.append(Consultant(resource.id, role.name, start - dt.timedelta(days=1)))
 
 
-def staff_project(ctx: FirmContext, project_id: str):
-    rng = ctx.streams.get("staffing", project_id)
+def plan_team(ctx: FirmContext, contract_id: str):
+    """A SimPy process: staff a signed contract; the team joins its PSA project as soon as there is one."""
+    rng = ctx.streams.get("staffing", contract_id)
     people = ctx.scenario.people
     yield ctx.env.timeout(rng.uniform(*people.staffing_delay_hours) * HOUR)
-    project = ctx.systems.psa.projects[project_id]
-    contract_id = _contract_delivered_by(ctx, project_id)
-    if contract_id is None:
-        return  # a project under a contract the firm never signed: nobody is staffed on it
-    ctx.truth.staff(project_id, contract_id)
     _start_milestones(ctx, contract_id)
-    start, end = dt.date.fromisoformat(project.start_date), dt.date.fromisoformat(project.end_date)
+    terms = ctx.systems.clm.contracts[contract_id].terms
+    start, end = dt.date.fromisoformat(terms.start_date), dt.date.fromisoformat(terms.end_date)
     wanted = rng.randint(*ctx.scenario.contracts.team_size)
     while True:
-        today = ctx.clock.today()
-        begin = max(start, today)
+        begin = max(start, ctx.clock.today())
         if begin > end - dt.timedelta(days=7) or ctx.env.now >= ctx.horizon:
             return
         free = [c for c in ctx.consultants if c.busy_until < begin]
         if free:
             team = rng.sample(free, min(wanted, len(free)))
             for consultant in team:
-                ctx.systems.psa.assign(consultant.resource_id, project_id, begin.isoformat(), end.isoformat())
                 consultant.busy_until = end
-                consultant.assignments.append((project_id, begin, end))
-            ctx.observe("staffed", (project_id, len(team)))
+            ctx.teams[contract_id] = Team([c.resource_id for c in team], end)
+            projects = ctx.truth.projects_of(contract_id)
+            if projects:
+                _join(ctx, contract_id, projects[0])
             return
         yield ctx.env.timeout(DAY)
+
+
+def staff_project(ctx: FirmContext, project_id: str) -> None:
+    """A PSA project appeared: the firm's book records which contract it is for, and the team joins it."""
+    contract_id = _contract_delivered_by(ctx, project_id)
+    if contract_id is None:
+        return  # a project under a contract the firm never signed: nobody is staffed on it
+    ctx.truth.staff(project_id, contract_id)
+    if contract_id in ctx.teams and ctx.truth.projects_of(contract_id)[0] == project_id:
+        _join(ctx, contract_id, project_id)
+
+
+def _join(ctx: FirmContext, contract_id: str, project_id: str) -> None:
+    """The contract's team starts logging time on the project, from today (or the contract's start) to its end."""
+    team = ctx.teams[contract_id]
+    if team.project_id is not None:
+        return
+    team.project_id = project_id
+    start = dt.date.fromisoformat(ctx.systems.clm.contracts[contract_id].terms.start_date)
+    begin = max(start, ctx.clock.today())
+    if begin > team.end:
+        return
+    consultants = {c.resource_id: c for c in ctx.consultants}
+    for resource_id in team.members:
+        ctx.systems.psa.assign(resource_id, project_id, begin.isoformat(), team.end.isoformat())
+        consultants[resource_id].assignments.append((project_id, begin, team.end))
 
 
 def _contract_delivered_by(ctx: FirmContext, project_id: str) -> str | None:
@@ -106,7 +136,8 @@ def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, mo
             break
         for project_id, begin, end in consultant.assignments:
             if begin <= day <= end:
-                task = rng.choice(psa.projects[project_id].tasks)
+                tasks = psa.projects[project_id].tasks  # one draw whatever their number (the connector made them)
+                task = tasks[min(len(tasks) - 1, int(rng.random() * len(tasks)))]
                 billable = rng.random() >= people.non_billable_share
                 lines.append(LineSpec(day.isoformat(), project_id, task.id, consultant.role,
                                       Decimal(quarter_hours(rng.uniform(*people.hours_per_day))),
@@ -150,7 +181,8 @@ def _file_expense(ctx: FirmContext, rng: random.Random, consultant: Consultant, 
 
 
 def review_expense(ctx: FirmContext, expense_id: str):
-    rng = ctx.streams.get("expense", expense_id)
+    expense = ctx.systems.psa.expenses[expense_id]
+    rng = ctx.streams.get("expense", expense.resource_id, expense.date)
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.approval_delay_hours) * HOUR)
     if ctx.at_rest:
         return
@@ -171,7 +203,8 @@ def _corrected(rng: random.Random, lines) -> list[LineSpec]:
 
 def review(ctx: FirmContext, timesheet_id: str):
     # One stream per review of one version: a second review (after an adjustment) must not replay the first's draws.
-    rng = ctx.streams.get("approval", timesheet_id, str(ctx.systems.psa.timesheets[timesheet_id].version))
+    sheet = ctx.systems.psa.timesheets[timesheet_id]
+    rng = ctx.streams.get("approval", sheet.resource_id, sheet.week_start, str(sheet.version))
     people = ctx.scenario.people
     psa = ctx.systems.psa
     while True:
@@ -194,7 +227,8 @@ def review(ctx: FirmContext, timesheet_id: str):
 
 def adjust(ctx: FirmContext, timesheet_id: str):
     """A correction to an approved sheet, weeks later: a new version that needs approval again."""
-    rng = ctx.streams.get("adjustment", timesheet_id, str(ctx.systems.psa.timesheets[timesheet_id].version))
+    sheet = ctx.systems.psa.timesheets[timesheet_id]
+    rng = ctx.streams.get("adjustment", sheet.resource_id, sheet.week_start, str(sheet.version))
     yield ctx.env.timeout(rng.uniform(*ctx.scenario.people.adjustment_delay_days) * DAY)
     psa = ctx.systems.psa
     timesheet = psa.timesheets[timesheet_id]
@@ -241,6 +275,6 @@ def deliver_milestone(ctx: FirmContext, contract_id: str, ref: str, planned_date
 def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
     """React to PSA changes the way the firm's people would notice them."""
     if event.type == "psa.project.created":
-        ctx.env.process(staff_project(ctx, event.entity_id))
+        staff_project(ctx, event.entity_id)
     elif event.type in ("psa.timesheet.created", "psa.timesheet.adjusted"):
         ctx.env.process(review(ctx, event.entity_id))

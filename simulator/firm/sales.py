@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from mocks.clm.models import MilestoneTerm, RateCardEntry, Terms
 from simulator.firm.context import DAY, FirmContext, add_months
+from simulator.firm.delivery import plan_team
 from simulator.scenario import CURRENCY_MINOR_UNITS, LegalEntity
 
 HOURS_PER_MONTH = 21 * 7.5
@@ -116,7 +117,7 @@ def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: Lega
 
 
 def _healthy(ctx: FirmContext, deal: int) -> bool:
-    """Whether the deal is one of the first ``poison.healthy_deals``: won, and carrying no poison of any kind."""
+    """Whether the deal is one of the first ``poison.healthy_deals``, which carry no poison of any kind."""
     return deal <= ctx.scenario.faults.poison.healthy_deals
 
 
@@ -145,7 +146,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     for stage in ("proposal", "negotiation"):
         yield ctx.env.timeout(rng.uniform(*scenario.pipeline.stage_days) * DAY)
         crm.move_opportunity(opportunity.id, stage)
-    if rng.random() >= scenario.pipeline.win_rate and not _healthy(ctx, deal):
+    if rng.random() >= scenario.pipeline.win_rate and deal > scenario.pipeline.won_first:
         crm.move_opportunity(opportunity.id, "closed_lost")
         return
     crm.move_opportunity(opportunity.id, "closed_won")
@@ -171,6 +172,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     if ctx.at_rest:
         return
     clm.transition(contract.id, "sign")
+    ctx.env.process(plan_team(ctx, contract.id))
     if poison.random() < scenario.faults.poison.unknown_project and not _healthy(ctx, deal):
         _set_up_project_by_hand(ctx, poison, contract)
     elif ctx.streams.get("people", "project_by_hand", str(deal)).random() < scenario.people.projects_set_up_by_hand:
