@@ -106,7 +106,10 @@ def test_an_adjusted_timesheet_is_billed_twice(legacy: SimulationResult) -> None
 
 def test_legacy_is_slower_from_approval_to_invoice(legacy: SimulationResult, event_driven: SimulationResult) -> None:
     slow, fast = legacy.kpis, event_driven.kpis
-    assert slow["invoices"]["cycle_time_hours"]["p50"] > fast["invoices"]["cycle_time_hours"]["p50"]
+    # Billing is monthly, so the median invoice waits for month end either way; the nightly batch shows in the
+    # tail (approvals just before a cut-off miss it) and in how many charges reach an invoice at all.
+    assert slow["invoices"]["cycle_time_hours"]["p95"] > fast["invoices"]["cycle_time_hours"]["p95"]
+    assert slow["invoices"]["cycle_time_hours"]["count"] < fast["invoices"]["cycle_time_hours"]["count"]
     latency = "psa_approval_to_erp_charge_minutes"
     assert slow["sync_latency"][latency]["p50"] > 60 * fast["sync_latency"][latency]["p50"]
     assert slow["projects"]["project_setup_minutes"]["p50"] > fast["projects"]["project_setup_minutes"]["p50"]
