@@ -150,7 +150,8 @@ CATALOG: tuple[Requirement, ...] = (
         "crashes.yaml", ("connector_crash", "process_killed", "connector_downtime"), WEBHOOKS, True),
     Requirement(
         "C2C-RATE-001", Family.RATE, MUST,
-        "After a 429 with Retry-After, the connector sends that system nothing before the time it was given.",
+        "After a 429 with Retry-After, the connector sends that system nothing before the time it was given, "
+        "and being throttled costs no money.",
         "Retrying early burns the quota, gets the integration throttled for longer, and delays every invoice.",
         "rate_limits.yaml"),
     Requirement(

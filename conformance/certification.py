@@ -23,13 +23,15 @@ from typing import Any
 
 import pytest
 
-from conformance.catalog import Requirement
+from conformance.catalog import CATALOG, Requirement
 from conformance.checks import CheckContext, run_check
+from conformance.checks.evidence import Evidence
 from conformance.checks.registry import pytest_command
 from conformance.findings import Finding, RequirementFailed
 from conformance.observation import Observation, Observations
+from conformance.ownership import Ownership
 from conformance.subject import Subject
-from conformance.verdict import Outcome, Profile
+from conformance.verdict import Outcome, Profile, in_profile
 from simulator.host import ConnectorFault, FaultKind, connector_traceback
 from simulator.runtime import ConnectorLoadError
 
@@ -91,7 +93,25 @@ class Certification:
 
     def __post_init__(self) -> None:
         self.observations = Observations(self.subject, self.seed, self.artifacts)
+        self.ownership = Ownership()
         self.context = CheckContext(self.subject, self.seed, self.profile, self.observations, self.artifacts)
+
+    def _claim(self, requirement_id: str, evidence: Evidence) -> None:
+        self.ownership.claim(requirement_id, evidence.claimed)
+        for mismatch, owners in evidence.owned_elsewhere:
+            for owner in owners:
+                self.ownership.claim(owner, [mismatch])
+
+    def mismatch_owners(self) -> list[dict[str, Any]]:
+        """Every mismatch of each scenario whose requirements were all judged this session, with who owns it.
+
+        A session run with ``-k`` judges some requirements only; a scenario
+        some of whose requirements did not run is left out, since its
+        mismatches' owners may be among those.
+        """
+        complete = [(name, run.result.reconciliation.mismatches) for name, run in self.observations.judged()
+                    if all(r.id in self.outcomes for r in CATALOG if r.scenario == name and in_profile(r, self.profile))]
+        return self.ownership.rows(complete)
 
     def evaluate(self, requirement: Requirement, record_property) -> None:
         record_property("requirement", requirement.id)
@@ -112,10 +132,12 @@ class Certification:
             pytest.fail(f"{requirement.id}: not run: the connector cannot be built (see {first})", pytrace=False)
         self.observations.read.clear()
         try:
-            run_check(requirement, self.context)
+            self._claim(requirement.id, run_check(requirement, self.context))
             return
         except RequirementFailed as exc:
             failure = exc
+            if exc.evidence is not None:
+                self._claim(requirement.id, exc.evidence)
             faults = connector_findings(self.observations.read)
             if faults:
                 leading, trailing = _split(faults)

@@ -34,10 +34,11 @@ class Finding:
     detail: str = ""
 
     @classmethod
-    def of(cls, mismatch: Mismatch) -> Finding:
+    def of(cls, mismatch: Mismatch, also: str = "") -> Finding:
         stake = mismatch.money_at_stake if mismatch.currency else 0  # a count off by one is not money
+        note = f" ({also})" if also else ""
         return cls(mismatch.item, mismatch.expected, mismatch.actual, mismatch.currency, stake,
-                   f"[{mismatch.rule}] {mismatch.detail}".strip())
+                   f"[{mismatch.rule}]{note} {mismatch.detail}".strip())
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.item, "expected": self.expected, "actual": self.actual, "currency": self.currency,
@@ -68,6 +69,7 @@ class RequirementFailed(AssertionError):
         self.seed = seed
         self.reproduce = reproduce
         self.summary = summary
+        self.evidence: Any = None  # the check's Evidence, when a check (not the run) failed
         super().__init__(self.message())
 
     def money(self) -> dict[str, int]:

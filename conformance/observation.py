@@ -43,6 +43,7 @@ class Observation:
     records: list[dict[str, Any]] = field(default_factory=list)
     offered_per_hour: Counter = field(default_factory=Counter)  # simulated hour -> webhooks first sent in it
     offered: list[str] = field(default_factory=list)  # ids of the events webhooks were sent for, first send order
+    throttled_per_hour: Counter = field(default_factory=Counter)  # simulated hour -> 429s answered to the connector
 
     def faults(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == "fault" and r["fault"] == kind]
@@ -77,7 +78,10 @@ def _key(mismatch: Mismatch, keys: dict[str, str]) -> tuple:
     """
     if mismatch.item.startswith("erp:"):
         return mismatch.rule, repr(mismatch.expected), repr(mismatch.actual)
-    return mismatch.rule, key_of(mismatch.item, keys), repr(mismatch.actual)
+    actual = mismatch.actual
+    if isinstance(actual, dict) and set(actual) == {"billed", "held"}:
+        actual = actual["billed"] + actual["held"]  # how a capped item splits moves with arrival order; its total not
+    return mismatch.rule, key_of(mismatch.item, keys), repr(actual)
 
 
 def keys_of(observation: Observation) -> dict[str, str]:
@@ -101,6 +105,7 @@ def new_mismatches(run: Observation, calm: Observation) -> list[Mismatch]:
 def observe(scenario: Scenario, scenario_path: Path, seed: int, factory: Callable) -> Observation:
     records: list[dict[str, Any]] = []
     per_hour: Counter = Counter()
+    throttled: Counter = Counter()
     sent: dict[str, None] = {}  # an ordered set
 
     def keep(record: dict[str, Any]) -> None:
@@ -110,9 +115,11 @@ def observe(scenario: Scenario, scenario_path: Path, seed: int, factory: Callabl
             per_hour[int(record["t"] // 3600)] += 1
             if record["id"] not in sent:
                 sent[record["id"]] = None
+        elif record["kind"] == "api" and record["status"] == 429:
+            throttled[int(record["t"] // 3600)] += 1
 
     result = simulate(scenario, seed, sink=keep, factory=factory)
-    return Observation(scenario_path, seed, result, records, per_hour, list(sent))
+    return Observation(scenario_path, seed, result, records, per_hour, list(sent), throttled)
 
 
 class Observations:
@@ -154,6 +161,10 @@ class Observations:
             path = self.scenario_file(name)
             self._runs[name] = observe(load_scenario(path), path, self.seed, self.subject.factory)
         return self._hand_out(name)
+
+    def judged(self) -> list[tuple[str, Observation]]:
+        """The scenario runs requirements were judged on so far (not their fault-free companions), by name."""
+        return [(name, run) for name, run in sorted(self._runs.items()) if not name.startswith("control:")]
 
     def control(self, name: str) -> Observation:
         """The same scenario and seed with no faults at all: what the connector does on a good day.

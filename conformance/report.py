@@ -23,6 +23,7 @@ from simulator.report import money
 
 SCHEMA_VERSION = 1
 JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"
+OWNERS_NAME = "mismatch-owners.jsonl"  # every mismatch of every judged run, with the requirements that own it
 SHOWN_IN_SUMMARY = 10
 
 
@@ -91,9 +92,18 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def ownership_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    unowned = [row for row in rows if not row["owners"]]
+    return {"mismatches": len(rows), "unowned": len(unowned), "file": OWNERS_NAME,
+            "unowned_examples": unowned[:SHOWN_IN_SUMMARY]}
+
+
 def write_report(certification: Certification, directory: Path) -> dict[str, Any]:
     report = build_report(certification)
+    rows = certification.mismatch_owners()
+    report["mismatch_ownership"] = ownership_summary(rows)
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / OWNERS_NAME).write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
     (directory / JSON_NAME).write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
     (directory / MARKDOWN_NAME).write_text(markdown(report))
     return report

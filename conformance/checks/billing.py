@@ -26,16 +26,19 @@ from __future__ import annotations
 from collections import Counter
 from fractions import Fraction
 
-from conformance.checks.evidence import Evidence, oracle_findings, unless_shown
-from conformance.checks.registry import CheckContext, check
+from conformance.checks.evidence import INVOICING_RULES, Evidence, oracle_findings, unless_shown
+from conformance.checks.registry import CheckContext, calm_day_defects, check
 from conformance.findings import Finding
 from conformance.observation import Observation
+from conformance.ownership import defect_of
 from simulator.oracle import Mismatch
 from simulator.valuation import item_of, rate_on
 
 BILLING = "billing.yaml"
 AMENDMENTS = "amendments.yaml"
 HOURLY_RULES = ("net_charge", "capped_item", "cap")
+# posted documents that do not add up or are misnumbered: what reaches the customer, so the invoicing requirement's
+DOCUMENT_RULES = ("invoice_total", "negative_invoice", "credit_note_total", "invoice_number", "gapless_numbering")
 
 
 def _kind(mismatch: Mismatch) -> str:
@@ -172,6 +175,17 @@ def retro_amendments(ctx: CheckContext) -> Evidence:
         return since is not None and psa.lines[line_id][1].date >= since and (_off_by(m) or 2) > 1
 
     evidence = oracle_findings(run, HOURLY_RULES, affected)
+    claimed = {id(m) for m in evidence.claimed}
+    for mismatch in run.result.reconciliation.mismatches:  # the rest: whoever claims that defect, or this one
+        if id(mismatch) in claimed or mismatch.rule in INVOICING_RULES:
+            continue
+        owners = calm_day_defects(ctx).get(defect_of(mismatch))
+        if owners:
+            evidence.owned_elsewhere.append((mismatch, owners))
+        else:
+            evidence.claimed.append(mismatch)
+            evidence.findings.append(Finding.of(mismatch, also="not reached by a retroactive entry, and no other "
+                                                              "requirement claims this defect"))
     return unless_shown(bool(retro), "retroactive rate amendments",
                         "no amendment's rate entry reached back over work already invoiced", evidence)
 
@@ -239,7 +253,7 @@ def timeliness(ctx: CheckContext) -> Evidence:
                   and sheet.approved_at[:7] == line.date[:7])
     return unless_shown(late_approvals > 0 and on_time > 0, "work approved within its month and after it",
                         f"invoiced lines approved within their work month: {on_time}, after it: {late_approvals}",
-                        _with_late(oracle_findings(run, ("not_invoiced",)), run))
+                        _with_late(oracle_findings(run, ("not_invoiced", *DOCUMENT_RULES)), run))
 
 
 def _with_late(evidence: Evidence, run: Observation) -> Evidence:

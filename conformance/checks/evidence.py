@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.findings import Finding
 from conformance.observation import Observation, new_mismatches, relative, simulate_command
+from conformance.ownership import defect_of
 from conformance.schedules import Counterexample
 from simulator.kpis import epoch_seconds, first_charge_by_approval
 from simulator.oracle import Mismatch
@@ -21,9 +22,27 @@ from simulator.oracle import Mismatch
 
 @dataclass
 class Evidence:
+    """What a check found. ``reproduce`` lists commands beyond the standard pytest and simulate ones.
+
+    ``scenario_passed`` says the findings come from runs of the check's own
+    (a schedule hypothesis shrank, written out as a scenario), not from the
+    requirement's scenario, which passed: then ``reproduce`` holds what
+    reproduces the failure, and it is listed first.
+    """
+
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
-    reproduce: list[str] = field(default_factory=list)  # beyond the standard pytest and simulate commands
+    reproduce: list[str] = field(default_factory=list)
+    scenario_passed: bool = False
+    claimed: list[Mismatch] = field(default_factory=list)  # the run's mismatches held against the connector here
+    owned_elsewhere: list[tuple[Mismatch, list[str]]] = field(default_factory=list)  # excused here, owned there
+
+
+def combined(first: Evidence, then: Evidence) -> Evidence:
+    """Both checks' evidence as one: findings, summaries, commands and who owns which mismatch."""
+    return Evidence(first.findings + then.findings, "; ".join(filter(None, [first.summary, then.summary])),
+                    first.reproduce + then.reproduce, first.scenario_passed or then.scenario_passed,
+                    first.claimed + then.claimed, first.owned_elsewhere + then.owned_elsewhere)
 
 
 def not_shown(what: str, detail: str) -> Finding:
@@ -43,28 +62,55 @@ def oracle_findings(observation: Observation, rules: Iterable[str] | None = None
     found = [m for m in observation.result.reconciliation.mismatches
              if (wanted is None or m.rule in wanted) and where(m)]
     return Evidence([Finding.of(m) for m in found],
-                    f"{len(found)} reconciliation mismatch(es) in {observation.scenario_path.name}" if found else "")
+                    f"{len(found)} reconciliation mismatch(es) in {observation.scenario_path.name}" if found else "",
+                    claimed=found)
 
 
 INVOICING_RULES = frozenset({"not_invoiced"})  # when charges reach invoices: C2C-BILL-009, on a day without faults
 
 
-def caused_by_faults(faulty: Observation, calm: Observation) -> Evidence:
-    """The mismatches the scenario's faults caused: those the same connector does not have on a good day.
+CalmDayDefects = Callable[[], dict[tuple[str, str], list[str]]]
+
+
+def caused_by_faults(faulty: Observation, calm: Observation, calm_day_defects: CalmDayDefects = dict) -> Evidence:
+    """The mismatches the scenario's faults caused, and those no requirement judged without faults owns.
 
     A fault requirement asks "does the connector survive this fault?", not
-    "does it bill correctly?" (the BILL family asks that), so a mismatch the
-    connector also has without any fault is not held against it here. Work
-    invoiced a run late is not a mismatch of the end state (the oracle
-    reports it apart) and is judged on a day without faults by C2C-BILL-009:
-    a connector that is down across a month end cannot bill on time, but it
-    must still bill everything by the end.
+    "does it bill correctly?" (the BILL family asks that). A mismatch the
+    connector also has without any fault (matched by business key) is
+    excused here only when a requirement judged on a fault-free scenario
+    claims the same defect (``calm_day_defects``: (rule, kind of item) ->
+    the requirements that claim it); otherwise it stays here, marked as
+    present without the faults too, so that no mismatch is nobody's (see
+    :mod:`conformance.ownership`). Work invoiced a run late is not a
+    mismatch of the end state (the oracle reports it apart) and is judged
+    on a day without faults by C2C-BILL-009: a connector that is down
+    across a month end cannot bill on time, but it must still bill
+    everything by the end.
     """
-    new = [m for m in new_mismatches(faulty, calm) if m.rule not in INVOICING_RULES]
+    new = new_mismatches(faulty, calm)
+    fresh = {id(m) for m in new}
+    claimed = [m for m in new if m.rule not in INVOICING_RULES]
+    owned_elsewhere: list[tuple[Mismatch, list[str]]] = []
+    calm_day: list[Mismatch] = []
+    for mismatch in faulty.result.reconciliation.mismatches:
+        if id(mismatch) in fresh or mismatch.rule in INVOICING_RULES:
+            continue
+        owners = calm_day_defects().get(defect_of(mismatch))
+        if owners:
+            owned_elsewhere.append((mismatch, owners))
+        else:
+            calm_day.append(mismatch)
     faults = ", ".join(f"{kind} ×{n}" for kind, n in sorted(faulty.result.fault_counts.items())) or "none fired"
-    summary = (f"{len(new)} of {len(faulty.result.reconciliation.mismatches)} reconciliation mismatches appear only "
-               f"under this scenario's faults ({faults})") if new else ""
-    return Evidence([Finding.of(m) for m in new], summary)
+    total = len(faulty.result.reconciliation.mismatches)
+    parts = [f"{len(claimed)} of {total} reconciliation mismatches appear only under this scenario's faults "
+             f"({faults})"] if claimed else []
+    if calm_day:
+        parts.append(f"{len(calm_day)} appear without its faults too, and no requirement judged without faults "
+                     "claims that defect")
+    findings = [Finding.of(m) for m in claimed]
+    findings += [Finding.of(m, also="also without this scenario's faults") for m in calm_day]
+    return Evidence(findings, "; ".join(parts), claimed=claimed + calm_day, owned_elsewhere=owned_elsewhere)
 
 
 def counterexample(found: Counterexample, seed: int, connector: str, requirement_id: str, what: str,
@@ -78,7 +124,8 @@ def counterexample(found: Counterexample, seed: int, connector: str, requirement
                                                                                                  "description")))
     summary = (f"hypothesis found a schedule of {found.size} fault(s) that breaks it; the minimal one, in "
                f"{relative(path)}:\n{schedule}")
-    return Evidence([Finding.of(m) for m in found.mismatches], summary, [simulate_command(path, seed, connector)])
+    return Evidence([Finding.of(m) for m in found.mismatches], summary, [simulate_command(path, seed, connector)],
+                    scenario_passed=True)
 
 
 # -- time from a source change to the ERP ----------------------------------------------------

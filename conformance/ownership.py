@@ -1,0 +1,64 @@
+"""Who owns each mismatch: every mismatch of a judged run is some requirement's failure.
+
+A requirement *claims* the mismatches it holds against the connector: a
+billing requirement those of its rules on the fault-free billing scenarios,
+a fault requirement those its scenario's faults caused. What a fault
+requirement does not claim is what the connector also gets wrong on a
+fault-free day, and that is excused only when a requirement judged on a
+fault-free scenario claims the same defect there (the same oracle rule on
+the same kind of item): then that requirement owns it. Anything else a
+connector gets wrong on a good day under this scenario's conditions (firm
+behaviour that is no fault, such as an account corrected minutes after an
+edit) stays with the fault requirement, marked "also without this
+scenario's faults". So no mismatch falls between the fault-free
+subtraction and the billing checks. The retroactive-amendment scenario is
+judged the same way: what C2C-BILL-003 does not claim (work the
+retroactive entry did not reach) is owned by the requirement that claims
+the same defect on the billing scenario, or else by C2C-BILL-003.
+
+:class:`Ownership` keeps the claims of one session and lists, for every
+mismatch of every judged run, the requirements that own it
+(``mismatch-owners.jsonl`` in the report directory).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from simulator.oracle import Mismatch
+
+CALM_SCENARIOS = ("billing.yaml",)  # the fault-free scenario whose requirements own a defect wherever it shows
+
+
+def defect_of(mismatch: Mismatch) -> tuple[str, str]:
+    """What a mismatch is wrong about, whatever item: its oracle rule and the kind of item (``timesheet_line``)."""
+    system_kind = mismatch.item.partition("/")[0]
+    return mismatch.rule, system_kind.partition(":")[2]
+
+
+class Ownership:
+    """The claims requirements made in one session, by mismatch."""
+
+    def __init__(self) -> None:
+        self._owners: dict[int, set[str]] = defaultdict(set)
+        self._held: list[Mismatch] = []  # keeps claimed mismatches alive, so their ids stay theirs
+
+    def claim(self, requirement_id: str, mismatches: Iterable[Mismatch]) -> None:
+        for mismatch in mismatches:
+            self._owners[id(mismatch)].add(requirement_id)
+            self._held.append(mismatch)
+
+    def owners(self, mismatch: Mismatch) -> list[str]:
+        return sorted(self._owners.get(id(mismatch), ()))
+
+    def rows(self, runs: Iterable[tuple[str, Iterable[Mismatch]]]) -> list[dict[str, Any]]:
+        """One row per mismatch of each judged run (scenario name, mismatches), with its owners."""
+        rows = []
+        for scenario, mismatches in runs:
+            for mismatch in mismatches:
+                rows.append({"scenario": scenario, "rule": mismatch.rule, "item": mismatch.item,
+                             "money_at_stake": mismatch.money_at_stake if mismatch.currency else 0,
+                             "currency": mismatch.currency, "owners": self.owners(mismatch)})
+        return rows
