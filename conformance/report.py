@@ -21,7 +21,7 @@ from conformance.findings import KEPT
 from conformance.verdict import NOT_RUN, Profile, in_profile, verdict
 from simulator.report import money
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: mismatch_ownership (and mismatch-owners.jsonl beside the report)
 JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"
 OWNERS_NAME = "mismatch-owners.jsonl"  # every mismatch of every judged run, with the requirements that own it
 SHOWN_IN_SUMMARY = 10

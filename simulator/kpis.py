@@ -16,7 +16,7 @@ from simulator.systems import SYSTEMS, Systems
 from simulator.truth import GroundTruth
 from simulator.valuation import Valuer, item_of
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 added reconciliation.late_invoices, invoices.credit_notes, connector_errors_by_kind
 
 
 def epoch_seconds(iso: str) -> float:
