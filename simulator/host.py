@@ -22,7 +22,7 @@ import random
 import sysconfig
 import traceback
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Collection, MutableMapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +52,7 @@ class FaultKind(StrEnum):
     BAD_RETURN = "bad_return"  # receive() returned something that is not an HTTP status
     SCHEDULED_CALLBACK = "scheduled_callback"  # a call_later/every callback raised
     CLOSE = "close"  # close() raised at the end of the run
+    SUBSCRIPTIONS = "subscriptions"  # ``subscriptions`` is not a collection of event-type strings
 
 
 WHAT = {
@@ -158,6 +159,9 @@ class ConnectorFault:
         times = "once" if self.count == 1 else f"{self.count:,} times"
         others = ", ".join(f"{e} ×{n}" for e, n in self.by_error.items() if e != self.error)
         also = f" (also {others})" if others else ""
+        if self.kind is FaultKind.SUBSCRIPTIONS:
+            return (f"connector's subscriptions {self.error} instead of a set of event types, so every event was "
+                    f"delivered ({self.message}); first at {self.first_at}")
         if self.kind is FaultKind.BAD_RETURN:
             return (f"connector's receive() {self.error}{also} instead of an HTTP status (an int in 100..599) "
                     f"{times}; the sender saw a 500 each time; first at {self.where} ({self.first_at})")
@@ -259,7 +263,14 @@ class ConnectorHost:
         it, every event is delivered.
         """
         wanted = getattr(self.connector, "subscriptions", None)
-        return wanted is None or event_type in wanted
+        if wanted is None:
+            return True
+        if isinstance(wanted, (str, bytes)) or not isinstance(wanted, Collection) \
+                or not all(isinstance(t, str) for t in wanted):
+            # a configuration error of the connector's, counted once per delivery: an endpoint with no filter
+            self._count(FaultKind.SUBSCRIPTIONS, f"is a {type(wanted).__name__}", repr(wanted)[:200], "", "")
+            return True
+        return event_type in wanted
 
     def receive(self, delivery: Delivery) -> int:
         """The connector's answer to one delivery, always an HTTP status: its faults are counted, never raised."""

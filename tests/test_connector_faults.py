@@ -224,3 +224,19 @@ def test_c2c_simulate_names_where_a_factory_raised_and_how_to_reproduce(tmp_path
     text = "".join(result.output.splitlines())
     assert "raised RuntimeError: ACME_TOKEN is not set (at tests/subjects/raises_on_build.py:5 in build)" in text
     assert "reproduce with: c2c simulate" in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("subscriptions", ["crm.account.created", 42, [1, 2], b"crm"], ids=["str", "int", "ints", "bytes"])
+def test_malformed_subscriptions_are_the_connectors_fault_and_every_event_is_delivered(subscriptions: Any) -> None:
+    host = host_for(Answers)
+    host.connector.subscriptions = subscriptions
+    assert host.subscribed("crm.account.created") and host.subscribed("psa.timesheet.approved")
+    fault = host.faults[FaultKind.SUBSCRIPTIONS]
+    assert fault.count == 2 and "instead of a set of event types" in fault.headline()
+
+
+def test_a_set_of_event_types_filters_deliveries() -> None:
+    host = host_for(Answers)
+    host.connector.subscriptions = frozenset({"crm.account.created"})
+    assert host.subscribed("crm.account.created") and not host.subscribed("psa.timesheet.approved")
+    assert not host.faults
