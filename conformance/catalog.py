@@ -231,9 +231,11 @@ CATALOG: tuple[Requirement, ...] = (
         "attacks.yaml", (), WEBHOOKS, True),
     Requirement(
         "C2C-LOAD-001", Family.LOAD, MUST,
-        "At a 2,000-consultant firm's peak (at least 250 webhooks in one simulated hour), with the ERP "
-        "rate-limited, nothing is lost and 95% of approvals reach the ERP within 60 simulated minutes.",
-        "A connector that falls behind on billing day posts charges after the cut-off: a month of billing lag.",
+        "At a 2,000-consultant firm's peak (at least 250 webhooks in one simulated hour), with the ERP throttling "
+        "the connector (429s) while approvals flow, nothing is lost and 95% of approvals reach the ERP within 60 "
+        "simulated minutes.",
+        "A connector that falls behind on billing day, or puts throttled work off for hours, posts charges after "
+        "the cut-off: a month of billing lag.",
         "load.yaml"),
 )
 

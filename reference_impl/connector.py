@@ -364,6 +364,8 @@ class ReferenceConnector:
             return  # a stale event: this or a newer version is already in the ERP
         erp = self.clients["erp"]
         current = erp.request("GET", f"/customers/{customer_id}")
+        if not 200 <= current.status_code < 300:  # a 429 or a 5xx has no ETag: retried like any failed call
+            raise ApiError("erp", "GET", f"/customers/{customer_id}", current)
         erp.call("PATCH", f"/customers/{customer_id}", json=self._customer_fields(account),
                  headers={"if-match": current.headers["etag"]})
         self._remember("customer_synced_version", account_id, account["version"])
