@@ -382,6 +382,9 @@ class ErpBackend(Backend):
         charge = self.get("charges", charge_id)
         if charge.status != "held":
             raise Conflict(f"charge {charge.id} is {charge.status}; only held charges can be released")
+        if charge.id in self.reversed_by:
+            raise Conflict(f"charge {charge.id} was reversed by {self.reversed_by[charge.id]}; a reversed charge "
+                           "cannot be released")
         charge.released_at = self.now_iso()
         if amount is None or amount == charge.amount:
             charge.status = "unbilled"

@@ -306,3 +306,13 @@ def test_the_ledger_primitive_refuses_a_second_reversal_too(systems, project):
         erp.create_charge(**fields)
     assert info.value.extra["reversal_id"] == first.id
     assert erp.reversed_by == {original.id: first.id}
+
+
+def test_a_reversed_held_charge_cannot_be_released(api, systems, project):
+    """A held charge a finance user reversed (its reversal held too) stays out of billing: releasing it is a 409."""
+    held = create(api, "erp", "/charges", erp_charge(project["id"], 12_345, hold=True))
+    reversal = create(api, "erp", "/charges", erp_charge(project["id"], -12_345, quantity="1",
+                                                         reversal_of=held["id"], hold=True))
+    problem = assert_problem(api("erp", "POST", f"/charges/{held['id']}/release", json={}), 409, "conflict")
+    assert reversal["id"] in problem["detail"] and "cannot be released" in problem["detail"]
+    assert systems.erp.charges[held["id"]].status == "held"
