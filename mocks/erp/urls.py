@@ -25,7 +25,8 @@ def build_service(backend: ErpBackend, clients: dict[str, str]) -> Service:
     routes.add("GET", "/periods", r.list_periods)
     routes.add("POST", "/billing-runs", r.run_billing)
     routes.add("POST", "/invoices/{id}/disputes", r.dispute_invoice)
-    routes.add("GET", "/invoices", list_endpoint(backend, "invoices", ("billing_project_id", "status", "legal_entity")))
+    routes.add("GET", "/invoices", list_endpoint(backend, "invoices", ("billing_project_id", "status", "legal_entity",
+                                                                  "document_type")))
     routes.add("GET", "/invoices/{id}", get_endpoint(backend, "invoices"))
     routes.add("POST", "/invoices/{id}/post", r.post_invoice)
     routes.add("POST", "/payments", r.create_payment)

@@ -306,6 +306,10 @@ def test_a_negative_net_is_a_credit_note_with_signed_lines_and_its_own_series(ap
     events = [(e["type"], e["entity_id"]) for e in api("erp", "GET", "/events", params={"limit": "1000"}).json()["data"]]
     assert ("erp.credit_note.created", note["id"]) in events and ("erp.credit_note.posted", note["id"]) in events
     assert ("erp.invoice.posted", note["id"]) not in events and ("erp.invoice.created", note["id"]) not in events
+    listed = api("erp", "GET", "/invoices", params={"document_type": "credit_note"}).json()["data"]
+    assert [n["id"] for n in listed] == [note["id"]]
+    invoices = api("erp", "GET", "/invoices", params={"document_type": "invoice"}).json()["data"]
+    assert invoices and all(i["document_type"] == "invoice" for i in invoices)
 
 
 def test_credit_note_numbers_are_gapless_per_legal_entity_and_apart_from_invoices(api, systems, books):
