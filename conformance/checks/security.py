@@ -13,15 +13,17 @@ A replay within the tolerance is a duplicate of a message already
 delivered under the same id: the connector may take it in (a 2xx) but must
 not act on it twice, which C2C-IDEMP-001 judges; C2C-SEC-002 does not
 judge its answer. Each stale age the scenario lists must have been sent at
-least once, else the requirement is not shown at that age.
+least once, else the requirement is not shown at that age. What taking
+such a message in cost (mismatches the fault-free companion run does not
+have) counts against both requirements.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from conformance.checks.evidence import Evidence, not_shown
-from conformance.checks.registry import CheckContext, check
+from conformance.checks.evidence import Evidence, combined, not_shown
+from conformance.checks.registry import CheckContext, check, survives
 from conformance.findings import Finding
 from simulator.scenario import TIMESTAMP_TOLERANCE_S
 
@@ -50,7 +52,7 @@ def forged_rejected(ctx: CheckContext) -> Evidence:
     if not sent:
         findings.append(Finding("scenario", "forged webhooks sent", 0, detail="no attack was made"))
     summary = f"{len(findings)} of {len(sent)} forged webhooks were not refused" if findings else ""
-    return Evidence(findings, summary)
+    return combined(Evidence(findings, summary), survives(ctx, ATTACKS))  # and what acting on them cost
 
 
 @check("C2C-SEC-002")
@@ -76,4 +78,4 @@ def replayed_rejected(ctx: CheckContext) -> Evidence:
                    f"refused ({by_age})")
         if refused_from := [age for age in sent if age > max(let_in)]:
             summary += f"; every replay {age_words(min(refused_from))} old or older was refused"
-    return Evidence(findings, summary)
+    return combined(Evidence(findings, summary), survives(ctx, ATTACKS))
