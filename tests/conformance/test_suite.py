@@ -11,6 +11,10 @@ The reference connector is certified on the full catalog with five seeds
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,3 +227,32 @@ def test_the_reference_connector_is_certified_on_every_seed(pytester: pytest.Pyt
     assert report["verdicts"]["core"]["certified"] and report["verdicts"]["full"]["certified"]
     assert {r["outcome"] for r in report["requirements"]} == {"pass"}
     assert report["seeds"] == [seed]
+
+
+def test_the_first_reproduce_command_of_a_counterexample_reproduces_it(pytester: pytest.Pytester) -> None:
+    """A failure only hypothesis finds: the shrunk scenario's command is listed first, the scenario that passed is not
+    listed, and running the first command shows the mismatches the report lists.
+
+    A connector that never polls the change feed survives delivery_order.yaml (webhooks late by up to two days, none
+    lost); a schedule hypothesis finds on the small firm breaks it."""
+    connector = "tests.broken_connectors.no_feed_polling:build"
+    result, report = run_suite(pytester, "--connector", connector, "-k", "C2C-ORDER-001")
+    failure = outcome(report, "C2C-ORDER-001")["failure"]
+    assert failure["summary"].startswith("hypothesis found"), "pick a connector only the search catches: " + \
+        failure["summary"]
+    first, suite, *rest = failure["reproduce"]
+    assert first.startswith("c2c simulate ") and first.split()[2].endswith("/C2C-ORDER-001-seed1.yaml"), first
+    assert suite.startswith("pytest conformance/ -k C2C-ORDER-001 ") and rest == [], failure["reproduce"]
+    assert "delivery_order.yaml" not in " ".join(failure["reproduce"])
+    result.stdout.fnmatch_lines(["reproduce with:", f"  {first}", f"  {suite}"])
+
+    out = pytester.path / "replayed"
+    c2c = Path(sys.executable).parent / "c2c"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the broken connector is importable, as a vendor's package is
+    run = subprocess.run([str(c2c), *shlex.split(first)[1:], "--out", str(out), "--quiet"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]  # the ERP does not reconcile
+    shown = {(m["item"], m["expected"], m["actual"])
+             for m in map(json.loads, (out / "mismatches.jsonl").read_text().splitlines())}
+    listed = {(f["item"], f["expected"], f["actual"]) for f in failure["findings"]}
+    assert listed and listed <= shown, (listed, shown)
