@@ -114,7 +114,9 @@ CATALOG: tuple[Requirement, ...] = (
         "poison.yaml", ("poison_unknown_role", "poison_missing_tax_profile", "poison_unknown_project")),
     Requirement(
         "C2C-REPLAY-003", Family.REPLAY, MUST,
-        "A crash at any moment, and the restart from durable state, lose nothing and duplicate nothing.",
+        "A crash at any moment (at random, right after a committed write, or between acknowledging a webhook and "
+        "finishing its work) and the restart from durable state lose nothing and duplicate nothing, and whatever "
+        "the connector had been sent before it went down is in the ERP and the PSA within 1 hour of its restart.",
         "State held only in memory is lost at the first deploy or OOM kill: work unbilled, or billed twice.",
         "crashes.yaml", ("connector_crash", "process_killed", "connector_downtime"), DURABLE_STATE),
     Requirement(

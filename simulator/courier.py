@@ -81,7 +81,10 @@ class Courier:
         self.stats["attempts"] += 1
         self.trace.record("webhook", system=delivery.system, id=event.id, type=event.type,
                           attempt=attempt, status=status)
-        return 200 <= status < 300
+        acknowledged = 200 <= status < 300
+        if acknowledged and self._faults is not None:
+            self._faults.acknowledged(event, attempt)
+        return acknowledged
 
     def redeliver_all(self, events: list[ChangeEvent]) -> None:
         """Send each subscribed event again, in feed order, with no fault: a sender's "resend all"."""

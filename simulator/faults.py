@@ -22,6 +22,13 @@ from simulator.systems import Systems
 from simulator.trace import Trace
 
 CONCURRENT_EDIT = "concurrent_edit"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOKEN_PATH = "/oauth/token"
+
+
+def is_write(method: str, path: str) -> bool:
+    """A request that changes a system's records: a POST, PUT, PATCH or DELETE, except asking for a token."""
+    return method in WRITE_METHODS and not path.endswith(TOKEN_PATH)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,10 @@ class FaultPlan:
         self._endpoint_down = [(w.start.timestamp(), w.start.timestamp() + w.hours * 3600)
                                for w in faults.webhooks.endpoint_down]
         self._kill_at = frozenset(faults.crashes.at_calls)
-        self._calls = 0
+        self._kill_after_writes = frozenset(faults.crashes.after_writes)
+        self._kill_after_acks = frozenset(faults.crashes.after_acks)
+        self._calls = self._writes = self._acks = 0
+        self._armed: dict[str, object] | None = None  # the acknowledgement whose next request the process dies at
         self._crash_rng = streams.get("faults", "crashes")
         self._revocation_rng = streams.get("faults", "tokens")
 
@@ -122,8 +132,13 @@ class FaultPlan:
         now = self.clock.now()
         path = request.url.path
         self._calls += 1
+        if self._armed is not None:  # the first request after the chosen acknowledgement: it is never sent
+            ack, self._armed = self._armed, None
+            self.fire(PROCESS_KILLED, point="after_ack", system=system, method=request.method, path=path, **ack)
+            return HttpFault(PROCESS_KILLED, committed=False)
         if self._calls in self._kill_at:
-            self.fire(PROCESS_KILLED, system=system, method=request.method, path=path, call=self._calls)
+            self.fire(PROCESS_KILLED, point="after_call", system=system, method=request.method, path=path,
+                      call=self._calls)
             return HttpFault(PROCESS_KILLED)
         for down, start, end in self._outages:
             if down == system and start <= now < end:
@@ -151,6 +166,34 @@ class FaultPlan:
                 self.fire(rule.kind, system=system, method=request.method, path=path)
                 return HttpFault(rule.kind, rule.status)
         return None
+
+    def dies_after(self, system: str, request: httpx.Request, response: httpx.Response) -> bool:
+        """Whether the connector dies right after this answer: the Nth committed write (``crashes.after_writes``).
+
+        A committed write is one the system answered 2xx; reads and token
+        requests are not counted. The connector never sees the answer, as
+        if its process died between the commit and the next line of its code.
+        """
+        if not 200 <= response.status_code < 300 or not is_write(request.method, request.url.path):
+            return False
+        self._writes += 1
+        if self._writes not in self._kill_after_writes:
+            return False
+        self.fire(PROCESS_KILLED, point="after_write", system=system, method=request.method, path=request.url.path,
+                  status=response.status_code, write=self._writes)
+        return True
+
+    def acknowledged(self, event: ChangeEvent, attempt: int) -> None:
+        """The connector answered a delivery 2xx; at the Nth (``crashes.after_acks``) it dies at its next request.
+
+        That request is never sent: the kill lands between "accepted" and
+        "done", where a connector that acknowledges before its work is
+        durable loses it.
+        """
+        self._acks += 1
+        if self._acks in self._kill_after_acks:
+            self._armed = {"ack": self._acks, "event": event.id, "type": event.type, "entity": event.entity_id,
+                           "attempt": attempt}
 
     def _edit_concurrently(self, system: str, method: str, path: str) -> bool:
         """A finance user touches the record the request is about to update; True if there was one."""

@@ -95,7 +95,7 @@ def _redeliver_all(env: simpy.Environment, couriers: list[Courier], systems: Sys
 def connector_storage(scenario: Scenario) -> MutableMapping[str, Any]:
     """In memory, unless the connector will crash: then a real SQLite file, removed with the storage object."""
     crashes = scenario.faults.crashes
-    if not (crashes.every_hours or crashes.at_calls or crashes.downtime):
+    if not (crashes.every_hours or crashes.kill_points or crashes.downtime):
         return MemoryStorage()
     folder = tempfile.mkdtemp(prefix="c2c-connector-")
     storage = SqliteStorage(Path(folder) / "state.sqlite")

@@ -358,12 +358,56 @@ class WebhookFaults(_Model):
         return script
 
 
+MAX_KILL_POINT = 100_000_000  # more calls, writes or acknowledgements than any run makes
+
+
+def _each_point_once(points: list[int]) -> list[int]:
+    """A kill point given twice is a mistake: a process dies once at each point."""
+    first: dict[int, int] = {}
+    errors = []
+    for i, point in enumerate(points):
+        if point in first:
+            message = f"{point} is given twice (first at index {first[point]}); the process dies once at each point"
+            errors.append(InitErrorDetails(type=PydanticCustomError("duplicate", "{message}", {"message": message}),
+                                           loc=(i,), input=point))
+        first.setdefault(point, i)
+    if errors:
+        raise ValidationError.from_exception_data("kill points", errors)
+    return points
+
+
+KillPoints = Annotated[list[Annotated[Int, Field(ge=1, le=MAX_KILL_POINT)]], AfterValidator(_each_point_once)]
+
+
 class Crashes(_Model):
-    """The connector process dies and restarts from its durable storage."""
+    """The connector process dies and restarts from its durable storage.
+
+    ``every_hours``: at random instants, between two pieces of work.
+    The kill points are counted over the whole run, from 1, and each kill
+    is a ``process_killed`` fault in the trace saying where it landed:
+
+    - ``at_calls``: right after its Nth API call of any kind (reads and
+      token requests included) was committed;
+    - ``after_writes``: right after its Nth committed write (a POST, PUT,
+      PATCH or DELETE the system answered 2xx; token requests are not
+      writes), before it sees the answer: a system changed, the connector's
+      own record of it not yet;
+    - ``after_acks``: at its next request after it acknowledged (answered
+      2xx) its Nth webhook delivery, before that request reaches the
+      system: the delivery accepted, its work perhaps not done.
+
+    ``downtime``: down for a window (a deploy gone wrong), then restarted.
+    """
 
     every_hours: _pair(Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 24)]) | None = None  # between crashes
-    at_calls: list[Annotated[Int, Field(ge=1)]] = []  # killed right after its Nth API call was committed
+    at_calls: KillPoints = []
+    after_writes: KillPoints = []
+    after_acks: KillPoints = []
     downtime: list[Window] = []  # down for a while (a deploy gone wrong), then restarted
+
+    @property
+    def kill_points(self) -> bool:
+        return bool(self.at_calls or self.after_writes or self.after_acks)
 
 
 class Poison(_Model):

@@ -1,4 +1,4 @@
-"""REPLAY: poison set aside without blocking, convergence after the fix, crash and restart."""
+"""REPLAY: poison set aside without blocking, convergence after the fix, crash and restart (end state and lag)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,21 @@ from conformance.checks.evidence import (
     first_charges,
     lag_words,
     minutes_between,
+    not_shown,
     unless_shown,
 )
 from conformance.checks.registry import CheckContext, check, survives
+from conformance.checks.sync import WITHIN_MIN, lags, late_findings
 from conformance.findings import Finding
 from conformance.observation import Observation
 from conformance.schedules import crash_schedules
 from conformance.verdict import Profile
+from simulator.sync_lag import Lag
 
 UNBLOCKED_MAX_MIN = 240
 CRASH_EXAMPLES = 25
+CRASHES = "crashes.yaml"
+KILL_POINTS = {"after_write": "right after a committed write", "after_ack": "after an acknowledged delivery"}
 
 
 def healthy_lags(observation: Observation) -> list[float]:
@@ -70,10 +75,33 @@ def replay_after_fix(ctx: CheckContext) -> Evidence:
     return survives(ctx, "poison.yaml")
 
 
+def unfinished_at_a_crash(observation: Observation) -> list[Lag]:
+    """Changes the connector had been sent before it went down, not yet in line then, nor within the hour after.
+
+    The lags of :func:`conformance.checks.sync.lags` that a crash, kill or
+    downtime struck (after the change's webhook reached the connector,
+    before its record was in line) and that ended late: the clock restarts
+    at the restart, so these are changes the restarted connector did not
+    finish within :data:`~conformance.checks.sync.WITHIN_MIN` minutes, or ever.
+    """
+    return [lag for lag in lags(observation) if lag.delivered and lag.struck and lag.late(WITHIN_MIN * 60)]
+
+
 @check("C2C-REPLAY-003")
 def crash_restart(ctx: CheckContext) -> Evidence:
-    """The crash scenario, then (``full`` profile) hypothesis's search for a kill instant that costs money."""
-    evidence = survives(ctx, "crashes.yaml")
+    """The crash scenario's end state and every change a crash interrupted, then (``full`` profile) hypothesis's
+    search for a kill instant that costs money."""
+    run = ctx.observations.of(CRASHES)
+    evidence = survives(ctx, CRASHES)
+    unfinished = unfinished_at_a_crash(run)
+    if unfinished:
+        evidence.findings[:0] = late_findings(unfinished, CRASHES)
+        lost = (f"{len(unfinished)} record(s) the connector had been sent before it went down were not in line "
+                f"within {WITHIN_MIN} min of its restart")
+        evidence.summary = "; ".join(filter(None, [lost, evidence.summary]))
+    landed = {record.get("point") for record in run.faults("process_killed")}
+    evidence.findings += [not_shown(f"a kill {words}", f"no kill landed {words} in {CRASHES}")
+                          for point, words in KILL_POINTS.items() if point not in landed]
     if evidence.findings or ctx.profile is not Profile.FULL:
         return evidence
     found = crash_schedules(ctx.subject.factory, ctx.seed, CRASH_EXAMPLES,

@@ -47,6 +47,11 @@ def late_finding(lag: Lag, scenario: str) -> Finding:
                           f"lag {'never ended' if lag.ended_at == NEVER else minutes(lag.seconds)}")
 
 
+def late_findings(late: list[Lag], scenario: str) -> list[Finding]:
+    """One finding per late record, the longest lag first (never in line leads), then in the run's order."""
+    return [late_finding(lag, scenario) for lag in sorted(late, key=lambda lag: (-lag.seconds, lag.change.order))]
+
+
 @check("C2C-SYNC-001")
 def in_line_within_the_hour(ctx: CheckContext) -> Evidence:
     evidence = Evidence()
@@ -58,8 +63,7 @@ def in_line_within_the_hour(ctx: CheckContext) -> Evidence:
         if not judged:
             evidence.findings.append(not_shown(f"source changes in {name}", "no source change reached the connector"))
             continue
-        evidence.findings += [late_finding(lag, name)
-                              for lag in sorted(late, key=lambda lag: (-lag.seconds, lag.change.order))]
+        evidence.findings += late_findings(late, name)
         if late and name != CRASHES:
             evidence.reproduce.append(simulate_command(run.scenario_path, ctx.seed, ctx.subject.spec))
         late_total, judged_total = late_total + len(late), judged_total + len(judged)

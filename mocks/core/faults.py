@@ -21,7 +21,13 @@ fault does is what a connector meets in production:
   process dies before it sees the answer (:class:`ProcessKilled`, a
   ``BaseException`` so that no ``except Exception`` in connector code can
   swallow its own death). The harness restarts the connector from its
-  durable storage.
+  durable storage. With ``committed=False`` the process dies as it sends
+  the request, which never reaches the system.
+
+Besides asking before each request, the transport tells the injector of
+every answer the system gave (:meth:`FaultInjector.dies_after`), so a kill
+can land right after a request the system committed, chosen by what the
+request was (a write) rather than by a count of every call.
 """
 
 from __future__ import annotations
@@ -51,11 +57,15 @@ class HttpFault:
     kind: str
     status: int = 503
     delay_s: float = 0.0
+    committed: bool = True  # process_killed: whether the system committed the request before the caller died
 
 
 class FaultInjector(Protocol):
     def http_fault(self, system: str, request: httpx.Request) -> HttpFault | None:
         """The fault this request meets, if any (and a record of it)."""
+
+    def dies_after(self, system: str, request: httpx.Request, response: httpx.Response) -> bool:
+        """Whether the caller's process dies right after the system answered ``response`` (and a record of it)."""
 
 
 class FaultTransport(httpx.BaseTransport):
@@ -68,7 +78,7 @@ class FaultTransport(httpx.BaseTransport):
         system = self.system_of_host.get(request.url.host, request.url.host)
         fault = self.injector.http_fault(system, request)
         if fault is None:
-            return self.inner.handle_request(request)
+            return self._answered(system, request, self.inner.handle_request(request))
         if fault.kind in (SERVER_ERROR, OUTAGE):
             body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
                     "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
@@ -79,16 +89,25 @@ class FaultTransport(httpx.BaseTransport):
         if fault.kind == CONNECTION_RESET:
             raise httpx.ConnectError(f"{system}: connection reset by peer", request=request)
         if fault.kind == LOST_RESPONSE:
-            self.inner.handle_request(request)  # committed on the server ...
+            self._answered(system, request, self.inner.handle_request(request))  # committed on the server ...
             raise httpx.ReadTimeout(f"{system}: no response (the request may have been processed)", request=request)
         if fault.kind == LATENCY:
             timeout = (request.extensions.get("timeout") or {}).get("read")
-            response = self.inner.handle_request(request)
+            response = self._answered(system, request, self.inner.handle_request(request))
             if timeout is not None and fault.delay_s > timeout:
                 raise httpx.ReadTimeout(f"{system}: no response within {timeout} s (the request was processed)",
                                         request=request)
             return response
         if fault.kind == PROCESS_KILLED:
+            if not fault.committed:
+                raise ProcessKilled(f"connector killed sending {request.method} {request.url.path} to {system}")
             self.inner.handle_request(request)  # committed on the server, and the caller is gone
             raise ProcessKilled(f"connector killed during {request.method} {request.url.path} on {system}")
         raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")
+
+    def _answered(self, system: str, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """``response``, unless the injector says the caller dies right after the system gave it."""
+        if self.injector.dies_after(system, request, response):
+            raise ProcessKilled(f"connector killed right after {request.method} {request.url.path} on {system} "
+                                f"was answered {response.status_code}")
+        return response

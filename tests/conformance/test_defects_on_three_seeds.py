@@ -12,7 +12,11 @@ per seed. The defects:
   against the holds live at that moment);
 - a retroactive rate entry never re-prices work already invoiced (C2C-BILL-003);
 - a connector that bills only T&M, met with T&M only (the waiver really waives:
-  tests/conformance/test_suite.py).
+  tests/conformance/test_suite.py);
+- an inbox entry deleted before its work is done (C2C-REPLAY-003: kills right
+  after committed writes and after acknowledged deliveries, and what a kill
+  interrupted must be in line within the hour of the restart);
+- customers synced in a nightly batch, the end state clean (C2C-SYNC-001).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ DEFECTS = {
     "C2C-BILL-004": "first_milestone_only",
     "C2C-BILL-001": "releases_newest_first",
     "C2C-BILL-003": "ignores_retro_amendment",
+    "C2C-REPLAY-003": "forgets_acked_on_kill",
+    "C2C-SYNC-001": "syncs_customers_nightly",
 }
 
 
