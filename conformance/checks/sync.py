@@ -61,7 +61,8 @@ def in_line_within_the_hour(ctx: CheckContext) -> Evidence:
         judged = [lag for lag in lags(run) if lag.delivered]
         late = [lag for lag in judged if lag.late(WITHIN_MIN * 60)]
         if not judged:
-            evidence.findings.append(not_shown(f"source changes in {name}", "no source change reached the connector"))
+            evidence.findings.append(not_shown(f"source changes in {name}",
+                                               f"no source change reached the connector in {name}"))
             continue
         evidence.findings += late_findings(late, name)
         if late and name != CRASHES:
