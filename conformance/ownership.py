@@ -29,6 +29,7 @@ from typing import Any
 
 from simulator.oracle import Mismatch
 
+INVOICING_RULES = frozenset({"not_invoiced"})  # when charges reach invoices: C2C-BILL-009, on a day without faults
 CALM_SCENARIOS = ("billing.yaml",)  # the fault-free scenario whose requirements own a defect wherever it shows
 
 

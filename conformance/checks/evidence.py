@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.findings import Finding
 from conformance.observation import Observation, new_mismatches, relative, simulate_command
-from conformance.ownership import defect_of
+from conformance.ownership import INVOICING_RULES, defect_of
 from conformance.schedules import Counterexample
 from simulator.kpis import epoch_seconds, first_charge_by_approval
 from simulator.oracle import Mismatch
@@ -66,7 +66,6 @@ def oracle_findings(observation: Observation, rules: Iterable[str] | None = None
                     claimed=found)
 
 
-INVOICING_RULES = frozenset({"not_invoiced"})  # when charges reach invoices: C2C-BILL-009, on a day without faults
 
 
 CalmDayDefects = Callable[[], dict[tuple[str, str], list[str]]]
