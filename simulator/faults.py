@@ -164,7 +164,7 @@ class FaultPlan:
                     self.fire(rule.kind, system=system, method=request.method, path=path, seconds=round(delay, 3))
                     return HttpFault(LATENCY, delay_s=delay)
                 self.fire(rule.kind, system=system, method=request.method, path=path)
-                return HttpFault(rule.kind, rule.status)
+                return HttpFault(rule.kind, rule.status, retry_after_s=rule.retry_after_s)
         return None
 
     def dies_after(self, system: str, request: httpx.Request, response: httpx.Response) -> bool:

@@ -246,6 +246,8 @@ class HttpFaultRule(_Model):
     ``windows`` applies only inside them (simulated time, UTC). The first
     ``first`` matching requests meet the fault whatever the draw (scripted
     instances beside the random rate), so the case happens on every seed.
+    A ``server_error`` with ``retry_after_s`` says when to come back, as a
+    503 from a busy gateway does.
     """
 
     kind: Literal["server_error", "timeout", "lost_response", "connection_reset", "concurrent_edit", "latency"]
@@ -257,6 +259,7 @@ class HttpFaultRule(_Model):
     paths: list[str] = []  # path prefixes such as "/charge-batches"; empty means every path
     status: Int = Field(default=503, ge=500, le=599)
     first: Int = Field(default=0, ge=0, le=1000)
+    retry_after_s: Int | None = Field(default=None, ge=0, le=86_400)  # a server_error's Retry-After header
 
 
 class Outage(_Model):

@@ -7,6 +7,7 @@ import httpx
 from conformance.checks.replay import healthy_lags
 from conformance.observation import observe
 from mocks.core.clock import FixedClock
+from mocks.core.faults import FaultTransport
 from reference_impl.connector import build
 from simulator.faults import FaultPlan
 from simulator.scenario import Faults, load_scenario
@@ -47,3 +48,10 @@ def test_the_poison_scenario_has_healthy_work_on_the_seed_that_had_none() -> Non
     assert healthy_lags(run)
     assert all(run.result.fault_counts[kind] for kind in ("poison_unknown_role", "poison_missing_tax_profile",
                                                           "poison_unknown_project"))
+
+
+def test_a_server_error_rule_can_say_when_to_come_back() -> None:
+    faults = plan({"http": [{"kind": "server_error", "rate": 1.0, "retry_after_s": 300, "systems": ["erp"]}]})
+    transport = FaultTransport(httpx.MockTransport(lambda request: httpx.Response(200)), {"erp.c2c.test": "erp"}, faults)
+    response = transport.handle_request(httpx.Request("PATCH", "https://erp.c2c.test/customers/cus_1"))
+    assert (response.status_code, response.headers["retry-after"]) == (503, "300")

@@ -58,6 +58,7 @@ class HttpFault:
     status: int = 503
     delay_s: float = 0.0
     committed: bool = True  # process_killed: whether the system committed the request before the caller died
+    retry_after_s: int | None = None  # a server error's Retry-After, when the rule gives one
 
 
 class FaultInjector(Protocol):
@@ -82,8 +83,10 @@ class FaultTransport(httpx.BaseTransport):
         if fault.kind in (SERVER_ERROR, OUTAGE):
             body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
                     "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
-            return httpx.Response(fault.status, content=json.dumps(body).encode(), request=request,
-                                  headers={"content-type": "application/problem+json"})
+            headers = {"content-type": "application/problem+json"}
+            if fault.retry_after_s is not None:
+                headers["retry-after"] = str(fault.retry_after_s)
+            return httpx.Response(fault.status, content=json.dumps(body).encode(), request=request, headers=headers)
         if fault.kind == TIMEOUT:
             raise httpx.ReadTimeout(f"{system}: no response (request not processed)", request=request)
         if fault.kind == CONNECTION_RESET:
