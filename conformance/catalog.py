@@ -1,6 +1,6 @@
 """The requirement catalog: the one list the checks, the report and CONFORMANCE.md all read.
 
-A requirement is a promise a connector makes about money (DESIGN §8): an
+A requirement is a promise a connector makes about money: an
 ID that never changes meaning, a family, an RFC 2119 level, one sentence,
 why it matters in money, and the scenario and faults that exercise it.
 Changing any of that changes :func:`catalog_hash`, so a published report

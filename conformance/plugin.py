@@ -25,7 +25,7 @@ REPORT_DIR = pytest.StashKey[Path]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("c2c", "c2c conformance")
     group.addoption("--connector", default=DEFAULT_CONNECTOR, metavar="MODULE:FUNCTION",
-                    help=f"connector factory to certify (DESIGN §5) [default: {DEFAULT_CONNECTOR}]")
+                    help=f"connector factory to certify [default: {DEFAULT_CONNECTOR}]")
     group.addoption("--c2c-seed", default="1", metavar="N", help="seed of every scenario run [default: 1]")
     group.addoption("--c2c-profile", default="core", metavar="core|full",
                     help="core: every MUST; full: every MUST and SHOULD, longer property runs [default: core]")

@@ -1,6 +1,6 @@
 """The connector under test: where it comes from, what it says it is, which capabilities it declares.
 
-A vendor names a factory (``package.module:build``, DESIGN §5) and writes no
+A vendor names a factory (``package.module:build``) and writes no
 test code. The module may declare ``C2C_CAPABILITIES``, the capabilities
 of :data:`conformance.catalog.CAPABILITIES` it supports (all, if absent),
 and ``C2C_NAME``. The identity in the report includes a sha256 of the

@@ -8,7 +8,7 @@ What it guarantees (and how):
   customer with ``If-Match``.
 - Every billable source item (timesheet line, expense, milestone, retainer
   period) ends with ERP net charges equal to its value under the contract's
-  current version (DESIGN §6); :mod:`reference_impl.billing` gets it there
+  current version (:mod:`reference_impl.rating`); :mod:`reference_impl.billing` gets it there
   by reversal and re-charge, with holds and releases on capped contracts.
 - Events are thin: the connector always reads the current entity, so a
   late or repeated event never writes stale data, and any event for an

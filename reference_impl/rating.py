@@ -1,4 +1,4 @@
-"""How the reference connector prices source items (DESIGN §6).
+"""How the reference connector prices source items.
 
 Labour is rated by *work date* from the contract's current rate card;
 expenses are marked up; milestones and retainer periods take their amount

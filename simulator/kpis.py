@@ -1,4 +1,4 @@
-"""KPIs of one run (DESIGN §9), derived from the systems' final state.
+"""KPIs of one run, derived from the systems' final state.
 
 Every figure is computed from ground truth (mock state, simulated
 timestamps), never from what the connector says about itself. Floats are

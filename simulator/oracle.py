@@ -1,7 +1,7 @@
 """The oracle: does the ERP hold what the final source state says it should?
 
 It reads the mock systems' final state (never the connector's), values
-every source item with :mod:`simulator.valuation` (DESIGN §6) and compares
+every source item with :mod:`simulator.valuation` and compares
 the ERP's net charges with it item by item, then checks invoices, lineage,
 master data and the billing write-back to the PSA. The verdict depends
 only on final state, never on the order in which events arrived. Each

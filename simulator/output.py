@@ -1,4 +1,4 @@
-"""The run's output files (DESIGN §11): a public, versioned format.
+"""The run's output files: a public, versioned format.
 
 - ``kpis.json``: deterministic; sorted keys, fixed float rounding.
 - ``events.jsonl``: deterministic; one record per line, in simulated-time order.

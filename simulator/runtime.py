@@ -1,4 +1,4 @@
-"""The connector contract (DESIGN §5), harness side.
+"""The connector contract, harness side.
 
 A connector is built by a factory ``build(runtime) -> connector`` and
 exposes ``receive(delivery) -> int`` and ``close()``. The :class:`Runtime`

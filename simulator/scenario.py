@@ -438,7 +438,7 @@ class Drift(_Model):
 
 
 class Faults(_Model):
-    """What goes wrong, seeded and scripted: the fault catalog of DESIGN §7."""
+    """What goes wrong, seeded and scripted: every fault a scenario can script."""
 
     http: list[HttpFaultRule] = []
     outages: list[Outage] = []

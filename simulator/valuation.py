@@ -1,4 +1,4 @@
-"""What source items are worth: DESIGN §6, computed from the mock systems' current state.
+"""What source items are worth under the billing rules, computed from the mock systems' current state.
 
 Used by the oracle (after a run, on the final state), by simulated
 customers (when an invoice arrives) and by the WIP snapshots (at each

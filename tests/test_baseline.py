@@ -2,7 +2,7 @@
 
 One run (module-scoped) of ``scenarios/baseline.yaml``, seed 1; each test
 reads a different face of the same result: invoices, the oracle's coverage,
-the money KPIs and the lineage on every posted invoice line (DESIGN §6).
+the money KPIs and the lineage on every posted invoice line.
 """
 
 from __future__ import annotations

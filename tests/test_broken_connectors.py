@@ -57,7 +57,7 @@ def drops_approvals_result(baseline) -> SimulationResult:
     return _run(baseline, drops_approvals)
 
 
-# The tests' own arithmetic (DESIGN §6), shared with neither the oracle nor any connector.
+# The tests' own arithmetic for the billing rules, shared with neither the oracle nor any connector.
 
 
 def line_item(line_id: str) -> str:

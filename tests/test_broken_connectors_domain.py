@@ -1,4 +1,4 @@
-"""Domain mutants: seven billing-rule defects (DESIGN §6) that the oracle must name, item by item.
+"""Domain mutants: seven billing-rule defects that the oracle must name, item by item.
 
 Each mutant in :mod:`tests.broken_connectors` listed below plants one
 realistic defect in the reference connector: caps ignored, rates looked up
@@ -102,7 +102,7 @@ rounds_half_even_result = _mutant_fixture("rounds_half_even")
 stale_approval_result = _mutant_fixture("stale_approval")
 
 
-# -- the tests' own arithmetic (DESIGN §6): integers and fractions, nothing shared ----------------------
+# -- the tests' own arithmetic: integers and fractions, nothing shared ----------------------------------
 
 
 def _split(value: Fraction) -> tuple[int, Fraction]:

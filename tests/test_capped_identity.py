@@ -1,4 +1,4 @@
-"""The capped T&M identity (DESIGN §6), checked against a real ChargeWriter and a real in-process ERP.
+"""The capped T&M identity, checked against a real ChargeWriter and a real in-process ERP.
 
 A hypothesis state machine drives ``reference_impl.billing.ChargeWriter`` the way the
 connector does (settle an item when an approval, adjustment or rejection arrives;

@@ -1,4 +1,4 @@
-"""``c2c simulate`` end to end: deterministic outputs (DESIGN §4, §11) and clean errors.
+"""``c2c simulate`` end to end: deterministic outputs and clean errors.
 
 Runs the CLI in-process with click's CliRunner: the baseline three times
 (seed 1 twice, seed 2 once, module-scoped, read by several tests), once

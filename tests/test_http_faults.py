@@ -1,7 +1,7 @@
 """HTTP faults fire, and the reference connector's defences are what save it.
 
 ``tests/scenarios/http_faults.yaml`` is the baseline firm with every HTTP
-fault of DESIGN §7: 5xx, timeouts before commit, responses lost after
+fault a scenario can script: 5xx, timeouts before commit, responses lost after
 commit, connection resets, outage windows on the PSA (across a month end)
 and the ERP, and a tight ERP rate limit. Each fault kind must actually fire
 (the run counts them), the reference connector must still reconcile to

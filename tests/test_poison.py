@@ -1,6 +1,6 @@
 """Poison records: bad source data parks in the dead-letter queue, and converges once fixed at the source.
 
-``tests/scenarios/poison.yaml`` plants the three poison records of DESIGN §7:
+``tests/scenarios/poison.yaml`` plants three poison records:
 a role missing from a contract's rate card (fixed by an amendment), an
 account whose tax jurisdiction the ERP has no profile for (fixed in the
 CRM), and a PSA project set up by hand under a mistyped contract reference

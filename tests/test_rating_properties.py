@@ -1,4 +1,4 @@
-"""Property tests for the money arithmetic of DESIGN §6.
+"""Property tests for the money arithmetic: rounding and rating.
 
 The oracle (simulator/oracle.py), the reference connector (reference_impl/rating.py)
 and the ERP (mocks/erp/money.py) each carry their own rounding and rating code on

@@ -1,4 +1,4 @@
-"""BILL: the billing rules of DESIGN §6, read from the oracle on the fault-free billing scenarios.
+"""BILL: the billing rules (README, "What the oracle checks"), read from the oracle on the fault-free billing scenarios.
 
 The oracle names a rule and an item for every mismatch; these checks say
 which requirement a mismatch breaks, so a vendor reads "milestone billed

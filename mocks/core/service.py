@@ -1,7 +1,7 @@
 """One mock system behind one ``handle(request) -> response`` entry point.
 
 The service wires a backend's route table together with the cross-cutting
-API conventions every system shares (DESIGN §3): OAuth2 bearer tokens,
+API conventions every system shares: OAuth2 bearer tokens,
 ``Idempotency-Key`` on POST where the system honours it, per-client rate
 limits (429 with ``Retry-After``) when one is set, RFC 9457 errors,
 the change feed at ``GET /events`` and the ``/_c2c`` control endpoints.

@@ -3,5 +3,5 @@
 Sales people open accounts and sign contracts, staffers assign consultants,
 consultants submit weekly timesheets, approvers approve or reject them,
 finance runs billing at month end, and customers pay on terms. They call
-the mock backends directly (DESIGN §2): only the connector pays for HTTP.
+the mock backends directly: only the connector pays for HTTP.
 """

@@ -1,4 +1,4 @@
-"""P4 (DESIGN §10): ``pytest conformance/`` on the core profile in at most 3 minutes.
+"""P4 (performance target): ``pytest conformance/`` on the core profile in at most 3 minutes.
 
 Runs the suite as a vendor does, in a fresh process, against the reference
 connector. A bare ``httpx.MockTransport`` loop is timed in the same run

@@ -1,4 +1,4 @@
-"""P1 (DESIGN §10): the mid-size firm in at most 30 s wall and 1 GiB peak RSS.
+"""P1 (performance yardstick): the mid-size firm in at most 30 s wall and 1 GiB peak RSS.
 
 Runs ``c2c simulate scenarios/mid_size.yaml`` in a fresh process, so the
 peak RSS in ``run.json`` is the simulation's own, and reads the figures

@@ -1,4 +1,4 @@
-"""Benchmarks (DESIGN §10): run with ``pytest -m benchmark_suite --benchmark-enable``.
+"""Benchmarks: run with ``pytest -m benchmark_suite --benchmark-enable``.
 
 Absolute speeds depend on the machine, so the only assertion is a ratio taken
 within one test run: connector calls per wall second of the simulated baseline

@@ -3,7 +3,7 @@
 The real-world bug: the connector's pricing helper computes ``hours × rate``
 in ``Decimal`` and rounds it with Python's built-in ``round()``, which for a
 ``Decimal`` (as for a float) rounds ties to the nearest *even* integer. The
-contract and DESIGN §6 say half-up. The two agree except on exact ties, so
+contract and the README's billing rules say half-up. The two agree except on exact ties, so
 the defect hides in tests with round numbers: it bites only on a tie, such
 as a half hour at a rate with an odd number of minor units. Half
 an hour at 120.05/h is 6002.5 cents: half-up bills 60.03, half-even 60.02.

@@ -1,4 +1,4 @@
-"""Billing runs, gapless invoice numbers per legal entity and invoice arithmetic (DESIGN §6)."""
+"""Billing runs, gapless invoice numbers per legal entity and invoice arithmetic."""
 
 from __future__ import annotations
 

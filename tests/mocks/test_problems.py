@@ -1,4 +1,4 @@
-"""RFC 9457 errors, field-precise validation and optimistic concurrency (DESIGN §3)."""
+"""RFC 9457 errors, field-precise validation and optimistic concurrency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The PSA timesheet lifecycle: legal paths, illegal transitions (409) and validation (DESIGN §3)."""
+"""The PSA timesheet lifecycle: legal paths, illegal transitions (409) and validation."""
 
 from __future__ import annotations
 
