@@ -13,10 +13,10 @@ and checks, with its own arithmetic:
 - per contract: ``sum(billed) == min(sum(values), cap)``;
 - posted invoices (and the charges on them) never change.
 
-Release order. The design says overage is released "oldest work date first when an
-amendment raises the cap" and, in billing.py, that "when the cap falls below what is
-billed, the newest billing goes back on hold"; it also says *which* items end up held
-depends on arrival order. So "no held item has an older work date than a billed one" is
+Release order. Overage is released "oldest work date first when an amendment raises the
+cap" (README, "What the oracle checks") and, in billing.py, "when the cap falls below what
+is billed, the newest billing goes back on hold"; *which* items end up held depends on
+arrival order. So "no held item has an older work date than a billed one" is
 NOT a guarantee (an old item approved after the cap was used up stays held while newer
 items stay billed). What is guaranteed, and tested here per step (before/after), is:
 
@@ -29,8 +29,8 @@ items stay billed). What is guaranteed, and tested here per step (before/after),
 - a cap amendment moves money one way only: a raise never un-bills an item and a cut
   never releases one; an unchanged cap moves nothing.
 
-Items with the same work date may be taken in either order (the writer breaks ties by
-key, which the design does not promise).
+Items with the same work date may be taken in either order here (the writer breaks ties
+by key; the oracle's release-order rule checks ties by item id, run against the ERP).
 
 A second, simpler property settles a random set of items in two random arrival orders
 and checks the identity for both: per-item allocation may differ, the totals may not.
