@@ -167,6 +167,8 @@ class Contracts(_Model):
     milestones: _pair(Annotated[Int, Field(ge=1, le=50)]) = (2, 5)
     retainer_hours_per_month: _pair(Annotated[Float, Field(gt=0, le=24 * 31)]) = (40.0, 120.0)
     payment_terms_days: Int = Field(default=30, ge=0, le=120)
+    # the first deals' types, whatever the draw; those contracts are never amended (each type's plain case, every seed)
+    first_billing_types: list[str] = Field(default=[], max_length=100)
 
     @field_validator("billing_types")
     @classmethod
@@ -177,6 +179,17 @@ class Contracts(_Model):
         if not any(mix.values()):
             raise ValueError("at least one billing type needs a positive weight")
         return mix
+
+    @model_validator(mode="after")
+    def _first_types_in_the_mix(self) -> Contracts:
+        errors = [InitErrorDetails(type=PydanticCustomError("not_in_mix", "{message}", {
+                      "message": f"{name!r} is not a billing type of this scenario's mix "
+                                 f"({', '.join(k for k, v in self.billing_types.items() if v)})"}),
+                                   loc=("first_billing_types", i), input=name)
+                  for i, name in enumerate(self.first_billing_types) if not self.billing_types.get(name)]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
 
 
 class Pipeline(_Model):
@@ -190,6 +203,7 @@ class Pipeline(_Model):
 class Amendments(_Model):
     probability: Probability = 0.0  # per signed contract
     retro_share: Probability = 0.5  # of rate amendments, effective in the past
+    retro_from_start: bool = False  # a retroactive rate entry takes effect on the contract's start date
     rate_change_pct: ChangeRange = (-5.0, 10.0)
     cap_raise_pct: IncreaseRange = (10.0, 60.0)  # a raise: non-negative
     extension_months: MonthRange = (1, 3)
@@ -421,6 +435,7 @@ class Poison(_Model):
     unknown_project: Probability = 0.0  # per contract: a PM sets the PSA project up by hand, mistyping the contract
     fixed_after_days: DaysDelay = (2.0, 10.0)  # until the source is corrected
     healthy_deals: Int = Field(default=0, ge=0, le=1000)  # the first deals carry no poison (see pipeline.won_first)
+    every_kind: bool = False  # each kind with a rate above 0 poisons its first chance after those, whatever the draw
 
 
 class Drift(_Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from conformance.checks.replay import healthy_lags
 from conformance.observation import observe
@@ -10,6 +11,7 @@ from mocks.core.clock import FixedClock
 from mocks.core.faults import FaultTransport
 from reference_impl.connector import build
 from simulator.faults import FaultPlan
+from simulator.run import simulate
 from simulator.scenario import Faults, load_scenario
 from simulator.streams import Streams
 from simulator.systems import build_systems
@@ -41,13 +43,28 @@ def test_scripting_moves_no_other_draw() -> None:
     assert fates[1][:3] == [True] * 3 and fates[0][3:] == fates[1][3:]
 
 
-def test_the_poison_scenario_has_healthy_work_on_the_seed_that_had_none() -> None:
-    """Seed 14 poisoned every deal of poison.yaml, so C2C-REPLAY-001 had nothing to time; three deals are healthy now."""
+@pytest.mark.parametrize("seed", [9, 14, 20])
+def test_the_poison_scenario_shows_every_kind_and_healthy_work_on_the_seeds_that_missed_one(seed: int) -> None:
+    """Seed 14 poisoned every deal, so C2C-REPLAY-001 had nothing to time; seed 9 drew no missing tax profile;
+    on seed 20 a project a PM set up by hand was never staffed. Now each kind happens and three deals are healthy."""
     path = ROOT / "conformance" / "scenarios" / "poison.yaml"
-    run = observe(load_scenario(path), path, 14, build)
+    run = observe(load_scenario(path), path, seed, build)
     assert healthy_lags(run)
     assert all(run.result.fault_counts[kind] for kind in ("poison_unknown_role", "poison_missing_tax_profile",
                                                           "poison_unknown_project"))
+    assert run.result.reconciliation.mismatches == []
+
+
+def test_a_retainer_runs_out_inside_the_billing_scenario_on_the_seed_that_had_none() -> None:
+    """Seed 17 of billing.yaml had its one early retainer extended past the horizon, so C2C-BILL-005 was not shown.
+    The scenario's first deals now take scripted billing types (a retainer first), are won, and keep their terms."""
+    scenario = load_scenario(ROOT / "conformance" / "scenarios" / "billing.yaml")
+    result = simulate(scenario, 17)
+    opened = set(result.systems.erp.periods_opened)
+    ran_out = [c for c in result.systems.clm.contracts.values()
+               if c.billing_type == "retainer" and c.terms.end_date[:7] in opened]
+    assert scenario.contracts.first_billing_types[0] == "retainer"
+    assert ran_out and ran_out[0].version == 1  # the scripted retainer, never amended
 
 
 def test_a_server_error_rule_can_say_when_to_come_back() -> None:

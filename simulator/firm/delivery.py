@@ -69,8 +69,13 @@ def plan_team(ctx: FirmContext, contract_id: str):
         yield ctx.env.timeout(DAY)
 
 
-def staff_project(ctx: FirmContext, project_id: str) -> None:
-    """A PSA project appeared: the firm's book records which contract it is for, and the team joins it."""
+def staff_project(ctx: FirmContext, project_id: str):
+    """A SimPy process: a PSA project appeared; the firm's book records which contract it is for, the team joins it.
+
+    It runs once whoever created the project is done (a PM who set it up by
+    hand notes which contract it is for right after creating it).
+    """
+    yield ctx.env.timeout(0)
     contract_id = _contract_delivered_by(ctx, project_id)
     if contract_id is None:
         return  # a project under a contract the firm never signed: nobody is staffed on it
@@ -275,6 +280,6 @@ def deliver_milestone(ctx: FirmContext, contract_id: str, ref: str, planned_date
 def watch_psa(ctx: FirmContext, event: ChangeEvent) -> None:
     """React to PSA changes the way the firm's people would notice them."""
     if event.type == "psa.project.created":
-        staff_project(ctx, event.entity_id)
+        ctx.env.process(staff_project(ctx, event.entity_id))
     elif event.type in ("psa.timesheet.created", "psa.timesheet.adjusted"):
         ctx.env.process(review(ctx, event.entity_id))

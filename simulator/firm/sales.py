@@ -36,13 +36,16 @@ def _round_to(amount: int, currency: str, major: int = 100) -> int:
 
 
 UNKNOWN_JURISDICTION = "ZZ-UNKNOWN"  # no ERP has a tax profile for it
+MISSING_TAX_PROFILE, UNKNOWN_ROLE, UNKNOWN_PROJECT = \
+    "poison_missing_tax_profile", "poison_unknown_role", "poison_unknown_project"  # the fault kinds they fire
 
 
 def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int) -> str:
     fake = ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
     poison = ctx.streams.get("poison", "account", str(deal))
-    poisoned = poison.random() < ctx.scenario.faults.poison.missing_tax_profile and not _healthy(ctx, deal)
+    rate = ctx.scenario.faults.poison.missing_tax_profile
+    poisoned = (poison.random() < rate or _owed(ctx, MISSING_TAX_PROFILE, rate)) and not _healthy(ctx, deal)
     suffix = rng.choice(["Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc"])
     account = ctx.systems.crm.create_account(
         legal_name=f"{fake.company()} {suffix}",
@@ -54,7 +57,7 @@ def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int)
                          "country": jurisdiction[:2]},
     )
     if poisoned:
-        ctx.fire_fault("poison_missing_tax_profile", account=account.id)
+        ctx.fire_fault(MISSING_TAX_PROFILE, account=account.id)
         fix = {"tax_jurisdiction": jurisdiction}
         ctx.env.process(_fix_later(ctx, poison, lambda: ctx.systems.crm.update_account(account.id, fix)))
     return account.id
@@ -116,6 +119,12 @@ def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: Lega
     return terms
 
 
+def _owed(ctx: FirmContext, kind: str, rate: float) -> bool:
+    """Whether ``poison.every_kind`` still owes the run a first poison record of this kind (and its rate is not 0)."""
+    return ctx.scenario.faults.poison.every_kind and rate > 0 and ctx.faults is not None \
+        and not ctx.faults.counts.get(kind)
+
+
 def _healthy(ctx: FirmContext, deal: int) -> bool:
     """Whether the deal is one of the first ``poison.healthy_deals``, which carry no poison of any kind."""
     return deal <= ctx.scenario.faults.poison.healthy_deals
@@ -135,6 +144,9 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
         account_id = rng.choice(same_currency)
     mix = scenario.contracts.billing_types
     billing_type = rng.choices(list(mix), weights=list(mix.values()))[0]
+    scripted = scenario.contracts.first_billing_types
+    if deal <= len(scripted):  # stratified: these deals' types are the scenario's, the draw above is spent anyway
+        billing_type = scripted[deal - 1]
     months = rng.randint(*scenario.contracts.duration_months)
 
     # The opportunity is worked through the pipeline before anything is drafted.
@@ -166,20 +178,21 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
         title=f"{ctx.faker.catch_phrase().title()} SOW", opportunity_id=opportunity.id, terms=terms,
     )
     if missing_role:
-        ctx.fire_fault("poison_unknown_role", contract=contract.id, role=missing_role[0].role)
+        ctx.fire_fault(UNKNOWN_ROLE, contract=contract.id, role=missing_role[0].role)
     clm.transition(contract.id, "submit")
     yield ctx.env.timeout(review_days * DAY)
     if ctx.at_rest:
         return
     clm.transition(contract.id, "sign")
     ctx.env.process(plan_team(ctx, contract.id))
-    if poison.random() < scenario.faults.poison.unknown_project and not _healthy(ctx, deal):
+    rate = scenario.faults.poison.unknown_project
+    if (poison.random() < rate or _owed(ctx, UNKNOWN_PROJECT, rate)) and not _healthy(ctx, deal):
         _set_up_project_by_hand(ctx, poison, contract)
     elif ctx.streams.get("people", "project_by_hand", str(deal)).random() < scenario.people.projects_set_up_by_hand:
         _start_project_before_the_integration(ctx, contract)
     if missing_role:
         ctx.env.process(_fix_later(ctx, poison, lambda: _add_missing_rates(ctx, contract.id, missing_role)))
-    if rng.random() < scenario.amendments.probability:
+    if rng.random() < scenario.amendments.probability and deal > len(scripted):  # a scripted deal keeps its terms
         ctx.env.process(amend(ctx, contract.id))
 
 
@@ -187,7 +200,8 @@ def _leave_a_role_out(ctx: FirmContext, rng: random.Random, billing_type: str, t
     """Poison: a role the firm staffs is left out of an hourly contract's draft rate card (an amendment adds it later)."""
     if billing_type not in ("time_and_materials", "capped_tm"):
         return []
-    if rng.random() >= ctx.scenario.faults.poison.unknown_role:
+    rate = ctx.scenario.faults.poison.unknown_role
+    if rng.random() >= rate and not _owed(ctx, UNKNOWN_ROLE, rate):
         return []
     role = rng.choice(sorted({e.role for e in terms.rate_card}))
     missing = [e for e in terms.rate_card if e.role == role]
@@ -211,7 +225,7 @@ def _set_up_project_by_hand(ctx: FirmContext, rng: random.Random, contract) -> N
     project = psa.create_project(typo, f"{contract.title} (set up by hand)", contract.terms.start_date,
                                  contract.terms.end_date, ["Delivery"])
     ctx.hand_made_projects[project.id] = contract.id
-    ctx.fire_fault("poison_unknown_project", project=project.id, contract=contract.id)
+    ctx.fire_fault(UNKNOWN_PROJECT, project=project.id, contract=contract.id)
     ctx.env.process(_fix_later(ctx, rng, lambda: psa.relink_project(project.id, contract.id)))
 
 
@@ -241,6 +255,8 @@ def _amendment_changes(ctx: FirmContext, rng: random.Random, contract, today: dt
                              - dt.timedelta(days=1)).isoformat()}
     if rng.random() < plan.retro_share and today > start:
         effective = start + dt.timedelta(days=rng.randint(0, (today - start).days))
+        if plan.retro_from_start:  # back over everything already worked, and so over whatever was invoiced
+            effective = start
     else:
         effective = today + dt.timedelta(days=rng.randint(1, 30))
     factor = Decimal(str(1 + rng.uniform(*plan.rate_change_pct) / 100))
