@@ -144,8 +144,7 @@ class Observations:
         path = SCENARIOS / name
         if not self.unsupported:
             return path
-        contracts = load_scenario(path).contracts
-        mix = contracts.billing_types
+        mix = load_scenario(path).contracts.billing_types
         if not self.unsupported & set(mix) or not set(mix) - self.unsupported:
             return path
         folder = self.artifacts / "scenarios"
@@ -153,8 +152,7 @@ class Observations:
         adapted = folder / name
         adapted.write_text(dump_scenario({
             "extends": os.path.relpath(path, folder),
-            "contracts": {"billing_types": Replace({k: v for k, v in mix.items() if k not in self.unsupported}),
-                          "first_billing_types": [t for t in contracts.first_billing_types if t not in self.unsupported]},
+            "contracts": {"billing_types": Replace({k: v for k, v in mix.items() if k not in self.unsupported})},
         }))
         return adapted
 

@@ -33,10 +33,22 @@ INVOICING_RULES = frozenset({"not_invoiced"})  # when charges reach invoices: C2
 CALM_SCENARIOS = ("billing.yaml",)  # the fault-free scenario whose requirements own a defect wherever it shows
 
 
+HOURLY_VALUE = frozenset({"net_charge", "capped_item", "cap"})  # one defect, seen per item or (capped) per contract
+HOURLY_KINDS = frozenset({"timesheet_line", "expense", "contract"})
+
+
 def defect_of(mismatch: Mismatch) -> tuple[str, str]:
-    """What a mismatch is wrong about, whatever item: its oracle rule and the kind of item (``timesheet_line``)."""
-    system_kind = mismatch.item.partition("/")[0]
-    return mismatch.rule, system_kind.partition(":")[2]
+    """What a mismatch is wrong about, whatever item: its oracle rule and the kind of item (``timesheet_line``).
+
+    Hourly work valued wrong is one defect however it shows: a line's net
+    charge, a capped line's billed + held, or a capped contract's total (a
+    wrong rate shows as the last where the cap does not bind, and as the
+    first where it does).
+    """
+    rule, kind = mismatch.rule, mismatch.item.partition("/")[0].partition(":")[2]
+    if rule in HOURLY_VALUE and kind in HOURLY_KINDS:
+        return "hourly_value", "hourly_work"
+    return rule, kind
 
 
 class Ownership:

@@ -46,6 +46,7 @@ from reference_impl.writeback import write_back_invoice
 
 CUSTOMER_NAME_MAX = 40
 PERIOD_SWEEP_S = 6 * 3600
+SWEEP_RETRY_S = 300
 FEED_POLL_S = 4 * 3600  # a dropped webhook is picked up from the change feed within this time
 FEED_PAGE = 500
 DRAIN_S = 3600
@@ -533,10 +534,19 @@ class ReferenceConnector:
         self._remember("period_billed", period, True)
 
     def sweep_periods(self) -> None:
-        """Catch up on periods opened while this connector was not listening (one call when nothing is new)."""
-        for period in self._open_periods():
-            if not self._recall("period_billed", period):
-                self.bill_retainers(period)
+        """Catch up on periods opened while this connector was not listening (one call when nothing is new).
+
+        A sweep the ERP fails (a 5xx, a 429, a timeout) is tried again a few
+        minutes later, never sooner than the Retry-After it was given:
+        billing a retainer is idempotent, so a half-done sweep just resumes.
+        """
+        try:
+            for period in self._open_periods():
+                if not self._recall("period_billed", period):
+                    self.bill_retainers(period)
+        except (ApiError, httpx.TransportError) as exc:
+            wait = max(SWEEP_RETRY_S, getattr(exc, "retry_after", None) or 0.0)
+            self.runtime.scheduler.call_later(wait, self.sweep_periods)
 
     def settle_retainer(self, contract: dict[str, Any]) -> None:
         """Every open period of one retainer, e.g. when it is signed late or its term is amended."""

@@ -587,8 +587,3 @@ def test_replay_ages_are_distinct_bounded_and_one_is_stale(ages: str, path: str,
     assert_points_at(message, line_of(text, "replay_after_seconds"), path)
     assert words in message, message
 
-
-def test_a_scripted_billing_type_must_be_in_the_mix() -> None:
-    text = MINIMAL.replace("contracts:\n", "contracts:\n  first_billing_types: [time_and_materials, retainer]\n", 1)
-    message = error_of(text)
-    assert "contracts.first_billing_types.1" in message and "'retainer' is not a billing type of this scenario's mix" in message

@@ -144,7 +144,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
         account_id = rng.choice(same_currency)
     mix = scenario.contracts.billing_types
     billing_type = rng.choices(list(mix), weights=list(mix.values()))[0]
-    scripted = scenario.contracts.first_billing_types
+    scripted = [t for t in scenario.contracts.first_billing_types if mix.get(t)]
     if deal <= len(scripted):  # stratified: these deals' types are the scenario's, the draw above is spent anyway
         billing_type = scripted[deal - 1]
     months = rng.randint(*scenario.contracts.duration_months)
