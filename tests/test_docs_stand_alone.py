@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml")
-FORBIDDEN = ("DESIGN §", "DESIGN.md")
+FORBIDDEN = ("DESIGN" + " \u00a7", "DESIGN" + ".md")  # spelled apart, so this file passes its own test
 
 
 def tracked_files() -> list[Path]:
@@ -25,10 +25,9 @@ def tracked_files() -> list[Path]:
 
 
 def test_no_tracked_file_refers_to_the_design_document() -> None:
-    this = Path(__file__).resolve()
     offenders = []
     for path in tracked_files():
-        if path.resolve() == this or not path.is_file():
+        if not path.is_file():
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
             if any(word in line for word in FORBIDDEN):
