@@ -17,6 +17,7 @@ silently.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -305,6 +306,20 @@ def _one_or_more(ages: Any) -> Any:
     return [ages] if isinstance(ages, int | float) else ages
 
 
+def _each_once(values: list, title: str, name: Callable[[Any], str], why: str) -> None:
+    """One error per value listed a second time, at its index: "<name> is given twice (first at index i); <why>"."""
+    first: dict[Any, int] = {}
+    errors = []
+    for i, value in enumerate(values):
+        if value in first:
+            message = f"{name(value)} is given twice (first at index {first[value]}); {why}"
+            errors.append(InitErrorDetails(type=PydanticCustomError("duplicate", "{message}", {"message": message}),
+                                           loc=(i,), input=value))
+        first.setdefault(value, i)
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)
+
+
 class WebhookFaults(_Model):
     """What happens to webhook deliveries on the way to the connector.
 
@@ -339,16 +354,7 @@ class WebhookFaults(_Model):
     @field_validator("replay_after_seconds")
     @classmethod
     def _distinct_ages_one_stale(cls, ages: list[float]) -> list[float]:
-        first: dict[float, int] = {}
-        errors = []
-        for i, age in enumerate(ages):
-            if age in first:
-                message = f"the age {age:g} s is given twice (first at index {first[age]}); each age is one replay"
-                errors.append(InitErrorDetails(type=PydanticCustomError("duplicate", "{message}", {"message": message}),
-                                               loc=(i,), input=age))
-            first.setdefault(age, i)
-        if errors:
-            raise ValidationError.from_exception_data("replay_after_seconds", errors)
+        _each_once(ages, "replay_after_seconds", lambda age: f"the age {age:g} s", "each age is one replay")
         if max(ages) <= TIMESTAMP_TOLERANCE_S:
             raise ValueError(f"no age is beyond the {TIMESTAMP_TOLERANCE_S} s timestamp tolerance of Standard "
                              f"Webhooks, so no replay would be stale; give at least one above {TIMESTAMP_TOLERANCE_S}")
@@ -370,16 +376,7 @@ MAX_KILL_POINT = 100_000_000  # more calls, writes or acknowledgements than any 
 
 def _each_point_once(points: list[int]) -> list[int]:
     """A kill point given twice is a mistake: a process dies once at each point."""
-    first: dict[int, int] = {}
-    errors = []
-    for i, point in enumerate(points):
-        if point in first:
-            message = f"{point} is given twice (first at index {first[point]}); the process dies once at each point"
-            errors.append(InitErrorDetails(type=PydanticCustomError("duplicate", "{message}", {"message": message}),
-                                           loc=(i,), input=point))
-        first.setdefault(point, i)
-    if errors:
-        raise ValidationError.from_exception_data("kill points", errors)
+    _each_once(points, "kill points", str, "the process dies once at each point")
     return points
 
 
