@@ -21,14 +21,12 @@ per seed. The defects:
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+
+from tests.conformance.test_suite import outcome, run_suite
 
 pytest_plugins = ["pytester"]
 
-SUITE = Path(__file__).resolve().parents[2] / "conformance"
 SEEDS = (1, 2, 3)
 DEFECTS = {
     "C2C-BILL-009": "dates_charges_ahead",
@@ -46,12 +44,9 @@ DEFECTS = {
 def test_the_defect_fails_its_requirement_on_every_seed(pytester: pytest.Pytester, requirement_id: str,
                                                         seed: int) -> None:
     connector = f"tests.broken_connectors.{DEFECTS[requirement_id]}:build"
-    report_dir = pytester.path / "report"
-    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(report_dir),
-                                          "--connector", connector, "--c2c-seed", str(seed), "-k", requirement_id)
+    result, report = run_suite(pytester, "--connector", connector, "--c2c-seed", str(seed), "-k", requirement_id)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
-    report = json.loads((report_dir / "conformance-report.json").read_text())
-    entry = next(r for r in report["requirements"] if r["id"] == requirement_id)
+    entry = outcome(report, requirement_id)
     assert entry["outcome"] == "fail", entry
     findings = entry["failure"]["findings"]
     assert findings and not any(f["item"] == "scenario" for f in findings), findings[:3]
@@ -60,7 +55,5 @@ def test_the_defect_fails_its_requirement_on_every_seed(pytester: pytest.Pyteste
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_reference_passes_those_requirements_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
-    report_dir = pytester.path / "report"
-    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(report_dir),
-                                          "--c2c-seed", str(seed), "-k", " or ".join(sorted(DEFECTS)))
+    result, _ = run_suite(pytester, "--c2c-seed", str(seed), "-k", " or ".join(sorted(DEFECTS)))
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]

@@ -11,9 +11,7 @@ one with a 5-hour tolerance, and each finding names the age it let in.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -21,10 +19,10 @@ from conformance.observation import SCENARIOS
 from simulator.run import simulate
 from simulator.scenario import TIMESTAMP_TOLERANCE_S, load_scenario
 from tests.broken_connectors import ten_minute_tolerance
+from tests.conformance.test_suite import outcome, run_suite
 
 pytest_plugins = ["pytester"]
 
-SUITE = Path(__file__).resolve().parents[2] / "conformance"
 SEEDS = (1, 2, 3)
 LET_IN = {  # broken connector -> the stale replay ages it accepts, as the findings word them; older ones it refuses
     "ten_minute_tolerance": ("330 s (5.5 min)", "420 s (7 min)"),
@@ -35,13 +33,9 @@ REFUSED_FROM = {"ten_minute_tolerance": "900 s (15 min)", "five_hour_tolerance":
 
 def sec_002(pytester: pytest.Pytester, seed: int, connector: str | None = None) -> tuple[pytest.RunResult, dict]:
     """``pytest conformance/ -k C2C-SEC-002`` in the core profile, as a vendor runs it; the run and the entry."""
-    report_dir = pytester.path / "report"
     args = ["--connector", connector] if connector else []
-    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(report_dir),
-                                          "--c2c-seed", str(seed), "--c2c-profile", "core", "-k", "C2C-SEC-002",
-                                          *args)
-    report = json.loads((report_dir / "conformance-report.json").read_text())
-    return result, next(r for r in report["requirements"] if r["id"] == "C2C-SEC-002")
+    result, report = run_suite(pytester, "--c2c-seed", str(seed), "--c2c-profile", "core", "-k", "C2C-SEC-002", *args)
+    return result, outcome(report, "C2C-SEC-002")
 
 
 def assert_failed_at_its_ages(pytester: pytest.Pytester, name: str, seed: int) -> None:

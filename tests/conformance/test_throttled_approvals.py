@@ -12,19 +12,16 @@ ERP hours late, and a run without a 429 in those hours fails as not shown.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from conformance.checks.load import P95_MINUTES, lag_under_load, peak_approval_hours
 from conformance.observation import SCENARIOS, observe
 from simulator.scenario import RateLimit, load_scenario
 from tests.broken_connectors import parks_throttled_charges
+from tests.conformance.test_suite import outcome, run_suite
 
 pytest_plugins = ["pytester"]
 
-SUITE = Path(__file__).resolve().parents[2] / "conformance"
 SEEDS = (1, 2, 3)
 DEFECT = "tests.broken_connectors.parks_throttled_charges:build"
 THROTTLING_NOT_SHOWN = "scenario:429s_in_peak_approval_hours"
@@ -32,13 +29,9 @@ THROTTLING_NOT_SHOWN = "scenario:429s_in_peak_approval_hours"
 
 def load_001(pytester: pytest.Pytester, seed: int, connector: str | None = None) -> tuple[pytest.RunResult, dict]:
     """``pytest conformance/ -k C2C-LOAD-001`` in the core profile, as a vendor runs it; the run and the entry."""
-    report_dir = pytester.path / "report"
     args = ["--connector", connector] if connector else []
-    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(report_dir),
-                                          "--c2c-seed", str(seed), "--c2c-profile", "core", "-k", "C2C-LOAD-001",
-                                          *args)
-    report = json.loads((report_dir / "conformance-report.json").read_text())
-    return result, next(r for r in report["requirements"] if r["id"] == "C2C-LOAD-001")
+    result, report = run_suite(pytester, "--c2c-seed", str(seed), "--c2c-profile", "core", "-k", "C2C-LOAD-001", *args)
+    return result, outcome(report, "C2C-LOAD-001")
 
 
 def assert_late_approvals_fail_it(pytester: pytest.Pytester, seed: int) -> None:
