@@ -20,6 +20,7 @@ import shlex
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ class Observation:
     offered_per_hour: Counter = field(default_factory=Counter)  # simulated hour -> webhooks first sent in it
     offered: list[str] = field(default_factory=list)  # ids of the events webhooks were sent for, first send order
     throttled_per_hour: Counter = field(default_factory=Counter)  # simulated hour -> 429s answered to the connector
+
+    @cached_property
+    def business_keys(self) -> dict[str, str]:
+        """Item -> business key in this run, computed once (a companion run is compared with many others)."""
+        return business_keys(self.result.systems, self.result.truth)
 
     def faults(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == "fault" and r["fault"] == kind]
@@ -84,13 +90,9 @@ def _key(mismatch: Mismatch, keys: dict[str, str]) -> tuple:
     return mismatch.rule, key_of(mismatch.item, keys), repr(actual)
 
 
-def keys_of(observation: Observation) -> dict[str, str]:
-    return business_keys(observation.result.systems, observation.result.truth)
-
-
 def new_mismatches(run: Observation, calm: Observation) -> list[Mismatch]:
     """The mismatches of ``run`` that ``calm`` (the same scenario without faults) does not have."""
-    calm_keys, run_keys = keys_of(calm), keys_of(run)
+    calm_keys, run_keys = calm.business_keys, run.business_keys
     known = Counter(_key(m, calm_keys) for m in calm.result.reconciliation.mismatches)
     new = []
     for mismatch in run.result.reconciliation.mismatches:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conformance.checks.evidence import caused_by_faults
-from conformance.observation import keys_of, observe
+from conformance.observation import observe
 from conformance.ownership import defect_of
 from reference_impl.connector import build
 from simulator.scenario import Faults, load_scenario
@@ -41,7 +41,7 @@ def same_work(path: Path) -> tuple[int, int, int]:
     scenario = load_scenario(path)
     faulty = observe(scenario, path, 1, build)
     calm = observe(scenario.model_copy(update={"faults": Faults()}), path, 1, build)
-    work = [{v for k, v in keys_of(run).items() if not k.startswith("psa:project/")} for run in (faulty, calm)]
+    work = [{v for k, v in run.business_keys.items() if not k.startswith("psa:project/")} for run in (faulty, calm)]
     return len(work[0] & work[1]), len(work[0]), len(work[1])
 
 
