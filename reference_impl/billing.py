@@ -36,6 +36,7 @@ response it never saw) from charges someone else put on the same item.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,13 +231,14 @@ class ChargeWriter:
             planned += reversals
             record.lineage, record.facts = target.lineage, target.facts
             changed.append((record, target))
+        waiting = self._older_holds(contract, {record.key for record, _ in changed})
         releases: list[tuple[ItemRecord, int]] = []  # (item charged whole on hold, the part to release)
         for record, target in sorted(changed, key=lambda pair: (pair[1].order, pair[1].key)):
             if target.amount == 0:
                 continue
             billable = target.amount
-            if contract.capped:
-                billable = min(target.amount, max(0, contract.cap - billed))
+            if contract.capped:  # older held work takes the headroom first (rebalance releases it)
+                billable = min(target.amount, max(0, contract.cap - billed - waiting(target.order, target.key)))
             planned.append(self._new_charge(contract, record, target, target.amount, hold=billable < target.amount))
             if 0 < billable < target.amount:
                 releases.append((record, billable))
@@ -250,6 +252,14 @@ class ChargeWriter:
                 self.ledger.save(record)
         if contract.capped:
             self.rebalance(contract)
+
+    def _older_holds(self, contract: ContractBilling, changing: set[str]) -> Callable[[str, str], int]:
+        """For a capped contract, a function (order, key) -> what items not in ``changing`` hold of older work."""
+        if not contract.capped or not self._totals_of(contract.contract_id)[1]:
+            return lambda order, key: 0
+        holds = sorted(((r.order, r.key), r.held_amount) for r in self.ledger.items_of(contract.contract_id)
+                       if r.key not in changing and r.held_amount > 0)
+        return lambda order, key: sum(amount for position, amount in holds if position < (order, key))
 
     def rebalance(self, contract: ContractBilling) -> None:
         """Restore billed = min(value, cap) after the cap or an item's value moved."""

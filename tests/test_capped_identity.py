@@ -264,10 +264,16 @@ def check_release_order(before: dict[str, tuple[int, int]], after: dict[str, tup
     """Headroom goes to the oldest held work first; a cap cut puts the newest billing on hold first.
 
     Items re-valued in this step (``settled``) are reversed and re-charged, so their own
-    movement says nothing about order; they still count as older/newer blockers.
+    movement says nothing about order; they still count as older/newer blockers. But a
+    re-charged item is billed only out of headroom that older held work has no claim on:
+    if it ends the step billed, no older item ends it held.
     """
     for j, day in work_dates.items():
         if j in settled:
+            if after[j][0] > 0:
+                older_held = {i: after[i] for i in work_dates if work_dates[i] < day and after[i][1] > 0}
+                assert not older_held, f"re-charged {j} ({day}) billed {after[j][0]} while older items stay held: " \
+                                       f"{older_held}"
             continue
         (billed0, held0), (billed1, held1) = before[j], after[j]
         if held1 < held0:
