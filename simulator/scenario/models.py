@@ -1,4 +1,4 @@
-"""Scenario files: YAML validated by pydantic, errors pointing at the line.
+"""The scenario models: what a scenario file may say, validated by pydantic.
 
 A scenario describes one what-if: the firm (size, roles, rates), its legal
 entities and customers, how contracts arrive, how people behave, and which
@@ -12,6 +12,9 @@ Integers are strict (``true``, ``12.0`` and ``"12"`` are not counts), no
 number may be a YAML boolean (``yes``/``no``/``on``/``off`` included), and a
 rate has no more decimals than its currency's minor unit: nothing is rounded
 silently.
+
+Reading the YAML, resolving ``extends:`` and pointing errors at the file
+and line is :mod:`simulator.scenario.loader`'s job.
 """
 
 from __future__ import annotations
@@ -19,10 +22,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -37,10 +38,6 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 CURRENCY_MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2}
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot run; the message names the file, line and field."""
 
 
 class _Model(BaseModel):
@@ -541,177 +538,3 @@ class Scenario(_Model):
         """The first day after the simulated period."""
         month = self.start.month - 1 + self.months
         return dt.date(self.start.year + month // 12, month % 12 + 1, 1)
-
-
-# -- YAML with line numbers ----------------------------------------------------
-
-
-Lines = dict[tuple, tuple[str, int]]  # path in the scenario -> (file, line) it was written on
-REPLACE_TAG = "!replace"
-MAPPING_TAGS = ("tag:yaml.org,2002:map", REPLACE_TAG)
-
-
-class Replace(dict):
-    """A mapping written ``!replace``: under ``extends:`` it takes the base's mapping's place instead of merging.
-
-    ``contracts: {billing_types: !replace {time_and_materials: 1}}`` means
-    T&M only, whatever mix the base has; without the tag the base's other
-    billing types would stay in.
-    """
-
-
-class _ScenarioDumper(yaml.SafeDumper):
-    pass
-
-
-_ScenarioDumper.add_representer(Replace, lambda dumper, data: dumper.represent_mapping(REPLACE_TAG, dict(data)))
-
-
-def dump_scenario(raw: dict[str, Any]) -> str:
-    """YAML for a scenario mapping, keys in the given order; a :class:`Replace` mapping is written ``!replace``."""
-    return yaml.dump(raw, Dumper=_ScenarioDumper, sort_keys=False, default_flow_style=False)
-
-
-def _dotted(path: tuple) -> str:
-    return ".".join(str(part) for part in path) or "(scenario)"
-
-
-def _to_python(node: yaml.Node, path: tuple, lines: Lines, source: str, open_nodes: frozenset = frozenset()) -> Any:
-    """The plain value of ``node``, recording where every path was written in ``lines``.
-
-    Rejects what PyYAML would accept silently or crash on: a key given twice
-    (the last would win), a key that is not a plain scalar, an alias that
-    contains itself, a tag no safe loader knows.
-    """
-    line = node.start_mark.line + 1
-    lines[path] = (source, line)
-    if id(node) in open_nodes:
-        raise ScenarioError(f"{source} line {line}: {_dotted(path)}: an alias cannot contain itself")
-    if isinstance(node, yaml.MappingNode):
-        if node.tag not in MAPPING_TAGS:
-            raise ScenarioError(f"{source} line {line}: {_dotted(path)}: unknown tag {node.tag!r} on a mapping "
-                                f"(the one tag a scenario knows is {REPLACE_TAG})")
-        open_nodes = open_nodes | {id(node)}
-        result = Replace() if node.tag == REPLACE_TAG else {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ScenarioError(f"{source} line {key_line}: {_dotted(path)}: a key must be a plain name, "
-                                    f"not a {'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}")
-            key = key_node.value
-            if key in result:
-                raise ScenarioError(f"{source} line {key_line}: {_dotted((*path, key))}: duplicated key {key!r} "
-                                    f"(first given on line {lines[(*path, key)][1]})")
-            result[key] = _to_python(value_node, (*path, key), lines, source, open_nodes)
-            lines[(*path, key)] = (source, key_line)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        open_nodes = open_nodes | {id(node)}
-        return [_to_python(item, (*path, i), lines, source, open_nodes) for i, item in enumerate(node.value)]
-    if node.tag == "tag:yaml.org,2002:str":
-        return node.value
-    try:
-        return yaml.safe_load(yaml.serialize(node))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source} line {line}: {_dotted(path)}: not a plain value: "
-                            f"{getattr(exc, 'problem', None) or exc}") from None
-
-
-def _overlay(base: dict, base_lines: Lines, own: dict, own_lines: Lines, path: tuple = ()) -> dict:
-    """``own`` written over ``base``: mappings merge key by key, anything else (lists included) replaces,
-    and so does a mapping tagged ``!replace``.
-
-    Where a value is replaced, the base's line records under it go too, so
-    an error always points at the file and line the value came from.
-    """
-    merged = dict(base)
-    for key, value in own.items():
-        where = (*path, key)
-        if isinstance(value, dict) and not isinstance(value, Replace) and isinstance(base.get(key), dict):
-            merged[key] = _overlay(base[key], base_lines, value, own_lines, where)
-            continue
-        for stale in [p for p in base_lines if p[:len(where)] == where]:
-            del base_lines[stale]
-        merged[key] = value
-    if not path:
-        base_lines.update(own_lines)
-    return merged
-
-
-def _raw_scenario(text: str, source: str, base_dir: Path, lines: Lines, chain: tuple[Path, ...] = ()) -> dict:
-    """The file's mapping with any ``extends:`` chain resolved; ``lines`` says where each value was written."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if root is None:
-        raise ScenarioError(f"{source}: the file is empty")
-    own_lines: Lines = {}
-    raw = _to_python(root, (), own_lines, source)
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{source} line 1: a scenario must be a mapping of fields")
-    if "extends" not in raw:
-        lines.update(own_lines)
-        return raw
-    base_name = raw.pop("extends")
-    at = f"{source} line {own_lines[('extends',)][1]}: extends"
-    if not isinstance(base_name, str) or not base_name:
-        raise ScenarioError(f"{at}: must be the path of another scenario file")
-    base_path = (base_dir / base_name).resolve()
-    if base_path in chain:
-        raise ScenarioError(f"{at}: {base_name} extends, in the end, this very file")
-    try:
-        base_text = base_path.read_text()
-    except OSError as exc:
-        raise ScenarioError(f"{at}: cannot read {base_path}: {exc.strerror}") from None
-    base_lines: Lines = {}
-    base = _raw_scenario(base_text, str(base_path), base_path.parent, base_lines, (*chain, base_path))
-    del own_lines[("extends",)]
-    merged = _overlay(base, base_lines, raw, own_lines)
-    lines.update(base_lines)
-    return merged
-
-
-def _where(loc: tuple, lines: Lines, source: str) -> str:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            file, line = lines[loc[:end]]
-            return f"{file} line {line}"
-    return source
-
-
-def _message(error: Any) -> str:
-    """pydantic's message, without the "Value error, " it puts before our own validators' messages."""
-    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
-        return str(error["ctx"]["error"])
-    return error["msg"]
-
-
-def parse_scenario(text: str, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
-    """A validated scenario; ``extends:`` paths are resolved against ``base_dir`` (default: the working directory).
-
-    A file may start with ``extends: other.yaml`` and then give only what
-    differs (say, its ``faults:``): mappings merge key by key with the base,
-    anything else replaces the base's value, and so does a mapping tagged
-    ``!replace`` (:class:`Replace`).
-    """
-    lines: Lines = {}
-    raw = _raw_scenario(text, source, base_dir or Path.cwd(), lines,
-                        (Path(source).resolve(),) if base_dir is not None else ())
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        messages = [f"{_where(tuple(error['loc']), lines, source)}: {_dotted(tuple(error['loc']))}: {_message(error)}"
-                    for error in exc.errors()]
-        raise ScenarioError("\n".join(messages)) from None
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from None
-    return parse_scenario(text, str(path), path.parent)
