@@ -1,11 +1,13 @@
-"""What every system backend shares: a clock, a change feed and id counters."""
+"""What every system backend shares: a clock, a change feed, id counters and reads by id."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from mocks.core.clock import Clock, iso
 from mocks.core.feed import ChangeFeed
+from mocks.core.problems import EntityNotFound
 
 
 class Backend:
@@ -17,6 +19,8 @@ class Backend:
     """
 
     system = "base"
+    singular: dict[str, str] = {}  # collection attribute -> its entity's name in messages, for :meth:`get`
+    not_found: type[EntityNotFound] = EntityNotFound
 
     def __init__(self, clock: Clock, feed_retention: int | None = None) -> None:
         self.clock = clock
@@ -32,3 +36,10 @@ class Backend:
 
     def publish(self, type_: str, entity_id: str, version: int) -> None:
         self.feed.append(f"{self.system}.{type_}", entity_id, version, self.now_iso())
+
+    def get(self, collection: str, entity_id: str) -> Any:
+        """The entity ``entity_id`` of ``collection`` (an attribute named in :attr:`singular`), else a 404."""
+        try:
+            return getattr(self, collection)[entity_id]
+        except KeyError:
+            raise self.not_found(self.singular[collection], entity_id) from None

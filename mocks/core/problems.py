@@ -81,6 +81,13 @@ class NotFound(Problem):
     title = "Not found"
 
 
+class EntityNotFound(NotFound):
+    """``<kind> <id> does not exist``: what :meth:`mocks.core.backend.Backend.get` raises for an unknown id."""
+
+    def __init__(self, kind: str, entity_id: str) -> None:
+        super().__init__(f"{kind} {entity_id} does not exist", entity_id=entity_id)
+
+
 class MethodNotAllowed(Problem):
     """405 with the ``Allow`` header RFC 9110 §15.5.6 requires, listing the methods the resource has."""
 

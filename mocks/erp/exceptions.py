@@ -1,9 +1,8 @@
-from mocks.core.problems import Conflict, NotFound, ValidationFailed
+from mocks.core.problems import Conflict, EntityNotFound, ValidationFailed
 
 
-class ErpNotFound(NotFound):
-    def __init__(self, kind: str, entity_id: str) -> None:
-        super().__init__(f"{kind} {entity_id} does not exist", entity_id=entity_id)
+class ErpNotFound(EntityNotFound):
+    pass
 
 
 class BillingRunExists(Conflict):

@@ -220,6 +220,8 @@ SINGULAR = {
 
 class ErpBackend(Backend):
     system = "erp"
+    singular = SINGULAR
+    not_found = ErpNotFound
 
     def __init__(self, clock, tax_rates: dict[str, Decimal] | None = None, feed_retention: int | None = None) -> None:
         super().__init__(clock, feed_retention)
@@ -234,12 +236,6 @@ class ErpBackend(Backend):
         self.periods_opened: list[str] = []
         self.reversed_by: dict[str, str] = {}  # charge id -> the id of its one reversal
         self.released_into: dict[str, list[str]] = {}  # released charge id -> the ids of its parts
-
-    def get(self, collection: str, entity_id: str) -> Any:
-        try:
-            return getattr(self, collection)[entity_id]
-        except KeyError:
-            raise ErpNotFound(SINGULAR[collection], entity_id) from None
 
     # -- master data ----------------------------------------------------------
     def add_legal_entity(self, entity_id: str, name: str, currency: str, invoice_prefix: str) -> LegalEntity:

@@ -1,9 +1,8 @@
-from mocks.core.problems import Conflict, NotFound
+from mocks.core.problems import Conflict, EntityNotFound
 
 
-class PsaNotFound(NotFound):
-    def __init__(self, kind: str, entity_id: str) -> None:
-        super().__init__(f"{kind} {entity_id} does not exist", entity_id=entity_id)
+class PsaNotFound(EntityNotFound):
+    pass
 
 
 class IllegalTimesheetTransition(Conflict):

@@ -181,6 +181,8 @@ class LineSpec:
 
 class PsaBackend(Backend):
     system = "psa"
+    singular = SINGULAR
+    not_found = PsaNotFound
 
     def __init__(self, clock, feed_retention: int | None = None) -> None:
         super().__init__(clock, feed_retention)
@@ -217,12 +219,6 @@ class PsaBackend(Backend):
         self.projects_by_contract.setdefault(contract_ref, project.id)
         self.publish("project.updated", project.id, project.version)
         return project
-
-    def get(self, collection: str, entity_id: str) -> Any:
-        try:
-            return getattr(self, collection)[entity_id]
-        except KeyError:
-            raise PsaNotFound(SINGULAR[collection], entity_id) from None
 
     # -- people -------------------------------------------------------------
     def add_resource(self, name: str, role: str) -> Resource:
