@@ -1,13 +1,18 @@
 """The pytest side of the suite: the ``c2c`` option group, one test per requirement, the results bundle.
 
-``pytest conformance/`` certifies the reference connector on the ``core``
-profile; ``--connector package.module:build`` certifies any other. Bad
-options stop the run with one line naming the option, before anything is
-collected.
+Installed with the package, pytest loads this plugin in every session (entry
+point ``pytest11``), but it stays inert unless the session collects the
+suite itself: ``pytest --pyargs conformance`` from anywhere, or
+``pytest conformance/`` from a checkout. Then it certifies the reference
+connector on the ``core`` profile, or ``--connector package.module:build``.
+Bad options stop the run with one line naming the option, before anything
+is collected.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,8 +64,34 @@ def _writable_directory(name: str) -> Path:
     return folder
 
 
+SUITE = Path(__file__).resolve().parent
+
+
+def _targets(config: pytest.Config) -> Iterator[Path]:
+    """The files and folders the session was asked to collect (module names too, under ``--pyargs``)."""
+    for arg in config.args:
+        target = arg.split("::", 1)[0]
+        path = (config.invocation_params.dir / target).resolve()
+        if path.exists():
+            yield path
+        elif config.option.pyargs:
+            try:
+                spec = importlib.util.find_spec(target)
+            except (ImportError, ValueError):
+                continue
+            if spec is not None and spec.origin:
+                yield Path(spec.origin).resolve().parent if spec.submodule_search_locations else Path(spec.origin)
+
+
+def collects_suite(config: pytest.Config) -> bool:
+    """Whether this session collects the suite: one of its targets is in the suite's folder, or contains it."""
+    return any(path == SUITE or SUITE in path.parents or path in SUITE.parents for path in _targets(config))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if not collects_suite(config):
+        return
     try:
         profile = Profile(config.getoption("--c2c-profile"))
     except ValueError:
@@ -79,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "requirement" in metafunc.fixturenames:
+    if "requirement" in metafunc.fixturenames and CERTIFICATION in metafunc.config.stash:
         profile = metafunc.config.stash[CERTIFICATION].profile
         chosen = [r for r in CATALOG if in_profile(r, profile)]
         metafunc.parametrize("requirement", chosen, ids=[r.id for r in chosen])
