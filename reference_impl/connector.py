@@ -143,7 +143,7 @@ class ReferenceConnector:
         events were missed for good: the system is resynced from its current
         state, and reading goes on from the feed's head.
         """
-        for system in ("crm", "clm", "psa", "erp"):
+        for system in self.clients:  # every system the runtime gave a URL for, in its order
             types = sorted(t for t in self.handlers if t.startswith(system + "."))
             if types:
                 self._poll(system, ",".join(types))

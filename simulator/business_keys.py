@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from simulator.systems import Systems
+from mocks.systems import Systems
 from simulator.truth import GroundTruth
 
 

@@ -16,9 +16,9 @@ import httpx
 from mocks.core.clock import Clock
 from mocks.core.faults import LATENCY, OUTAGE, PROCESS_KILLED, HttpFault
 from mocks.core.feed import ChangeEvent
+from mocks.systems import Systems
 from simulator.scenario import Faults
 from simulator.streams import Streams
-from simulator.systems import Systems
 from simulator.trace import Trace
 
 CONCURRENT_EDIT = "concurrent_edit"

@@ -34,9 +34,9 @@ import simpy
 from mocks.core.clock import Clock, iso
 from mocks.core.faults import ProcessKilled
 from mocks.core.webhooks import Delivery
+from mocks.systems import Systems
 from simulator.runtime import Connector, ConnectorLoadError, Runtime, Scheduler, build_connector
 from simulator.storage import MemoryStorage
-from simulator.systems import SYSTEMS, Systems
 from simulator.trace import Trace, TraceLogHandler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,7 +245,7 @@ class ConnectorHost:
         runtime = Runtime(
             http=self.http,
             urls=self.systems.urls,
-            credentials={s: (credentials.client_id, credentials.client_secret) for s in SYSTEMS},
+            credentials={s: (credentials.client_id, credentials.client_secret) for s in self.systems.backends},
             webhook_secret=self.systems.webhook_secret,
             clock=self.clock,
             scheduler=self.scheduler,

@@ -11,8 +11,8 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from mocks.systems import Systems
 from simulator.oracle import Reconciliation
-from simulator.systems import SYSTEMS, Systems
 from simulator.truth import GroundTruth
 from simulator.valuation import Valuer, item_of
 
@@ -204,7 +204,7 @@ def api_kpis(calls: Counter, systems: Systems) -> dict[str, Any]:
     requests that came before the ``Retry-After`` the system had given.
     """
     result = {}
-    for system in SYSTEMS:
+    for system in systems.services:
         by_status = {status: n for (s, status), n in calls.items() if s == system}
         limiter = systems.services[system].rate_limiter
         result[system] = {

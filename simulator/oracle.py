@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-from simulator.systems import Systems
+from mocks.systems import Systems
 from simulator.truth import GroundTruth
 from simulator.valuation import SourceItem, Valuer, half_up, item_of
 

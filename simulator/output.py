@@ -18,8 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+from mocks.systems import Systems
 from simulator.oracle import Mismatch
-from simulator.systems import Systems
 
 PACKAGES = ("c2c", "simpy", "faker", "httpx", "pydantic", "pyyaml", "click", "rich")
 

@@ -22,6 +22,7 @@ from faker import Faker
 from mocks.core.faults import FaultTransport
 from mocks.core.ratelimit import RateLimiter
 from mocks.core.transport import InProcessTransport
+from mocks.systems import Systems, build_systems
 from simulator.courier import Courier
 from simulator.faults import FaultPlan
 from simulator.firm.context import DAY, FirmContext, SimClock
@@ -38,7 +39,6 @@ from simulator.storage import MemoryStorage, SqliteStorage
 from simulator.streams import Streams
 from simulator.sync_lag import Disruption, SyncRecords
 from simulator.sync_watch import SyncWatch
-from simulator.systems import Systems, build_systems
 from simulator.trace import Sink, Trace, TracingTransport, null_sink
 from simulator.truth import GroundTruth
 
@@ -117,9 +117,9 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
                for o in scenario.faults.outages]
     watch = SyncWatch(systems, clock, outages)
     trace = Trace(clock, watch.tee(sink))
-    for name in ("crm", "clm", "psa", "erp"):
-        systems.backend(name).feed.subscribe(trace.business_event)
-    system_of_host = {f"{name}.c2c.test": name for name in systems.services}
+    for backend in systems.backends.values():
+        backend.feed.subscribe(trace.business_event)
+    system_of_host = systems.system_of_host
     faults = FaultPlan(scenario.faults, streams, clock, trace, systems)
     for name, limit in scenario.faults.rate_limits.items():
         systems.services[name].rate_limiter = RateLimiter(clock.now, limit.per_second, limit.burst)

@@ -24,6 +24,7 @@ from typing import Any
 
 from mocks.core.clock import Clock
 from mocks.core.feed import ChangeEvent
+from mocks.systems import Systems
 from simulator.sync_lag import (
     ACCOUNT_CREATED,
     ACCOUNT_UPDATED,
@@ -39,7 +40,6 @@ from simulator.sync_lag import (
     SyncRecords,
     master_data,
 )
-from simulator.systems import SYSTEMS, Systems
 from simulator.trace import Sink
 
 CUSTOMER_CHANGED = ("erp.customer.created", "erp.customer.updated")
@@ -77,8 +77,8 @@ class SyncWatch:
         self._down_cause: dict[str, Any] | None = None
         self._cause: dict[str, Any] | None = None
         self._endpoint_down: tuple[str, int] | None = None
-        for name in SYSTEMS:
-            systems.backend(name).feed.subscribe(self.on_change)
+        for backend in systems.backends.values():
+            backend.feed.subscribe(self.on_change)
 
     def tee(self, sink: Sink) -> Sink:
         """A trace sink that shows every record to this watch, then to ``sink``."""

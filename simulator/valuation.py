@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from simulator.systems import Systems
+from mocks.systems import Systems
 from simulator.truth import GroundTruth
 
 

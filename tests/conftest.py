@@ -11,8 +11,8 @@ import pytest
 
 from mocks.core.clock import FixedClock
 from mocks.core.transport import InProcessTransport
+from mocks.systems import Systems, build_systems
 from simulator.scenario import load_scenario
-from simulator.systems import Systems, build_systems
 
 ROOT = Path(__file__).resolve().parent.parent
 TAX_RATES = {"US-NY": Decimal("0.08875"), "GB": Decimal("0.20"), "JP": Decimal("0.10")}

@@ -22,12 +22,12 @@ import pytest
 import simpy
 from click.testing import CliRunner
 
+from mocks.systems import build_systems
 from simulator.cli import main
 from simulator.firm.context import SimClock
 from simulator.host import ConnectorHost, FaultKind
 from simulator.run import simulate
 from simulator.scenario import load_scenario
-from simulator.systems import build_systems
 from simulator.trace import Trace
 
 ROOT = Path(__file__).resolve().parent.parent

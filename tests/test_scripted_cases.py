@@ -9,12 +9,12 @@ from conformance.checks.replay import healthy_lags
 from conformance.observation import observe
 from mocks.core.clock import FixedClock
 from mocks.core.faults import FaultTransport
+from mocks.systems import build_systems
 from reference_impl.connector import build
 from simulator.faults import FaultPlan
 from simulator.run import simulate
 from simulator.scenario import Faults, load_scenario
 from simulator.streams import Streams
-from simulator.systems import build_systems
 from simulator.trace import Trace
 from tests.conftest import ROOT
 

@@ -11,9 +11,9 @@ import simpy
 from faker import Faker
 
 from mocks.core.clock import timestamp
+from mocks.systems import Systems
 from simulator.scenario import Scenario
 from simulator.streams import Streams
-from simulator.systems import Systems
 from simulator.truth import GroundTruth
 
 DAY = 86400.0

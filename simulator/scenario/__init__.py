@@ -15,7 +15,6 @@ from simulator.scenario.models import (
     MAX_START_YEAR,
     MIN_START_YEAR,
     REPLAY_AGES_S,
-    SYSTEM_NAMES,
     TIMESTAMP_TOLERANCE_S,
     Amendments,
     Contracts,
@@ -42,7 +41,7 @@ from simulator.scenario.models import (
 
 __all__ = [
     "BILLING_TYPES", "CURRENCY_MINOR_UNITS", "MAX_DELAY_DAYS", "MAX_KILL_POINT", "MAX_PERCENT", "MAX_RATE",
-    "MAX_REPLAY_AGES", "MAX_START_YEAR", "MIN_START_YEAR", "REPLAY_AGES_S", "SYSTEM_NAMES", "TIMESTAMP_TOLERANCE_S",
+    "MAX_REPLAY_AGES", "MAX_START_YEAR", "MIN_START_YEAR", "REPLAY_AGES_S", "TIMESTAMP_TOLERANCE_S",
     "Amendments", "Contracts", "Crashes", "Customers", "Drift", "Faults", "Firm", "HttpFaultRule", "LegalEntity",
     "Outage", "People", "Pipeline", "Poison", "RateIncrease", "RateLimit", "Role", "Scenario", "ScriptedDelivery",
     "SystemName", "WebhookFaults", "Window",

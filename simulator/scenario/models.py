@@ -37,6 +37,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from mocks.systems import SYSTEM_NAMES
+
 CURRENCY_MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2}
 
 
@@ -219,8 +221,7 @@ class People(_Model):
     projects_set_up_by_hand: Probability = 0.0  # of signed contracts: a PM creates the PSA project at once, correctly
 
 
-SYSTEM_NAMES = ("crm", "clm", "psa", "erp")
-SystemName = Literal["crm", "clm", "psa", "erp"]
+SystemName = Literal[SYSTEM_NAMES]  # the registered mock systems (mocks.systems.REGISTRY)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -285,7 +286,7 @@ class ScriptedDelivery(_Model):
     after ``delay_seconds`` more than the usual network latency.
     """
 
-    event: str = Field(pattern=r"^evt_(crm|clm|psa|erp)_\d{8}$")
+    event: str = Field(pattern=rf"^evt_({'|'.join(SYSTEM_NAMES)})_\d{{8}}$")
     drop: bool = False
     copies: Int = Field(default=1, ge=1, le=5)
     delay_seconds: Float = Field(default=0.0, ge=0, le=MAX_DELAY_DAYS * 86400)

@@ -6,6 +6,7 @@ import pytest
 
 from mocks.core.problems import MethodNotAllowed, NotFound
 from mocks.core.routing import ApiResponse, RouteTable
+from mocks.systems import SYSTEM_NAMES
 from tests.mocks.factories import assert_problem, create
 
 
@@ -130,7 +131,7 @@ def test_routing_errors_come_before_authentication(api):
 
 
 def test_shared_routes_exist_on_every_system(api):
-    for system in ("crm", "clm", "psa", "erp"):
+    for system in SYSTEM_NAMES:
         assert api(system, "GET", "/events").status_code == 200
         assert_problem(api(system, "POST", "/events"), 405)
         assert_problem(api(system, "GET", "/oauth/token"), 405)
