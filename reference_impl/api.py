@@ -20,7 +20,7 @@ import httpx
 
 
 class ApiError(Exception):
-    """A non-2xx answer. ``transient`` says whether retrying the same thing later can succeed."""
+    """A non-2xx answer."""
 
     def __init__(self, system: str, method: str, path: str, response: httpx.Response) -> None:
         self.status = response.status_code
@@ -31,10 +31,6 @@ class ApiError(Exception):
         except ValueError:
             self.problem = {"detail": response.text}
         super().__init__(f"{system} {method} {path} -> {self.status}: {self.problem.get('detail', '')}")
-
-    @property
-    def transient(self) -> bool:
-        return self.status >= 500 or self.status in (401, 408, 409, 412, 429)
 
 
 class Throttled(ApiError):

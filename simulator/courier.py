@@ -53,7 +53,6 @@ class Courier:
         self.trace = trace
         self._on_error = on_error
         self.stats: Counter[str] = Counter()
-        self.in_flight = 0
         outbox.on_delivery(self._dispatch)
 
     def _dispatch(self) -> None:
@@ -66,7 +65,6 @@ class Courier:
                 self.stats["dropped"] += 1
                 continue
             for copy in range(fate.copies):  # a resend comes after the sender's first retry delay
-                self.in_flight += 1
                 self.env.process(self._deliver(event, fate.extra_delay_s + copy * RETRY_SCHEDULE_S[0]))
 
     def _attempt(self, event: ChangeEvent, attempt: int) -> bool:
@@ -91,7 +89,6 @@ class Courier:
         self.stats["redelivered"] += sum(1 for event in events if self._subscribed(event.type))
         for event in events:
             if self._subscribed(event.type):
-                self.in_flight += 1
                 self.env.process(self._deliver(event))
 
     def _send(self, delivery: Delivery) -> int:
@@ -135,4 +132,3 @@ class Courier:
         if not ok:
             self.trace.record("webhook_failed", system=event.system, id=event.id, type=event.type,
                               entity=event.entity_id, version=event.version)
-        self.in_flight -= 1

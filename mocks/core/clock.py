@@ -34,9 +34,5 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def date_of(ts: float) -> dt.date:
-    return dt.datetime.fromtimestamp(ts, UTC).date()
-
-
 def timestamp(day: dt.date, hour: float = 0.0) -> float:
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + hour * 3600

@@ -94,10 +94,6 @@ class ApiResponse:
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
 
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "application/json")
-
     def encode(self) -> bytes:
         if self.content is not None:
             return self.content
@@ -141,9 +137,6 @@ class RouteTable:
     def add(self, method: str, template: str, handler: Handler) -> None:
         self._routes.append((method.upper(), template, handler))
         self._compiled = None
-
-    def routes(self) -> list[tuple[str, str, Handler]]:
-        return list(self._routes)
 
     def _compile(self) -> None:
         by_template: dict[str, dict[str, Handler]] = {}
