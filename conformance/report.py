@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance import SUITE_VERSION
-from conformance.catalog import CATALOG, catalog_hash
+from conformance.catalog import CATALOG
+from conformance.catalog_hash import catalog_hash
 from conformance.certification import Certification
 from conformance.findings import KEPT
 from conformance.verdict import NOT_RUN, Profile, in_profile, verdict

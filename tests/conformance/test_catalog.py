@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from conformance.catalog import CAPABILITIES, CATALOG, Family, Level, Requirement, catalog_hash
+from conformance.catalog import CAPABILITIES, CATALOG, Family, Level, Requirement
+from conformance.catalog_hash import catalog_hash
 from conformance.checks import CHECKS
 from conformance.checks.registry import check
 from conformance.observation import SCENARIOS
