@@ -115,11 +115,13 @@ class ChargeWriter:
         # [billed, held] and the open charges by id (item key, amount, bucket).
         self._totals: dict[str, list[int]] = {}
         self._open: dict[str, dict[str, tuple[str, int, str]]] = {}
+        self._orders: dict[str, dict[str, str]] = {}  # per contract: item key -> its order (work date)
 
     def invalidate(self, contract_id: str) -> None:
         """Forget what is derived for the contract: its ledger records were changed from outside (a reconciliation)."""
         self._totals.pop(contract_id, None)
         self._open.pop(contract_id, None)
+        self._orders.pop(contract_id, None)
 
     def _totals_of(self, contract_id: str) -> list[int]:
         totals = self._totals.get(contract_id)
@@ -129,6 +131,7 @@ class ChargeWriter:
             self._totals[contract_id] = totals
             self._open[contract_id] = {charge_id: (r.key, amount, bucket) for r in records
                                        for bucket in ("billable", "held") for charge_id, amount in getattr(r, bucket)}
+            self._orders[contract_id] = {r.key: r.order for r in records}
         return totals
 
     def open_charges(self, contract_id: str) -> dict[str, tuple[str, int, str]]:
@@ -187,6 +190,7 @@ class ChargeWriter:
                 else:
                     bucket.append([charge["id"], charge["amount"]])
                     open_charges[charge["id"]] = (plan.record.key, charge["amount"], plan.bucket)
+                    self._orders[contract.contract_id][plan.record.key] = plan.record.order
                 totals[1 if plan.bucket == "held" else 0] += charge["amount"]
             for record in records.values():
                 record.writes += 1
@@ -257,8 +261,11 @@ class ChargeWriter:
         """For a capped contract, a function (order, key) -> what items not in ``changing`` hold of older work."""
         if not contract.capped or not self._totals_of(contract.contract_id)[1]:
             return lambda order, key: 0
-        holds = sorted(((r.order, r.key), r.held_amount) for r in self.ledger.items_of(contract.contract_id)
-                       if r.key not in changing and r.held_amount > 0)
+        orders, held = self._orders[contract.contract_id], {}
+        for key, amount, bucket in self._open[contract.contract_id].values():
+            if bucket == "held" and key not in changing:
+                held[key] = held.get(key, 0) + amount
+        holds = sorted(((orders[key], key), amount) for key, amount in held.items() if amount > 0)
         return lambda order, key: sum(amount for position, amount in holds if position < (order, key))
 
     def rebalance(self, contract: ContractBilling) -> None:
