@@ -16,6 +16,7 @@ on, or answered without a status, sees a 500 and retries.
 
 from __future__ import annotations
 
+import http.cookiejar
 import inspect
 import logging
 import random
@@ -177,6 +178,14 @@ class ConnectorFault:
                                     "at": self.first_at, "traceback": self.traceback}}
 
 
+class CookielessJar(http.cookiejar.CookieJar):
+    """The connector's cookie jar: the systems set no cookies, so reading responses for them is wasted work
+    (about a tenth of an in-process call)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 class ConnectorHost:
     def __init__(self, env: simpy.Environment, clock: Clock, systems: Systems, transport: httpx.BaseTransport,
                  factory: Callable[[Runtime], Connector], rng: random.Random, trace: Trace,
@@ -188,7 +197,7 @@ class ConnectorHost:
         self.rng = rng
         self.trace = trace
         self.storage: MutableMapping[str, Any] = MemoryStorage() if storage is None else storage
-        self.http = httpx.Client(transport=transport)
+        self.http = httpx.Client(transport=transport, cookies=CookielessJar())
         self.errors: list[str] = []  # one line per fault of the connector, in order
         self.faults: dict[FaultKind, ConnectorFault] = {}  # in order of first occurrence
         self.crashes = 0
