@@ -1,8 +1,10 @@
 """Shared fixtures: fresh mock systems on a fixed clock, an authenticated
-httpx client per system, and the baseline scenario."""
+httpx client per system, the baseline scenario, and simulation runs
+memoised per test process."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +14,8 @@ import pytest
 from mocks.core.clock import FixedClock
 from mocks.core.transport import InProcessTransport
 from mocks.systems import Systems, build_systems
-from simulator.scenario import load_scenario
+from simulator.run import SimulationResult, simulate
+from simulator.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TAX_RATES = {"US-NY": Decimal("0.08875"), "GB": Decimal("0.20"), "JP": Decimal("0.10")}
@@ -62,3 +65,21 @@ def api(systems: Systems) -> Api:
 @pytest.fixture(scope="session")
 def baseline():
     return load_scenario(ROOT / "scenarios" / "baseline.yaml")
+
+
+@pytest.fixture(scope="session")
+def simulation() -> Callable[..., SimulationResult]:
+    """``simulation(scenario, seed, factory=None)``: one run per (scenario, seed, connector) per test process.
+
+    Runs are deterministic, so modules that need the same run share it instead of paying for it again.
+    The result is shared: a test reads it and never changes it.
+    """
+    runs: dict[tuple[str, int, object], SimulationResult] = {}
+
+    def run(scenario: Scenario, seed: int, factory: Callable | None = None) -> SimulationResult:
+        key = (scenario.model_dump_json(), seed, factory)
+        if key not in runs:
+            runs[key] = simulate(scenario, seed=seed, factory=factory)
+        return runs[key]
+
+    return run

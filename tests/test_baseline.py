@@ -12,15 +12,15 @@ from collections import Counter
 import pytest
 
 from simulator.oracle import reconcile
-from simulator.run import SimulationResult, simulate
+from simulator.run import SimulationResult
 
 SEED = 1
 LINEAGE_FIELDS = ("contract_id", "contract_version", "source_id", "source_version", "approval_id")
 
 
 @pytest.fixture(scope="module")
-def result(baseline) -> SimulationResult:
-    return simulate(baseline, seed=SEED)
+def result(baseline, simulation) -> SimulationResult:
+    return simulation(baseline, SEED)
 
 
 def approved_billable_line_items(result: SimulationResult) -> set[str]:

@@ -38,8 +38,8 @@ def _run(scenario, module: ModuleType | None) -> SimulationResult:
 
 
 @pytest.fixture(scope="module")
-def reference_result(baseline) -> SimulationResult:
-    return _run(baseline, None)
+def reference_result(baseline, simulation) -> SimulationResult:
+    return simulation(baseline, SEED)
 
 
 @pytest.fixture(scope="module")

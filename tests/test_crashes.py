@@ -98,7 +98,7 @@ def test_a_kill_after_any_call_loses_and_duplicates_nothing(call: int) -> None:
     kill_after(call)
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(call=st.integers(min_value=1, max_value=CALLS))
 def test_a_kill_after_any_call_loses_and_duplicates_nothing_thorough(call: int) -> None:

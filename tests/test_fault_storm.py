@@ -58,7 +58,7 @@ def test_reference_connector_survives_the_storm(storm: SimulationResult) -> None
     assert storm.kpis["api_calls"]["erp"]["early_retries"] == 0
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", range(2, 22))
 def test_reference_connector_survives_the_storm_on_twenty_seeds(seed: int) -> None:
     assert_survived(simulate(STORM, seed=seed))

@@ -195,8 +195,8 @@ def late(result, within_s: float = HOUR):
     return lags, [lag for lag in lags if lag.delivered and lag.late(within_s)]
 
 
-def test_the_reference_connector_has_every_record_in_line_within_seconds(baseline) -> None:
-    lags, overdue = late(simulate(baseline, seed=1))
+def test_the_reference_connector_has_every_record_in_line_within_seconds(baseline, simulation) -> None:
+    lags, overdue = late(simulation(baseline, 1))
     kinds = {lag.change.type for lag in lags}
     assert {"crm.account.created", CONTRACT_SIGNED, TIMESHEET_APPROVED, "psa.expense.approved",
             TIMESHEET_ADJUSTED} <= kinds

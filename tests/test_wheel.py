@@ -3,6 +3,9 @@
 The wheel must carry every scenario the suite and the simulator read, and
 the installed plugin must certify the reference connector from an empty
 directory, with no checkout on the path: ``pytest --pyargs conformance``.
+This is also the slow suite's certification of the reference (seed 1,
+the vendor's default command; ``-m thorough`` certifies seeds 1-20 on the
+``full`` profile).
 """
 
 from __future__ import annotations

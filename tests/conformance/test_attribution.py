@@ -25,6 +25,7 @@ from tests.conftest import ROOT
 SCENARIOS = ROOT / "conformance" / "scenarios"
 
 
+@pytest.mark.slow
 def test_a_billing_defect_is_not_blamed_on_lost_responses() -> None:
     path = SCENARIOS / "lost_responses.yaml"
     scenario = load_scenario(path)
@@ -45,6 +46,7 @@ def same_work(path: Path) -> tuple[int, int, int]:
     return len(work[0] & work[1]), len(work[0]), len(work[1])
 
 
+@pytest.mark.slow
 def test_a_scenario_and_its_fault_free_companion_name_the_same_work_alike() -> None:
     shared, faulty, calm = same_work(SCENARIOS / "fault_storm.yaml")
     assert shared >= 0.98 * max(faulty, calm), (shared, faulty, calm)
@@ -53,7 +55,7 @@ def test_a_scenario_and_its_fault_free_companion_name_the_same_work_alike() -> N
 WITH_FAULTS = sorted(p.name for p in SCENARIOS.glob("*.yaml") if load_scenario(p).faults != Faults())
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", WITH_FAULTS)
 def test_every_conformance_scenario_and_its_companion_name_the_same_work_alike(name: str) -> None:
     """Poison and crashes may change a little work (a mistyped project, a day's start); the rest is the same."""

@@ -38,7 +38,7 @@ DEFECTS = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("requirement_id", sorted(DEFECTS))
 def test_the_defect_fails_its_requirement_on_every_seed(pytester: pytest.Pytester, requirement_id: str,
@@ -52,7 +52,7 @@ def test_the_defect_fails_its_requirement_on_every_seed(pytester: pytest.Pyteste
     assert findings and not any(f["item"] == "scenario" for f in findings), findings[:3]
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_reference_passes_those_requirements_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
     result, _ = run_suite(pytester, "--c2c-seed", str(seed), "-k", " or ".join(sorted(DEFECTS)))

@@ -148,6 +148,7 @@ def outcome(report: dict, requirement_id: str) -> dict:
     return next(r for r in report["requirements"] if r["id"] == requirement_id)
 
 
+@pytest.mark.slow
 def test_deleting_an_inbox_entry_before_its_work_fails_replay_003_in_core(pytester: pytest.Pytester) -> None:
     connector = "tests.broken_connectors.forgets_acked_on_kill:build"
     result, report = run_suite(pytester, "--connector", connector, "-k", "REPLAY-003")
@@ -159,6 +160,7 @@ def test_deleting_an_inbox_entry_before_its_work_fails_replay_003_in_core(pytest
     assert "not in line within 60 min of its restart" in failure["summary"]
 
 
+@pytest.mark.slow
 def test_the_reference_connector_passes_replay_003_and_sync_001(pytester: pytest.Pytester) -> None:
     result, report = run_suite(pytester, "-k", "REPLAY-003 or SYNC-001")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]

@@ -25,6 +25,7 @@ def owners_file(pytester: pytest.Pytester) -> list[dict]:
     return [json.loads(line) for line in (pytester.path / "report" / "mismatch-owners.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_a_defect_only_this_scenarios_people_bring_out_stays_with_its_requirement(pytester: pytest.Pytester) -> None:
     result, report = run_suite(pytester, "--connector", "tests.broken_connectors.caches_account_reads:build",
                                "-k", "ORDER-002")
@@ -37,6 +38,7 @@ def test_a_defect_only_this_scenarios_people_bring_out_stays_with_its_requiremen
     assert rows and all(r["owners"] == ["C2C-ORDER-002"] for r in rows)
 
 
+@pytest.mark.slow
 def test_a_billing_defect_under_faults_is_owned_by_the_billing_requirement(pytester: pytest.Pytester) -> None:
     result, report = run_suite(pytester, "--connector", "tests.broken_connectors.wrong_rate:build",
                                "-k", "IDEMP-002 or C2C-BILL")
@@ -47,7 +49,7 @@ def test_a_billing_defect_under_faults_is_owned_by_the_billing_requirement(pytes
                         for r in rows)
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("connector", ["wrong_rate", "caches_account_reads", "creates_per_delivery"])
 def test_no_mismatch_of_a_failing_run_is_unowned(pytester: pytest.Pytester, connector: str) -> None:
     result, report = run_suite(pytester, "--connector", f"tests.broken_connectors.{connector}:build")

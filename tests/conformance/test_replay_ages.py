@@ -50,11 +50,13 @@ def assert_failed_at_its_ages(pytester: pytest.Pytester, name: str, seed: int) -
     assert failure["summary"].endswith(f"every replay {REFUSED_FROM[name]} old or older was refused"), failure["summary"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LET_IN))
 def test_a_wide_tolerance_fails_sec_002_naming_the_ages_it_let_in(pytester: pytest.Pytester, name: str) -> None:
     assert_failed_at_its_ages(pytester, name, 1)
 
 
+@pytest.mark.slow
 def test_one_replay_at_fifteen_minutes_would_let_a_ten_minute_tolerance_through() -> None:
     """Why several ages: the single age the scenario used to send is refused by a 10-minute tolerance."""
     shipped = load_scenario(SCENARIOS / "attacks.yaml")
@@ -75,14 +77,14 @@ def test_one_replay_at_fifteen_minutes_would_let_a_ten_minute_tolerance_through(
     assert {age for age in let_in if age > TIMESTAMP_TOLERANCE_S} == {330.0, 420.0}, answers
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", sorted(LET_IN))
 def test_a_wide_tolerance_fails_sec_002_on_every_seed(pytester: pytest.Pytester, name: str, seed: int) -> None:
     assert_failed_at_its_ages(pytester, name, seed)
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_reference_refuses_every_stale_replay_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
     result, entry = sec_002(pytester, seed)

@@ -22,6 +22,7 @@ from tests.broken_connectors import no_durable_state, trusts_event_order
 SEED = 1
 
 
+@pytest.mark.slow
 def test_a_planted_ordering_bug_shrinks_to_a_few_events_that_replay_it(tmp_path: Path) -> None:
     found = delivery_schedules(trusts_event_order.build, SEED, examples=30)
     assert found is not None, "hypothesis did not find the ordering bug"
@@ -37,13 +38,14 @@ def test_a_planted_ordering_bug_shrinks_to_a_few_events_that_replay_it(tmp_path:
     assert simulate(scenario, SEED, factory=reference).reconciliation.ok, "the reference survives the schedule"
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 def test_the_search_is_deterministic_for_a_seed() -> None:
     first = delivery_schedules(trusts_event_order.build, SEED, examples=30)
     again = delivery_schedules(trusts_event_order.build, SEED, examples=30)
     assert first is not None and again is not None and first.faults == again.faults
 
 
+@pytest.mark.slow
 def test_no_schedule_breaks_the_reference_connector() -> None:
     assert delivery_schedules(reference, SEED, examples=15) is None
 

@@ -46,17 +46,18 @@ def assert_late_approvals_fail_it(pytester: pytest.Pytester, seed: int) -> None:
     assert "connector receive" not in {f["item"] for f in findings}, findings
 
 
+@pytest.mark.slow
 def test_putting_throttled_charges_off_fails_load_001(pytester: pytest.Pytester) -> None:
     assert_late_approvals_fail_it(pytester, 1)
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", SEEDS)
 def test_putting_throttled_charges_off_fails_load_001_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
     assert_late_approvals_fail_it(pytester, seed)
 
 
-@pytest.mark.slow
+@pytest.mark.thorough
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_reference_keeps_its_lag_while_throttled_on_every_seed(pytester: pytest.Pytester, seed: int) -> None:
     result, entry = load_001(pytester, seed)
