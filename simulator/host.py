@@ -1,6 +1,6 @@
 """Hosting a connector in simulated time: build it, feed it, crash it.
 
-The host owns the connector's :class:`~simulator.runtime.Runtime`. The
+The host owns the connector's :class:`~simulator.contract.Runtime`. The
 runtime's ``storage`` outlives the connector object; a crash throws the
 object and its scheduled callbacks away and builds a fresh one on the same
 storage, which is exactly what a process restart on a real server does.
@@ -23,7 +23,7 @@ import random
 import sysconfig
 import traceback
 from collections import Counter
-from collections.abc import Callable, Collection, MutableMapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -36,7 +36,8 @@ from mocks.core.clock import Clock, iso
 from mocks.core.faults import ProcessKilled
 from mocks.core.webhooks import Delivery
 from mocks.systems import Systems
-from simulator.runtime import Connector, ConnectorLoadError, Runtime, Scheduler, build_connector
+from simulator.contract import Connector, ConnectorFactory, Runtime, Storage
+from simulator.runtime import ConnectorLoadError, SimulatedScheduler, build_connector
 from simulator.storage import MemoryStorage
 from simulator.trace import Trace, TraceLogHandler
 
@@ -188,21 +189,21 @@ class CookielessJar(http.cookiejar.CookieJar):
 
 class ConnectorHost:
     def __init__(self, env: simpy.Environment, clock: Clock, systems: Systems, transport: httpx.BaseTransport,
-                 factory: Callable[[Runtime], Connector], rng: random.Random, trace: Trace,
-                 storage: MutableMapping[str, Any] | None = None) -> None:
+                 factory: ConnectorFactory, rng: random.Random, trace: Trace,
+                 storage: Storage | None = None) -> None:
         self.env = env
         self.clock = clock
         self.systems = systems
         self.factory = factory
         self.rng = rng
         self.trace = trace
-        self.storage: MutableMapping[str, Any] = MemoryStorage() if storage is None else storage
+        self.storage: Storage = MemoryStorage() if storage is None else storage
         self.http = httpx.Client(transport=transport, cookies=CookielessJar())
         self.errors: list[str] = []  # one line per fault of the connector, in order
         self.faults: dict[FaultKind, ConnectorFault] = {}  # in order of first occurrence
         self.crashes = 0
         self.connector: Connector | None = None
-        self.scheduler: Scheduler | None = None
+        self.scheduler: SimulatedScheduler | None = None
         self.log = logging.Logger("c2c.connector", logging.INFO)  # unregistered: one per run, no global state
         self.log.addHandler(TraceLogHandler(trace))
         try:
@@ -248,8 +249,8 @@ class ConnectorHost:
         """
         if self.scheduler is not None:
             self.scheduler.cancel_all()
-        self.scheduler = Scheduler(self.env, lambda exc: self.record_error(exc, FaultKind.SCHEDULED_CALLBACK),
-                                   self.crash)
+        self.scheduler = SimulatedScheduler(self.env, lambda exc: self.record_error(exc, FaultKind.SCHEDULED_CALLBACK),
+                                            self.crash)
         credentials = self.systems.credentials
         runtime = Runtime(
             http=self.http,

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import weakref
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from mocks.core.faults import FaultTransport
 from mocks.core.ratelimit import RateLimiter
 from mocks.core.transport import InProcessTransport
 from mocks.systems import Systems, build_systems
+from simulator.contract import ConnectorFactory, Storage
 from simulator.courier import Courier
 from simulator.faults import FaultPlan
 from simulator.firm.context import DAY, FirmContext, SimClock
@@ -33,7 +34,7 @@ from simulator.firm.sales import account_updates, sales
 from simulator.host import ConnectorFault, ConnectorHost
 from simulator.kpis import build_kpis
 from simulator.oracle import Reconciliation, reconcile
-from simulator.runtime import Connector, Runtime, load_factory
+from simulator.runtime import load_factory
 from simulator.scenario import Scenario
 from simulator.storage import MemoryStorage, SqliteStorage
 from simulator.streams import Streams
@@ -41,8 +42,6 @@ from simulator.sync_lag import Disruption, SyncRecords
 from simulator.sync_watch import SyncWatch
 from simulator.trace import Sink, Trace, TracingTransport, null_sink
 from simulator.truth import GroundTruth
-
-ConnectorFactory = Callable[[Runtime], Connector]
 
 
 @dataclass
@@ -92,7 +91,7 @@ def _redeliver_all(env: simpy.Environment, couriers: list[Courier], systems: Sys
         courier.redeliver_all(events)
 
 
-def connector_storage(scenario: Scenario) -> MutableMapping[str, Any]:
+def connector_storage(scenario: Scenario) -> Storage:
     """In memory, unless the connector will crash: then a real SQLite file, removed with the storage object."""
     crashes = scenario.faults.crashes
     if not (crashes.every_hours or crashes.kill_points or crashes.downtime):
@@ -106,7 +105,7 @@ def connector_storage(scenario: Scenario) -> MutableMapping[str, Any]:
 def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
              progress: Callable[[float], None] | None = None,
              factory: ConnectorFactory | None = None,
-             storage: MutableMapping[str, Any] | None = None) -> SimulationResult:
+             storage: Storage | None = None) -> SimulationResult:
     env = simpy.Environment()
     clock = SimClock(env, scenario.start)
     streams = Streams(seed)

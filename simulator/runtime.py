@@ -1,32 +1,26 @@
-"""The connector contract, harness side.
+"""The connector contract, harness side: loading a connector and scheduling its callbacks.
 
-A connector is built by a factory ``build(runtime) -> connector`` and
-exposes ``receive(delivery) -> int`` and ``close()``. The :class:`Runtime`
-is everything the harness lends it. A simulated crash discards the
-connector object and its scheduled callbacks, then builds a new one on the
-same ``storage``; whatever the connector did not put in storage is gone.
+The contract itself (:class:`~simulator.contract.Runtime`,
+:class:`~simulator.contract.Connector`, :class:`~simulator.contract.Scheduler`,
+:class:`~simulator.contract.Storage`, :class:`~simulator.contract.Delivery`)
+is :mod:`simulator.contract`; ``Connector`` and ``Runtime`` are still
+importable from here. This module finds a connector's factory by name,
+builds it, and runs its scheduled callbacks in simulated time.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
-import random
-from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
-import httpx
 import simpy
 
-from mocks.core.clock import Clock
 from mocks.core.faults import ProcessKilled
-from mocks.core.webhooks import Delivery
+from simulator.contract import Connector, ConnectorFactory, Runtime
 
-
-class Connector(Protocol):
-    def receive(self, delivery: Delivery) -> int: ...
-    def close(self) -> None: ...
+__all__ = ["Connector", "ConnectorLoadError", "Runtime", "SimulatedScheduler", "build_connector", "factory_name",
+           "load_factory"]
 
 
 class ConnectorLoadError(Exception):
@@ -34,8 +28,8 @@ class ConnectorLoadError(Exception):
     built lacks a callable ``receive`` or ``close``. The vendor's fault, reported as such, never a harness crash."""
 
 
-class Scheduler:
-    """Call-later and call-every in simulated time, for one connector instance.
+class SimulatedScheduler:
+    """The :class:`~simulator.contract.Scheduler` a connector instance gets: SimPy processes.
 
     Guarantee: after :meth:`cancel_all` (a crash) no callback of this
     instance runs again, so a dead connector cannot act from the grave.
@@ -80,19 +74,6 @@ class Scheduler:
         return self._alive
 
 
-@dataclass(frozen=True)
-class Runtime:
-    http: httpx.Client
-    urls: dict[str, str]
-    credentials: dict[str, tuple[str, str]]  # system -> (client_id, client_secret)
-    webhook_secret: str
-    clock: Clock
-    scheduler: Scheduler
-    storage: MutableMapping[str, Any]
-    rng: random.Random
-    log: logging.Logger
-
-
 def factory_name(factory: Callable[..., Any]) -> str:
     """``package.module:function``, as a scenario names a factory."""
     module = getattr(factory, "__module__", None)
@@ -100,7 +81,7 @@ def factory_name(factory: Callable[..., Any]) -> str:
     return f"{module}:{qualname}" if module and qualname else repr(factory)
 
 
-def build_connector(factory: Callable[[Runtime], Connector], runtime: Runtime) -> Connector:
+def build_connector(factory: ConnectorFactory, runtime: Runtime) -> Connector:
     """Call the vendor's factory; whatever goes wrong there is a :class:`ConnectorLoadError` naming the factory."""
     name = factory_name(factory)
     try:
@@ -114,7 +95,7 @@ def build_connector(factory: Callable[[Runtime], Connector], runtime: Runtime) -
     return connector
 
 
-def load_factory(name: str) -> Callable[[Runtime], Connector]:
+def load_factory(name: str) -> ConnectorFactory:
     module_name, _, attr = name.partition(":")
     if not module_name or not attr or ":" in attr:
         raise ConnectorLoadError(f"{name!r} is not package.module:function")

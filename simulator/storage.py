@@ -1,21 +1,24 @@
 """Durable connector storage: what survives a simulated crash.
 
-The connector contract promises a ``MutableMapping[str, JSON]`` plus
-``scan(prefix)``. Values are stored as JSON text, so a connector cannot
-keep a live Python object in "durable" storage by accident (it would not
-survive a real restart either); what it reads back is always a fresh copy.
+The connector contract (:class:`simulator.contract.Storage`) promises a
+``MutableMapping[str, JSON]`` plus ``scan(prefix)``. Values are stored as
+JSON text, so a connector cannot keep a live Python object in "durable"
+storage by accident (it would not survive a real restart either); what it
+reads back is always a fresh copy.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from simulator.contract import Storage
 
-class MemoryStorage(MutableMapping[str, Any]):
+
+class MemoryStorage(Storage):
     """Durable-for-the-run storage held in memory; survives :meth:`ConnectorHost.crash`.
 
     ``scan(prefix)`` is answered from a per-prefix index built the first
@@ -62,7 +65,7 @@ class MemoryStorage(MutableMapping[str, Any]):
             yield key, json.loads(self._data[key])
 
 
-class SqliteStorage(MutableMapping[str, Any]):
+class SqliteStorage(Storage):
     """Durable storage in a real SQLite file: what a connector process keeps on disk.
 
     Every write is committed before it returns (autocommit, WAL journal),
