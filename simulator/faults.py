@@ -17,11 +17,10 @@ from mocks.core.clock import Clock
 from mocks.core.faults import LATENCY, OUTAGE, PROCESS_KILLED, HttpFault
 from mocks.core.feed import ChangeEvent
 from mocks.systems import Systems
-from simulator.scenario import Faults
+from simulator.scenario import CONCURRENT_EDIT, Faults
 from simulator.streams import Streams
 from simulator.trace import Trace
 
-CONCURRENT_EDIT = "concurrent_edit"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_PATH = "/oauth/token"
 

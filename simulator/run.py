@@ -40,6 +40,7 @@ from simulator.storage import MemoryStorage, SqliteStorage
 from simulator.streams import Streams
 from simulator.sync_lag import Disruption, SyncRecords
 from simulator.sync_watch import SyncWatch
+from simulator.timed_faults import Run, schedule
 from simulator.trace import Sink, Trace, TracingTransport, null_sink
 from simulator.truth import GroundTruth
 
@@ -63,32 +64,6 @@ class SimulationResult:
     @property
     def total_api_calls(self) -> int:
         return sum(self.api_calls.values())
-
-
-def _crash_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at: float):
-    yield env.timeout(max(0.0, at - env.now))
-    faults.fire("connector_crash")
-    host.crash()
-
-
-def _revoke_at(env: simpy.Environment, faults: FaultPlan, at: float):
-    yield env.timeout(max(0.0, at - env.now))
-    faults.revoke_tokens()
-
-
-def _down_at(env: simpy.Environment, host: ConnectorHost, faults: FaultPlan, at: float, seconds: float):
-    yield env.timeout(max(0.0, at - env.now))
-    faults.fire("connector_downtime", hours=round(seconds / 3600, 3))
-    yield from host.down_for(seconds)
-
-
-def _redeliver_all(env: simpy.Environment, couriers: list[Courier], systems: Systems, faults: FaultPlan, at: float):
-    yield env.timeout(max(0.0, at - env.now))
-    for courier in couriers:
-        feed = systems.backend(courier.outbox.system).feed
-        events, _ = feed.read(str(feed.oldest - 1), feed.head)
-        faults.fire("redeliver_all", system=feed.system, events=len(events))
-        courier.redeliver_all(events)
 
 
 def connector_storage(scenario: Scenario) -> Storage:
@@ -144,15 +119,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
         env.process(consultant_weeks(ctx, consultant))
 
     finish = ctx.horizon + scenario.settle_days * DAY
-    for instant in faults.crash_instants(clock.epoch, clock.epoch + ctx.horizon):
-        env.process(_crash_at(env, host, faults, instant - clock.epoch))
-    for instant in faults.revocation_instants(clock.epoch, clock.epoch + ctx.horizon):
-        env.process(_revoke_at(env, faults, instant - clock.epoch))
-    for window in scenario.faults.crashes.downtime:
-        env.process(_down_at(env, host, faults, window.start.timestamp() - clock.epoch, window.hours * 3600))
-    redeliver = scenario.faults.webhooks.redeliver_all_after_days
-    if redeliver is not None:
-        env.process(_redeliver_all(env, couriers, systems, faults, ctx.horizon + redeliver * DAY))
+    schedule(Run(env, clock.epoch, ctx.horizon, scenario, faults, host, couriers, systems))
     while env.now < finish:
         env.run(until=min(finish, env.now + DAY))
         if progress is not None:

@@ -24,6 +24,9 @@ fault does is what a connector meets in production:
   durable storage. With ``committed=False`` the process dies as it sends
   the request, which never reaches the system.
 
+What each kind does is one function registered in :data:`EFFECTS`
+(``@effect(kind)``); the transport itself only asks and dispatches.
+
 Besides asking before each request, the transport tells the injector of
 every answer the system gave (:meth:`FaultInjector.dies_after`), so a kill
 can land right after a request the system committed, chosen by what the
@@ -33,6 +36,7 @@ request was (a write) rather than by a count of every call.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,7 +73,75 @@ class FaultInjector(Protocol):
         """Whether the caller's process dies right after the system answered ``response`` (and a record of it)."""
 
 
+# What a fault does to one request, by kind: given the transport (to reach the system, ``transport.send``),
+# the system's name, the request and the fault, answer or raise. A new kind is one function registered here;
+# ``by_rule`` kinds are the ones a scenario's ``faults.http`` rules may name (their schema reads RULE_KINDS).
+Effect = Callable[["FaultTransport", str, httpx.Request, HttpFault], httpx.Response]
+EFFECTS: dict[str, Effect] = {}
+RULE_KINDS: list[str] = []
+
+
+def effect(*kinds: str, by_rule: bool = True) -> Callable[[Effect], Effect]:
+    """Register what the faults of these kinds do to a request."""
+    def register(function: Effect) -> Effect:
+        for kind in kinds:
+            if kind in EFFECTS:
+                raise ValueError(f"HTTP fault kind {kind!r} is registered twice")
+            EFFECTS[kind] = function
+            if by_rule:
+                RULE_KINDS.append(kind)
+        return function
+    return register
+
+
+@effect(OUTAGE, by_rule=False)  # an outage window of the scenario, not a rule
+@effect(SERVER_ERROR)
+def _gateway_error(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
+    body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
+            "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
+    headers = {"content-type": "application/problem+json"}
+    if fault.retry_after_s is not None:
+        headers["retry-after"] = str(fault.retry_after_s)
+    return httpx.Response(fault.status, content=json.dumps(body).encode(), request=request, headers=headers)
+
+
+@effect(TIMEOUT)
+def _timeout(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
+    raise httpx.ReadTimeout(f"{system}: no response (request not processed)", request=request)
+
+
+@effect(LOST_RESPONSE)
+def _lost(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
+    transport.send(system, request)  # committed on the server ...
+    raise httpx.ReadTimeout(f"{system}: no response (the request may have been processed)", request=request)
+
+
+@effect(CONNECTION_RESET)
+def _reset(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
+    raise httpx.ConnectError(f"{system}: connection reset by peer", request=request)
+
+
+@effect(LATENCY)
+def _slow(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
+    timeout = (request.extensions.get("timeout") or {}).get("read")
+    response = transport.send(system, request)
+    if timeout is not None and fault.delay_s > timeout:
+        raise httpx.ReadTimeout(f"{system}: no response within {timeout} s (the request was processed)",
+                                request=request)
+    return response
+
+
+@effect(PROCESS_KILLED, by_rule=False)  # the crashes section's kill points
+def _killed(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
+    if not fault.committed:
+        raise ProcessKilled(f"connector killed sending {request.method} {request.url.path} to {system}")
+    transport.inner.handle_request(request)  # committed on the server, and the caller is gone
+    raise ProcessKilled(f"connector killed during {request.method} {request.url.path} on {system}")
+
+
 class FaultTransport(httpx.BaseTransport):
+    """Asks the injector about every request and applies the registered :data:`EFFECTS` of the fault it names."""
+
     def __init__(self, inner: httpx.BaseTransport, system_of_host: dict[str, str], injector: FaultInjector) -> None:
         self.inner = inner
         self.system_of_host = system_of_host
@@ -79,37 +151,14 @@ class FaultTransport(httpx.BaseTransport):
         system = self.system_of_host.get(request.url.host, request.url.host)
         fault = self.injector.http_fault(system, request)
         if fault is None:
-            return self._answered(system, request, self.inner.handle_request(request))
-        if fault.kind in (SERVER_ERROR, OUTAGE):
-            body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
-                    "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
-            headers = {"content-type": "application/problem+json"}
-            if fault.retry_after_s is not None:
-                headers["retry-after"] = str(fault.retry_after_s)
-            return httpx.Response(fault.status, content=json.dumps(body).encode(), request=request, headers=headers)
-        if fault.kind == TIMEOUT:
-            raise httpx.ReadTimeout(f"{system}: no response (request not processed)", request=request)
-        if fault.kind == CONNECTION_RESET:
-            raise httpx.ConnectError(f"{system}: connection reset by peer", request=request)
-        if fault.kind == LOST_RESPONSE:
-            self._answered(system, request, self.inner.handle_request(request))  # committed on the server ...
-            raise httpx.ReadTimeout(f"{system}: no response (the request may have been processed)", request=request)
-        if fault.kind == LATENCY:
-            timeout = (request.extensions.get("timeout") or {}).get("read")
-            response = self._answered(system, request, self.inner.handle_request(request))
-            if timeout is not None and fault.delay_s > timeout:
-                raise httpx.ReadTimeout(f"{system}: no response within {timeout} s (the request was processed)",
-                                        request=request)
-            return response
-        if fault.kind == PROCESS_KILLED:
-            if not fault.committed:
-                raise ProcessKilled(f"connector killed sending {request.method} {request.url.path} to {system}")
-            self.inner.handle_request(request)  # committed on the server, and the caller is gone
-            raise ProcessKilled(f"connector killed during {request.method} {request.url.path} on {system}")
-        raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")
+            return self.send(system, request)
+        if fault.kind not in EFFECTS:
+            raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")
+        return EFFECTS[fault.kind](self, system, request, fault)
 
-    def _answered(self, system: str, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        """``response``, unless the injector says the caller dies right after the system gave it."""
+    def send(self, system: str, request: httpx.Request) -> httpx.Response:
+        """The system's answer, unless the injector says the caller dies right after the system gave it."""
+        response = self.inner.handle_request(request)
         if self.injector.dies_after(system, request, response):
             raise ProcessKilled(f"connector killed right after {request.method} {request.url.path} on {system} "
                                 f"was answered {response.status_code}")

@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from mocks.core.faults import RULE_KINDS
 from mocks.systems import SYSTEM_NAMES
 
 CURRENCY_MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "CAD": 2, "AUD": 2}
@@ -237,6 +238,11 @@ class Window(_Model):
     hours: Float = Field(gt=0, le=MAX_DELAY_DAYS * 24)
 
 
+CONCURRENT_EDIT = "concurrent_edit"  # acts in the firm, just before the request (simulator.faults.FaultPlan)
+# The transport's registered effects that a rule may name, and the one kind that acts before the request.
+HttpRuleKind = Literal[(*RULE_KINDS, CONCURRENT_EDIT)]
+
+
 class HttpFaultRule(_Model):
     """Requests matching the filters meet the fault with probability ``rate``.
 
@@ -253,7 +259,7 @@ class HttpFaultRule(_Model):
     503 from a busy gateway does.
     """
 
-    kind: Literal["server_error", "timeout", "lost_response", "connection_reset", "concurrent_edit", "latency"]
+    kind: HttpRuleKind
     rate: Probability
     latency_seconds: _pair(Annotated[Float, Field(ge=0, le=3600)]) = (1.0, 30.0)
     windows: list[Window] = []
