@@ -4,15 +4,17 @@ memoised per test process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
+from mocks.core.asgi import SystemsApp
 from mocks.core.clock import FixedClock
 from mocks.core.transport import InProcessTransport
+from mocks.server import SystemsServer
 from mocks.systems import Systems, build_systems
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Scenario, load_scenario
@@ -37,9 +39,9 @@ def systems(clock: FixedClock) -> Systems:
 class Api:
     """An httpx client per system, authenticated through the OAuth2 token endpoint."""
 
-    def __init__(self, systems: Systems) -> None:
-        self.http = httpx.Client(transport=InProcessTransport(systems.services_by_host))
-        self.urls = systems.urls
+    def __init__(self, http: httpx.Client, urls: dict[str, str], systems: Systems) -> None:
+        self.http = http
+        self.urls = urls
         self.credentials = systems.credentials
         self._tokens: dict[str, str] = {}
 
@@ -57,9 +59,24 @@ class Api:
         return self.http.request(method, self.urls[system] + path, headers=headers, **kwargs)
 
 
-@pytest.fixture
-def api(systems: Systems) -> Api:
-    return Api(systems)
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[SystemsServer]:
+    """A real uvicorn server on loopback (one per test process); each test puts its own systems behind it."""
+    with SystemsServer(SystemsApp({})) as server:
+        yield server
+
+
+@pytest.fixture(params=["in-process", "http"])
+def api(request: pytest.FixtureRequest, systems: Systems) -> Iterator[Api]:
+    """The systems' APIs through both transports: in-process, and real HTTP to uvicorn. Same answers expected."""
+    if request.param == "in-process":
+        yield Api(httpx.Client(transport=InProcessTransport(systems.services_by_host)), systems.urls, systems)
+        return
+    server: SystemsServer = request.getfixturevalue("http_server")
+    server.app.services = systems.services
+    with httpx.Client() as http:
+        yield Api(http, server.urls, systems)
+    server.app.services = {}
 
 
 @pytest.fixture(scope="session")
