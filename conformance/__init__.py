@@ -5,3 +5,5 @@ drives them from the outside, as a vendor's connector is driven.
 """
 
 SUITE_VERSION = "1.0.0"
+
+DEFAULT_CONNECTOR = "reference_impl.connector:build"  # what the suite certifies without --connector

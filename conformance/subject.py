@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from conformance import DEFAULT_CONNECTOR
 from conformance.catalog import CAPABILITIES
 from simulator.runtime import ConnectorLoadError, load_factory
-
-DEFAULT_CONNECTOR = "reference_impl.connector:build"
 
 
 class SubjectError(Exception):

@@ -1,0 +1,133 @@
+"""The suite's hooks while it runs: one test per requirement, the certification, the results bundle.
+
+:mod:`conformance.plugin` registers this module only in a session that
+collects the suite, and then calls :func:`start`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog import BY_ID, CATALOG
+from conformance.certification import Certification
+from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, verdict_words, write_report
+from conformance.subject import SubjectError, load_subject
+from conformance.verdict import NOT_RUN, Profile, in_profile
+
+CERTIFICATION = pytest.StashKey[Certification]()
+REPORT_DIR = pytest.StashKey[Path]()
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise pytest.UsageError(f"--c2c-seed {text!r}: expected a whole number >= 0") from None
+    if seed < 0:
+        raise pytest.UsageError(f"--c2c-seed {text!r}: expected a whole number >= 0")
+    return seed
+
+
+def _writable_directory(name: str) -> Path:
+    """The report directory, created now: a run must not find out at its very end that it cannot write."""
+    if not name:
+        raise pytest.UsageError("--c2c-report-dir: must name a directory; got an empty string")
+    folder = Path(name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".c2c-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(f"--c2c-report-dir {name!r}: cannot write there: {exc.strerror or exc}") from None
+    return folder
+
+
+def start(config: pytest.Config) -> None:
+    """Check the options and set up the session's certification (called by the plugin when the suite is collected)."""
+    try:
+        profile = Profile(config.getoption("--c2c-profile"))
+    except ValueError:
+        raise pytest.UsageError(f"--c2c-profile {config.getoption('--c2c-profile')!r}: expected core or full") from None
+    try:
+        subject = load_subject(config.getoption("--connector"))
+    except SubjectError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    report_dir = _writable_directory(config.getoption("--c2c-report-dir"))
+    certification = Certification(subject, _seed(config.getoption("--c2c-seed")), profile, report_dir)
+    config.stash[CERTIFICATION] = certification
+    config.pluginmanager.register(_Recorder(certification), "c2c-recorder")
+    config.stash[REPORT_DIR] = report_dir
+    if not config.option.xmlpath:  # JUnit XML is part of the bundle unless the caller put it elsewhere
+        config.option.xmlpath = str(report_dir / JUNIT_NAME)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "requirement" in metafunc.fixturenames and CERTIFICATION in metafunc.config.stash:
+        profile = metafunc.config.stash[CERTIFICATION].profile
+        chosen = [r for r in CATALOG if in_profile(r, profile)]
+        metafunc.parametrize("requirement", chosen, ids=[r.id for r in chosen])
+
+
+@pytest.fixture(scope="session")
+def certification(request: pytest.FixtureRequest) -> Certification:
+    return request.config.stash[CERTIFICATION]
+
+
+def _requirement_of(report: pytest.TestReport) -> str | None:
+    """The requirement a report is about: recorded by the test, or (a setup error) read from its test id."""
+    for name, value in report.user_properties:
+        if name == "requirement":
+            return value
+    node, _, param = report.nodeid.partition("[")
+    if node.endswith("test_requirements.py::test_requirement") and param.rstrip("]") in BY_ID:
+        return param.rstrip("]")
+    return None
+
+
+class _Recorder:
+    """Feeds every test report of a requirement to the session's certification."""
+
+    def __init__(self, certification: Certification) -> None:
+        self.certification = certification
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        requirement = _requirement_of(report)
+        if requirement is not None:
+            self.certification.record(requirement, report)
+
+
+REPORT_KEY = pytest.StashKey[tuple]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    certification = session.config.stash.get(CERTIFICATION, None)
+    if certification is None or not certification.outcomes:
+        return
+    directory = session.config.stash[REPORT_DIR]
+    report = write_report(certification, directory)
+    session.config.stash[REPORT_KEY] = (directory, report)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    written = config.stash.get(REPORT_KEY, None)
+    if written is None:
+        return
+    directory, report = written
+    terminalreporter.section("c2c conformance")
+    terminalreporter.write_line(f"connector {report['connector']['spec']} · seed {report['seeds'][0]} · "
+                                f"profile {report['profile']} · catalog {report['catalog_hash'][:19]}")
+    certification = config.stash[CERTIFICATION]
+    if certification.unbuildable is not None:  # once here, not once per requirement
+        first, why = certification.unbuildable
+        terminalreporter.write_line(f"the connector cannot be built: {why} (details under {first}); "
+                                    "every requirement run failed", red=True)
+    for profile, result in report["verdicts"].items():
+        word, blockers = verdict_words(result)
+        not_run = result["status"] == NOT_RUN
+        terminalreporter.write_line(f"{profile}: {word}{blockers}", green=result["certified"],
+                                    yellow=not_run, red=not (result["certified"] or not_run))
+    terminalreporter.write_line(f"report: {directory / JSON_NAME}, {directory / MARKDOWN_NAME}, "
+                                f"{config.option.xmlpath}")
