@@ -152,6 +152,60 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
         sys.exit(1)  # every file is written; a pipeline gating on the run sees the failure
 
 
+# -- c2c serve -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
+@click.option("--speed", type=click.FloatRange(min=1, max=1e9), default=86400.0, show_default=True,
+              help="Simulated seconds per wall second (86400: a simulated day per second).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve the systems on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8700, show_default=True,
+              help="Port to serve the systems on (0: any free port).")
+def serve(scenario: Path, seed: int, speed: float, host: str, port: int) -> None:
+    """Run SCENARIO in real time, scaled by --speed, with the CRM, CLM, PSA and ERP on real HTTP.
+
+    Prints each system's URL and the credentials once the server answers; GET /healthz answers 200 from then on.
+    Business dates follow the simulated calendar; token lifetime, Idempotency-Key retention and Retry-After are
+    wall seconds. When the run ends it reconciles the ERP and stops (exit 1 on mismatches).
+    """
+    from mocks.server import ServerError
+    from simulator.served import serve as run_served
+
+    try:
+        parsed = load_scenario(scenario)
+    except ScenarioError as exc:
+        fail(str(exc))
+        sys.exit(2)
+    wall = (parsed.end - parsed.start).days * 86400 / speed
+
+    def announce(server: Any, systems: Any) -> None:
+        say(f"serving {parsed.name} (seed {seed}) at {speed:g} simulated s per wall s: about {wall:,.0f} wall s "
+            f"to {parsed.end.isoformat()} and the settling days after")
+        for name, url in server.urls.items():
+            say(f"  {name:<8} {url}")
+        say(f"  {'health':<8} {server.base_url}/healthz")
+        say(f"  client_id {systems.credentials.client_id} · client_secret {systems.credentials.client_secret} · "
+            f"webhook secret {systems.webhook_secret}")
+        console.file.flush()
+
+    try:
+        result = run_served(parsed, seed, speed, announce, host=host, port=port)
+    except (OSError, ServerError) as exc:
+        fail(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        fail("interrupted; the server is stopped", label="stopped:")
+        sys.exit(130)
+    recon = result.reconciliation
+    say(f"reconciliation {len(recon.mismatches)} mismatches of {recon.items_checked:,} items checked")
+    if not recon.ok:
+        for line in mismatch_lines(result.kpis):
+            say("  ", ("•", "red"), " ", line)
+        sys.exit(1)
+
+
 # -- c2c compare ---------------------------------------------------------------------------------
 
 

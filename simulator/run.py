@@ -80,8 +80,15 @@ def connector_storage(scenario: Scenario) -> Storage:
 def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
              progress: Callable[[float], None] | None = None,
              factory: ConnectorFactory | None = None,
-             storage: Storage | None = None) -> SimulationResult:
-    env = simpy.Environment()
+             storage: Storage | None = None,
+             env: simpy.Environment | None = None,
+             started: Callable[[Systems], None] | None = None) -> SimulationResult:
+    """Run ``scenario`` with ``seed`` to its end and reconcile.
+
+    ``env`` is the SimPy environment to run in (a fresh one by default; served mode passes a real-time
+    one), and ``started`` is called with the systems once the firm is set up, before its first step.
+    """
+    env = env if env is not None else simpy.Environment()
     clock = SimClock(env, scenario.start)
     streams = Streams(seed)
     systems = build_systems(clock, dict(scenario.customers.tax_jurisdictions), seed, scenario.faults.feed_retention)
@@ -120,6 +127,8 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
 
     finish = ctx.horizon + scenario.settle_days * DAY
     schedule(Run(env, clock.epoch, ctx.horizon, scenario, faults, host, couriers, systems))
+    if started is not None:
+        started(systems)
     while env.now < finish:
         env.run(until=min(finish, env.now + DAY))
         if progress is not None:

@@ -21,7 +21,7 @@ class TokenIssuer:
     def __init__(self, system: str, clients: dict[str, str], now: Callable[[], float], ttl_s: float = DEFAULT_TTL_S) -> None:
         self.system = system
         self.clients = dict(clients)
-        self._now = now
+        self.now = now
         self.ttl_s = ttl_s
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expires_at)
         self._issued = 0
@@ -44,7 +44,7 @@ class TokenIssuer:
                                error="invalid_client")
         self._issued += 1
         token = f"{self.system}_tok_{self._issued:08d}"
-        self._tokens[token] = (client_id, self._now() + self.ttl_s)
+        self._tokens[token] = (client_id, self.now() + self.ttl_s)
         return ApiResponse(200, {"access_token": token, "token_type": "Bearer", "expires_in": int(self.ttl_s)})
 
     def _challenge(self, error: str | None = None, description: str | None = None) -> str:
@@ -63,7 +63,7 @@ class TokenIssuer:
         if entry is None:
             raise Unauthorized("unknown bearer token", challenge=self._challenge("invalid_token", "unknown token"))
         client_id, expires_at = entry
-        if self._now() >= expires_at:
+        if self.now() >= expires_at:
             raise Unauthorized("bearer token expired; obtain a new one at POST /oauth/token",
                                challenge=self._challenge("invalid_token", "token expired"))
         return client_id

@@ -72,7 +72,7 @@ class _Stored:
 
 class IdempotencyStore:
     def __init__(self, now: Callable[[], float], retention_s: float = DEFAULT_RETENTION_S) -> None:
-        self._now = now
+        self.now = now
         self.retention_s = retention_s
         self._entries: dict[str, _Stored] = {}
         self._in_flight: dict[str, str] = {}  # scoped key -> fingerprint of the request being processed
@@ -94,7 +94,7 @@ class IdempotencyStore:
 
     def handle(self, request: ApiRequest, key: str, run: Callable[[ApiRequest], ApiResponse]) -> ApiResponse:
         scoped = f"{request.client_id}:{key}"
-        now = self._now()
+        now = self.now()
         fingerprint = self._fingerprint(request)
         with self._lock:
             stored = self._claim(scoped, key, fingerprint, now)

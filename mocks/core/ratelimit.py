@@ -35,7 +35,7 @@ class RateLimiter:
     def __init__(self, now: Callable[[], float], per_second: float, burst: int) -> None:
         if per_second <= 0 or burst < 1:
             raise ValueError("a rate limit needs per_second > 0 and burst >= 1")
-        self._now = now
+        self.now = now
         self.per_second = per_second
         self.burst = burst
         self._buckets: dict[str, _Bucket] = {}
@@ -43,7 +43,7 @@ class RateLimiter:
         self.early: Counter[str] = Counter()
 
     def admit(self, client_id: str) -> None:
-        now = self._now()
+        now = self.now()
         bucket = self._buckets.setdefault(client_id, _Bucket(float(self.burst), now))
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
         bucket.updated = now

@@ -57,6 +57,17 @@ class Service:
         routes.add("GET", "/events", self._events)
         routes.add("GET", "/_c2c/state", lambda request: ApiResponse(200, self._snapshot()))
 
+    def keep_time_with(self, now: Callable[[], float]) -> None:
+        """Measure what HTTP clients measure with ``now`` from here on: token lifetime, ``Idempotency-Key``
+        retention, rate-limit refills and ``Retry-After``. Business dates stay the backend's clock.
+
+        Served mode calls it with the wall clock before the first request: a client counts those in wall
+        seconds, whatever the simulated calendar's speed.
+        """
+        for measured in (self.tokens, self.idempotency, self.rate_limiter):
+            if measured is not None:
+                measured.now = now
+
     def _events(self, request: ApiRequest) -> ApiResponse:
         """``GET /events?after=CURSOR&limit=N[&types=a,b]``: the change feed, optionally filtered by type."""
         limit = request.query_int("limit", 100, 1, 1000)

@@ -1,0 +1,86 @@
+"""Served mode: the firm in real time, scaled, with its systems on real HTTP.
+
+This is the edge of the simulator that reads the wall clock (as
+``simpy.rt`` is SimPy's). :class:`ServedEnvironment` is SimPy's real-time
+environment, ``speed`` simulated seconds per wall second, that takes each
+step while holding the lock the HTTP server handles requests under: the
+firm and the server share the systems' state, and neither ever sees the
+other half-way. Waiting for the next event's wall time happens outside the
+lock, so requests are served while the firm waits.
+
+What is simulated and what is wall time:
+
+- business dates come from the simulated calendar: work dates, periods,
+  billing runs, the timestamps of records and change events;
+- what an HTTP client measures is in wall seconds: token lifetime,
+  ``Idempotency-Key`` retention, rate-limit refills and ``Retry-After``
+  (:meth:`mocks.core.service.Service.keep_time_with`).
+
+The scenario's own connector runs in this process, as in ``c2c simulate``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from simpy.core import EmptySchedule, Environment, Infinity
+from simpy.rt import RealtimeEnvironment
+
+from mocks.core.asgi import SystemsApp
+from mocks.server import SystemsServer
+from mocks.systems import Systems
+from simulator.run import SimulationResult, simulate
+from simulator.scenario import Scenario
+
+MAX_NAP_S = 0.25  # the longest single sleep, so an interrupt is seen quickly
+
+
+class ServedEnvironment(RealtimeEnvironment):
+    """SimPy in real time, ``speed`` simulated seconds per wall second, each step under ``lock``.
+
+    Never strict: when a step's work takes longer than its share of wall
+    time, the firm runs late and catches up, instead of failing.
+    """
+
+    def __init__(self, speed: float, lock: threading.Lock) -> None:
+        super().__init__(factor=1.0 / speed, strict=False)
+        self.lock = lock
+
+    def step(self) -> None:
+        due = self.peek()
+        if due is Infinity:
+            raise EmptySchedule
+        wall_due = self.real_start + (due - self.env_start) * self.factor
+        while (wait := wall_due - time.monotonic()) > 0:
+            time.sleep(min(wait, MAX_NAP_S))
+        with self.lock:
+            Environment.step(self)
+
+
+def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[SystemsServer, Systems], None], *,
+          host: str = "127.0.0.1", port: int = 0,
+          progress: Callable[[float], None] | None = None) -> SimulationResult:
+    """Run ``scenario`` in real time with its systems served on ``host:port``; reconcile at the end.
+
+    ``announce`` is called once the server accepts requests, before the
+    firm's first step. The server stops when the run ends (or is
+    interrupted).
+    """
+    lock = threading.Lock()
+    env = ServedEnvironment(speed, lock)
+    servers: list[SystemsServer] = []
+
+    def started(systems: Systems) -> None:
+        for service in systems.services.values():
+            service.keep_time_with(time.time)
+        servers.append(SystemsServer(SystemsApp(systems.services, lock), host, port).start())
+        env.sync()  # the calendar starts now, not when the environment was made
+        announce(servers[0], systems)
+
+    try:
+        return simulate(scenario, seed, env=env, started=started, progress=progress)
+    finally:
+        for server in servers:
+            server.stop()

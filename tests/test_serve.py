@@ -1,0 +1,119 @@
+"""Served mode: ``c2c serve`` runs the firm in real time with its systems on real HTTP (uvicorn).
+
+What a client of the served systems sees, from another process: the URLs
+and credentials, a health endpoint, the firm's records appearing as the
+simulated calendar runs, tokens that last in wall seconds however fast
+the calendar goes, and at the end a reconciled ERP.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import simpy
+
+from simulator.served import ServedEnvironment
+from tests.conftest import ROOT
+
+SMALL_FIRM = ROOT / "conformance" / "scenarios" / "small_firm.yaml"
+SPEED = 864_000  # ten simulated days per wall second: the small firm's run takes about four seconds
+
+
+def _served(scenario: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", str(scenario), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _announced(process: subprocess.Popen) -> dict[str, str]:
+    """The URLs and credentials ``c2c serve`` prints once its server answers."""
+    seen: dict[str, str] = {}
+    for line in process.stdout:
+        if match := re.match(r"\s+(\w+)\s+(http://\S+)$", line):
+            seen[match[1]] = match[2]
+        if match := re.match(r"\s+client_id (\S+) · client_secret (\S+)", line):
+            seen["client_id"], seen["client_secret"] = match[1], match[2]
+            return seen
+    raise AssertionError("c2c serve ended before announcing its URLs: " + process.stderr.read())
+
+
+def _token(urls: dict[str, str], system: str) -> str:
+    response = httpx.post(urls[system] + "/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": urls["client_id"], "client_secret": urls["client_secret"]})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def test_a_served_run_answers_over_http_while_the_firm_works_and_reconciles() -> None:
+    process = _served(SMALL_FIRM, "--speed", str(SPEED), "--port", "0")
+    try:
+        urls = _announced(process)
+        assert set(urls) >= {"crm", "clm", "psa", "erp", "health"}
+        assert httpx.get(urls["health"]).json()["status"] == "ok"
+        token = _token(urls, "psa")
+        counts = []
+        for _ in range(3):  # the firm's records appear as the calendar runs; the token outlives simulated weeks
+            response = httpx.get(urls["psa"] + "/timesheets", params={"limit": "500"},
+                                 headers={"authorization": f"Bearer {token}"})
+            assert response.status_code == 200, response.text
+            counts.append(len(response.json()["data"]))
+            time.sleep(0.7)
+        assert counts[-1] > counts[0], counts
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, out + err
+    assert re.search(r"reconciliation 0 mismatches of \d+ items checked", out), out
+
+
+def test_bad_input_is_one_line() -> None:
+    missing = _served(ROOT / "no-such-scenario.yaml")
+    _, err = missing.communicate(timeout=60)
+    assert missing.returncode == 2 and "no-such-scenario.yaml" in err and "Traceback" not in err
+    with socket_in_use() as port:
+        taken = _served(SMALL_FIRM, "--port", str(port))
+        _, err = taken.communicate(timeout=60)
+    assert taken.returncode == 2 and f"cannot serve on 127.0.0.1:{port}" in err and "Traceback" not in err, err
+
+
+class socket_in_use:
+    def __enter__(self) -> int:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+def test_the_served_environment_keeps_to_the_wall_clock_and_steps_under_the_lock() -> None:
+    lock = threading.Lock()
+    env = ServedEnvironment(speed=100.0, lock=lock)
+    held = []
+
+    def firm(env: simpy.Environment):
+        for _ in range(3):
+            yield env.timeout(10)  # a tenth of a wall second each
+            held.append(lock.locked())
+
+    env.process(firm(env))
+    started = time.monotonic()
+    env.run()
+    assert time.monotonic() - started >= 0.3 - 0.01
+    assert held == [True, True, True]
+
+
+@pytest.mark.parametrize("speed", ["0", "-5", "fast"])
+def test_a_speed_that_is_not_a_positive_number_is_refused(speed: str) -> None:
+    process = _served(SMALL_FIRM, "--speed", speed)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and "--speed" in err and "Traceback" not in err
