@@ -155,6 +155,18 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
 # -- c2c serve -----------------------------------------------------------------------------------
 
 
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An http(s) URL with a host, such as http://127.0.0.1:9000."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:9000")
+    return value
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
@@ -163,10 +175,15 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve the systems on.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8700, show_default=True,
               help="Port to serve the systems on (0: any free port).")
-def serve(scenario: Path, seed: int, speed: float, host: str, port: int) -> None:
+@click.option("--connector-url", default=None, metavar="URL", callback=_http_url,
+              help="Send every webhook to the connector at URL (POST URL/webhooks/SYSTEM) instead of running the "
+                   "scenario's connector in this process.")
+def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connector_url: str | None) -> None:
     """Run SCENARIO in real time, scaled by --speed, with the CRM, CLM, PSA and ERP on real HTTP.
 
     Prints each system's URL and the credentials once the server answers; GET /healthz answers 200 from then on.
+    With --connector-url, webhooks are real signed POSTs (Standard Webhooks, wall-clock timestamps) to that
+    connector, retried on the sender's schedule.
     Business dates follow the simulated calendar; token lifetime, Idempotency-Key retention and Retry-After are
     wall seconds. When the run ends it reconciles the ERP and stops (exit 1 on mismatches).
     """
@@ -191,7 +208,7 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int) -> None
         console.file.flush()
 
     try:
-        result = run_served(parsed, seed, speed, announce, host=host, port=port)
+        result = run_served(parsed, seed, speed, announce, host=host, port=port, connector_url=connector_url)
     except (OSError, ServerError) as exc:
         fail(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
         sys.exit(2)

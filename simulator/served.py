@@ -16,7 +16,11 @@ What is simulated and what is wall time:
   ``Idempotency-Key`` retention, rate-limit refills and ``Retry-After``
   (:meth:`mocks.core.service.Service.keep_time_with`).
 
-The scenario's own connector runs in this process, as in ``c2c simulate``.
+The connector is the scenario's own, in this process (as in ``c2c
+simulate``), or one that runs elsewhere (``connector_url``): then every
+webhook is a real signed POST to it (:mod:`simulator.forwarding`), stamped
+with the wall clock, since its receiver checks the timestamp against its
+own clock.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from simpy.rt import RealtimeEnvironment
 from mocks.core.asgi import SystemsApp
 from mocks.server import SystemsServer
 from mocks.systems import Systems
+from simulator.forwarding import forward_to
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Scenario
 
@@ -60,13 +65,14 @@ class ServedEnvironment(RealtimeEnvironment):
 
 
 def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[SystemsServer, Systems], None], *,
-          host: str = "127.0.0.1", port: int = 0,
+          host: str = "127.0.0.1", port: int = 0, connector_url: str | None = None,
           progress: Callable[[float], None] | None = None) -> SimulationResult:
     """Run ``scenario`` in real time with its systems served on ``host:port``; reconcile at the end.
 
     ``announce`` is called once the server accepts requests, before the
     firm's first step. The server stops when the run ends (or is
-    interrupted).
+    interrupted). With ``connector_url`` the deliveries go to that
+    connector instead of the scenario's.
     """
     lock = threading.Lock()
     env = ServedEnvironment(speed, lock)
@@ -75,12 +81,16 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
     def started(systems: Systems) -> None:
         for service in systems.services.values():
             service.keep_time_with(time.time)
+        if connector_url is not None:
+            for outbox in systems.outboxes.values():
+                outbox.timestamp = lambda: int(time.time())
         servers.append(SystemsServer(SystemsApp(systems.services, lock), host, port).start())
         env.sync()  # the calendar starts now, not when the environment was made
         announce(servers[0], systems)
 
     try:
-        return simulate(scenario, seed, env=env, started=started, progress=progress)
+        factory = forward_to(connector_url, lock) if connector_url is not None else None
+        return simulate(scenario, seed, env=env, started=started, progress=progress, factory=factory)
     finally:
         for server in servers:
             server.stop()

@@ -37,8 +37,8 @@ def _announced(process: subprocess.Popen) -> dict[str, str]:
     for line in process.stdout:
         if match := re.match(r"\s+(\w+)\s+(http://\S+)$", line):
             seen[match[1]] = match[2]
-        if match := re.match(r"\s+client_id (\S+) · client_secret (\S+)", line):
-            seen["client_id"], seen["client_secret"] = match[1], match[2]
+        if match := re.match(r"\s+client_id (\S+) · client_secret (\S+) · webhook secret (\S+)", line):
+            seen["client_id"], seen["client_secret"], seen["webhook_secret"] = match[1], match[2], match[3]
             return seen
     raise AssertionError("c2c serve ended before announcing its URLs: " + process.stderr.read())
 
@@ -117,3 +117,61 @@ def test_a_speed_that_is_not_a_positive_number_is_refused(speed: str) -> None:
     process = _served(SMALL_FIRM, "--speed", speed)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2 and "--speed" in err and "Traceback" not in err
+
+
+class Receiver:
+    """A stand-in connector on a real socket: records every webhook, answers 500 to an event's first attempt."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.failed_once: set[str] = set()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.received.append((scope["path"], headers, body))
+        status = 204
+        if headers.get("webhook-id") not in self.failed_once:
+            self.failed_once.add(headers.get("webhook-id"))
+            status = 500
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_webhooks_reach_an_external_connector_signed_with_wall_time_and_retried() -> None:
+    import uvicorn
+    from standardwebhooks.webhooks import Webhook
+
+    receiver = Receiver()
+    server = uvicorn.Server(uvicorn.Config(receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        process = _served(SMALL_FIRM, "--speed", str(SPEED), "--port", "0", "--connector-url", f"http://127.0.0.1:{port}")
+        announced = _announced(process)
+        out, err = process.communicate(timeout=120)
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert process.returncode == 1, out + err  # nothing wrote the ERP: the oracle says so
+    secret = announced["webhook_secret"]
+    assert receiver.received
+    paths = {path for path, _, _ in receiver.received}
+    assert paths >= {"/webhooks/crm", "/webhooks/clm", "/webhooks/psa"}, paths
+    verifier = Webhook(secret)  # Standard Webhooks: signature, and a timestamp within 5 minutes of this clock
+    for _, headers, body in receiver.received:
+        verifier.verify(body, headers)
+    attempts: dict[str, int] = {}
+    for _, headers, _ in receiver.received:
+        attempts[headers["webhook-id"]] = attempts.get(headers["webhook-id"], 0) + 1
+    assert set(attempts.values()) == {2}, "each event: one refused attempt, then the retry"

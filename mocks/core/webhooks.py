@@ -70,7 +70,7 @@ class Outbox:
     def __init__(self, system: str, secret: str, timestamp: Callable[[], int]) -> None:
         self.system = system
         self.secret = secret
-        self._timestamp = timestamp  # () -> int unix seconds, simulated or real
+        self.timestamp = timestamp  # () -> int unix seconds, simulated or real (served mode: wall)
         self.pending: deque[ChangeEvent] = deque()
         self._wake: list[Callable[[], None]] = []
 
@@ -85,7 +85,7 @@ class Outbox:
 
     def sign(self, event: ChangeEvent) -> Delivery:
         body = json.dumps(cloud_event(event), separators=(",", ":")).encode()
-        ts = self._timestamp()
+        ts = self.timestamp()
         headers = {
             "content-type": "application/cloudevents+json",
             "webhook-id": event.id,

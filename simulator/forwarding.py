@@ -1,0 +1,65 @@
+"""A connector that runs elsewhere, seen from the simulation: each webhook delivery forwarded as a real POST.
+
+:func:`forward_to` makes a connector factory for served mode with an
+external connector: the harness's courier hands it each signed delivery
+(with the sender's retry schedule), and it POSTs the very bytes and
+``webhook-*`` headers to ``{url}/webhooks/{system}`` and returns the
+status the connector answered. A connector that cannot be reached (refused,
+reset, timed out) is answered 502 on its behalf, so the delivery is retried
+as any unanswered webhook is.
+
+While the POST is in flight the firm's step releases the lock the HTTP
+server handles requests under (``lock``): the external connector calls the
+systems while it handles the delivery, and those requests must not wait for
+the step that is waiting for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from simulator.contract import Delivery, Runtime
+
+UNREACHABLE = 502  # what a gateway answers when the upstream is not there
+TIMEOUT_S = 30.0
+
+
+class ForwardingConnector:
+    def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client) -> None:
+        self.url = url.rstrip("/")
+        self.lock = lock
+        self.http = http
+        self.unreachable = 0
+
+    def receive(self, delivery: Delivery) -> int:
+        if self.lock is not None and self.lock.locked():
+            self.lock.release()
+            try:
+                return self._post(delivery)
+            finally:
+                self.lock.acquire()
+        return self._post(delivery)
+
+    def _post(self, delivery: Delivery) -> int:
+        try:
+            response = self.http.post(f"{self.url}/webhooks/{delivery.system}", content=delivery.body,
+                                      headers=dict(delivery.headers))
+        except httpx.TransportError:
+            self.unreachable += 1
+            return UNREACHABLE
+        return response.status_code
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def forward_to(url: str, lock: threading.Lock | None = None) -> Callable[[Runtime], ForwardingConnector]:
+    """A connector factory: every instance forwards to ``url`` (a restart after a crash makes a new client)."""
+    def build(runtime: Any) -> ForwardingConnector:
+        return ForwardingConnector(url, lock, httpx.Client(timeout=TIMEOUT_S))
+    build.__qualname__ = f"forward_to({url!r})"
+    return build
