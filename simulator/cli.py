@@ -41,6 +41,10 @@ def fail(message: str, label: str = "error:") -> None:
 @click.version_option(package_name="c2c")
 def main() -> None:
     """c2c: simulate and certify contract-to-cash integrations."""
+    # Connector factories are named as importable modules; as with uvicorn's --app-dir, the working directory
+    # is where they are looked for first (a console script does not put it on the path by itself).
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
 
 
 def _load_error(exc: ConnectorLoadError) -> str:

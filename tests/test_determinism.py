@@ -318,3 +318,15 @@ def test_the_connector_option_replaces_the_scenarios_own(tmp_path: Path) -> None
                                        "--out", str(out), "--connector", "tests.broken_connectors.wrong_rate:build"])
     assert result.exit_code == 1, "the planted wrong rate does not reconcile"
     assert "--connector tests.broken_connectors.wrong_rate:build" in json.loads((out / "run.json").read_text())["command"][0]
+
+
+def test_a_connector_module_is_found_in_the_working_directory_as_the_console_script_runs(tmp_path: Path) -> None:
+    """``c2c`` is a console script: Python puts its folder, not the working directory, on the path; the CLI
+    looks in the working directory first, as uvicorn does, so a checkout's own modules can be named."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run([str(Path(sys.executable).with_name("c2c")), "simulate",
+                          str(ROOT / "conformance" / "scenarios" / "small_firm.yaml"), "--quiet", "--out",
+                          str(tmp_path / "out"), "--connector", "tests.broken_connectors.wrong_rate:build"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "cannot import" not in run.stderr and run.returncode in (0, 1), run.stderr
+    assert (tmp_path / "out" / "kpis.json").is_file()
