@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.settlement import Settlement
 from simulator.run import simulate
 
 
@@ -31,9 +32,15 @@ def test_the_period_sweep_bills_every_retainer_period_it_never_heard_of(baseline
     assert {c.lineage["period"] for c in retainer_charges} <= set(result.systems.erp.periods_opened)
 
 
-class DeafAndNoSweep(DeafOnTheFirst):
+class NoSweep(Settlement):
     def sweep_periods(self) -> None:
         return None
+
+
+class DeafAndNoSweep(DeafOnTheFirst):
+    def build_settlement(self) -> Settlement:
+        return NoSweep(self.runtime, self.clients, self.ledger, self.writer, self.mappings, self.contracts,
+                       self.valuation)
 
 
 def test_without_the_sweep_the_same_deafness_leaks_retainer_periods(baseline) -> None:

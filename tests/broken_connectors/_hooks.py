@@ -1,9 +1,16 @@
-"""Fail loudly when a hook a mutant relies on disappears from the reference connector.
+"""Fail loudly when a seam a mutant relies on disappears from the reference connector.
 
-A mutant that overrides a method the reference connector no longer has (or
-no longer calls) silently turns back into the reference connector, and its
-test would then "pass" for the wrong reason. Each mutant names the hooks it
-plants its defect in; building it raises if one of them is gone.
+A mutant plants its defect through public seams: a ``build_*`` method of
+:class:`reference_impl.connector.ReferenceConnector` that returns a subclass
+of one collaborator (``Customers``, ``Contracts``, ``Valuation``,
+``Settlement``, ``ChangeFeeds``, ``Reconciler``, the ``Inbox`` or the
+``ChargeWriter``), a public method of that collaborator, or an event
+handler. (The ``Inbox`` and ``ChargeWriter`` subclasses also call their
+base's protected helpers, ``_put`` or ``_release``; those are named too.)
+A mutant that overrides a method nobody has (or calls) any more
+silently turns back into the reference connector, and its test would then
+"pass" for the wrong reason. Each mutant names the seams it uses; building
+it raises if one of them is gone.
 """
 
 from __future__ import annotations

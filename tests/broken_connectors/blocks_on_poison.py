@@ -42,10 +42,12 @@ class BlocksOnPoisonConnector(ReferenceConnector):
     name = "broken: works its queue strictly in order, retrying the head forever"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "work", "drain")
+        require_hooks(ReferenceConnector, "work", "drain", "build_inbox")
         require_hooks(Inbox, "failed", "accept", "_put")
         super().__init__(runtime)
-        self.inbox = FifoInbox(self.storage, runtime.clock.now, lambda: 0.5 + runtime.rng.random())
+
+    def build_inbox(self) -> Inbox:
+        return FifoInbox(self.storage, self.runtime.clock.now, lambda: 0.5 + self.runtime.rng.random())
 
     def work(self, entry: dict[str, Any]) -> None:
         self.drain()  # a new message joins the back of the line

@@ -18,6 +18,8 @@ import json
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.mappings import Mappings
+from reference_impl.master_data import Customers
 from reference_impl.signatures import InvalidSignature
 from tests.broken_connectors._hooks import require_hooks
 
@@ -28,7 +30,9 @@ class CreatesPerDeliveryConnector(ReferenceConnector):
     name = "broken: creates an ERP customer per account.created delivery"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "receive", "verify_signature", "_customer_fields", "_remember")
+        require_hooks(ReferenceConnector, "receive", "verify_signature")
+        require_hooks(Customers, "erp_fields")
+        require_hooks(Mappings, "remember")
         super().__init__(runtime)
 
     def receive(self, delivery: Any) -> int:
@@ -45,9 +49,9 @@ class CreatesPerDeliveryConnector(ReferenceConnector):
         key = f"customer:{delivery.headers['webhook-id']}:{delivery.headers['webhook-timestamp']}"  # DEFECT
         customer = self.clients["erp"].call("POST", "/customers", headers={"idempotency-key": key}, json={
             "external_ref": account_id, "tax_jurisdiction": account["tax_jurisdiction"],
-            "currency": account["currency"], **self._customer_fields(account)})
-        self._remember("customer", account_id, customer["id"])
-        self._remember("customer_synced_version", account_id, account["version"])
+            "currency": account["currency"], **self.customers.erp_fields(account)})
+        self.mappings.remember("customer", account_id, customer["id"])
+        self.mappings.remember("customer_synced_version", account_id, account["version"])
         return 200
 
 

@@ -33,9 +33,12 @@ class DatesChargesAheadConnector(ReferenceConnector):
     name = "broken: charges dated 2099-12-31"
 
     def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_writer")
         require_hooks(ChargeWriter, "_new_charge")
         super().__init__(runtime)
-        self.writer = DatesAheadWriter(self.clients["erp"], self.ledger)
+
+    def build_writer(self) -> ChargeWriter:
+        return DatesAheadWriter(self.clients["erp"], self.ledger)
 
 
 def build(runtime: Any) -> DatesChargesAheadConnector:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reference_impl.billing import ContractBilling
 from reference_impl.connector import ReferenceConnector
+from reference_impl.contracts import Contracts
+from reference_impl.settlement import Settlement
 from tests.broken_connectors._hooks import require_hooks
 
 
@@ -21,15 +24,30 @@ class ParentMissing(Exception):
     pass
 
 
+class ParentFirstContracts(Contracts):
+    """Billing a contract that has no billing project yet raises, instead of setting the contract up."""
+
+    def billing(self, contract: dict[str, Any]) -> ContractBilling:
+        if self.mappings.recall("billing_project", contract["id"]) is None:
+            raise ParentMissing(contract["id"])
+        return super().billing(contract)
+
+
 class DropsOrphansConnector(ReferenceConnector):
     name = "broken: skips work whose contract is not set up yet"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "work", "_billing", "settle_timesheet", "settle_expense", "settle_milestone")
+        require_hooks(ReferenceConnector, "work", "build_contracts")
+        require_hooks(Contracts, "billing")
+        require_hooks(Settlement, "settle_timesheet", "settle_expense", "settle_milestone")
         super().__init__(runtime)
+        settle = self.settlement
         for event_type, handler in list(self.handlers.items()):
-            if handler in (self.settle_timesheet, self.settle_expense, self.settle_milestone):
+            if handler in (settle.settle_timesheet, settle.settle_expense, settle.settle_milestone):
                 self.handlers[event_type] = self._skipping_orphans(handler)
+
+    def build_contracts(self) -> Contracts:
+        return ParentFirstContracts(self.clients, self.mappings, self.customers)
 
     def _skipping_orphans(self, handler):
         def handle(entity_id: str) -> None:
@@ -38,11 +56,6 @@ class DropsOrphansConnector(ReferenceConnector):
             except ParentMissing as missing:  # DEFECT: acknowledged and forgotten, not retried
                 self.runtime.log.warning("%s: %s not set up yet; skipped", entity_id, missing)
         return handle
-
-    def _billing(self, contract: dict[str, Any]):
-        if self._recall("billing_project", contract["id"]) is None:
-            raise ParentMissing(contract["id"])
-        return super()._billing(contract)
 
 
 def build(runtime: Any) -> DropsOrphansConnector:

@@ -14,19 +14,28 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.contracts import Contracts
 from tests.broken_connectors._hooks import require_hooks
+
+
+class FirstMilestoneContracts(Contracts):
+    """The contract set-up as the field mapping does it: ``milestones[0]`` only."""
+
+    def set_up(self, contract_id: str, contract: dict[str, Any] | None = None) -> None:
+        contract = contract or self.current(contract_id, fresh=True)
+        super().set_up(contract_id, {**contract, "milestones": contract["milestones"][:1]})  # DEFECT
 
 
 class FirstMilestoneOnlyConnector(ReferenceConnector):
     name = "broken: only the first milestone reaches the PSA"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "set_up_contract", "_contract")
+        require_hooks(ReferenceConnector, "build_contracts")
+        require_hooks(Contracts, "set_up", "current")
         super().__init__(runtime)
 
-    def set_up_contract(self, contract_id: str, contract: dict[str, Any] | None = None) -> None:
-        contract = contract or self._contract(contract_id, fresh=True)
-        super().set_up_contract(contract_id, {**contract, "milestones": contract["milestones"][:1]})  # DEFECT
+    def build_contracts(self) -> Contracts:
+        return FirstMilestoneContracts(self.clients, self.mappings, self.customers)
 
 
 def build(runtime: Any) -> FirstMilestoneOnlyConnector:

@@ -18,6 +18,8 @@ from typing import Any
 
 from reference_impl.connector import ReferenceConnector
 from reference_impl.inbox import Inbox
+from reference_impl.mappings import Mappings
+from reference_impl.master_data import Customers
 from tests.broken_connectors._hooks import require_handlers, require_hooks
 
 TTL_S = 7 * 86400
@@ -39,21 +41,26 @@ class ForgetsProcessedEventsConnector(ReferenceConnector):
     name = "broken: dedupes events for seven days; account.created trusts it"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_customer_fields", "_remember")
+        require_hooks(ReferenceConnector, "build_inbox")
+        require_hooks(Customers, "erp_fields")
+        require_hooks(Mappings, "remember")
         require_hooks(Inbox, "accept")
         super().__init__(runtime)
         require_handlers(self.handlers, CREATED)
-        self.inbox = ForgetfulInbox(self.storage, runtime.clock.now, lambda: 0.5 + runtime.rng.random())
         self.handlers[CREATED] = self.create_customer
+
+    def build_inbox(self) -> Inbox:
+        return ForgetfulInbox(self.storage, self.runtime.clock.now, lambda: 0.5 + self.runtime.rng.random())
 
     def create_customer(self, account_id: str) -> None:
         account = self.clients["crm"].call("GET", f"/accounts/{account_id}")
         customer = self.clients["erp"].call("POST", "/customers", headers={"idempotency-key": f"customer:{account_id}"},
                                             json={"external_ref": account_id,
                                                   "tax_jurisdiction": account["tax_jurisdiction"],
-                                                  "currency": account["currency"], **self._customer_fields(account)})
-        self._remember("customer", account_id, customer["id"])
-        self._remember("customer_synced_version", account_id, account["version"])
+                                                  "currency": account["currency"],
+                                                  **self.customers.erp_fields(account)})
+        self.mappings.remember("customer", account_id, customer["id"])
+        self.mappings.remember("customer_synced_version", account_id, account["version"])
 
 
 def build(runtime: Any) -> ForgetsProcessedEventsConnector:

@@ -19,6 +19,7 @@ from typing import Any
 
 from reference_impl.billing import ContractBilling
 from reference_impl.connector import ReferenceConnector
+from reference_impl.contracts import Contracts
 from tests.broken_connectors._hooks import require_hooks
 
 FALLBACK = "time_and_materials"
@@ -35,15 +36,23 @@ def erp_billing(billing: ContractBilling) -> ContractBilling:
     return dataclasses.replace(billing, billing_type=method, cap=billing.cap if method == "capped_tm" else None)
 
 
+class ErpMethodContracts(Contracts):
+    """Contracts billed as the ERP billing project's method says."""
+
+    def billing(self, contract: dict[str, Any]) -> ContractBilling:
+        return erp_billing(super().billing(contract))
+
+
 class IgnoresCapConnector(ReferenceConnector):
     name = "broken: capped T&M mapped to plain T&M"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_billing")
+        require_hooks(ReferenceConnector, "build_contracts")
+        require_hooks(Contracts, "billing")
         super().__init__(runtime)
 
-    def _billing(self, contract: dict[str, Any]) -> ContractBilling:
-        return erp_billing(super()._billing(contract))
+    def build_contracts(self) -> Contracts:
+        return ErpMethodContracts(self.clients, self.mappings, self.customers)
 
 
 def build(runtime: Any) -> IgnoresCapConnector:

@@ -19,21 +19,32 @@ from typing import Any
 
 from reference_impl.billing import Target
 from reference_impl.connector import ReferenceConnector
+from reference_impl.settlement import Settlement
+from reference_impl.valuation import Valuation
 from tests.broken_connectors._hooks import require_hooks
+
+
+class ForwardOnlyValuation(Valuation):
+    """Re-valuing stored items under a new contract version skips labour dated before its header date."""
+
+    def retarget(self, contract: dict[str, Any], key: str, facts: dict[str, Any]) -> Target | None:
+        effective = contract.get("effective_date") or ""
+        if facts.get("kind") == "timesheet_line" and facts["date"] < effective:
+            return None  # DEFECT: "closed" work before the amendment's header date keeps its old rate
+        return super().retarget(contract, key, facts)
 
 
 class IgnoresRetroAmendmentConnector(ReferenceConnector):
     name = "broken: amendments re-price only work on/after their effective date"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_retarget", "reprice_contract")
+        require_hooks(ReferenceConnector, "build_valuation")
+        require_hooks(Valuation, "retarget")
+        require_hooks(Settlement, "reprice_contract")
         super().__init__(runtime)
 
-    def _retarget(self, contract: dict[str, Any], key: str, facts: dict[str, Any]) -> Target | None:
-        effective = contract.get("effective_date") or ""
-        if facts.get("kind") == "timesheet_line" and facts["date"] < effective:
-            return None  # DEFECT: "closed" work before the amendment's header date keeps its old rate
-        return super()._retarget(contract, key, facts)
+    def build_valuation(self) -> Valuation:
+        return ForwardOnlyValuation()
 
 
 def build(runtime: Any) -> IgnoresRetroAmendmentConnector:

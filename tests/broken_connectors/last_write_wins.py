@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.mappings import Mappings
+from reference_impl.master_data import Customers
 from tests.broken_connectors._hooks import require_handlers, require_hooks
 
 UPDATED = "crm.account.updated"
@@ -27,7 +29,9 @@ class LastWriteWinsConnector(ReferenceConnector):
     name = "broken: applies each account update's arrival-time snapshot, by arrival order"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "work", "update_customer", "sync_customer", "_customer_fields")
+        require_hooks(ReferenceConnector, "work")
+        require_hooks(Customers, "update", "sync", "erp_fields")
+        require_hooks(Mappings, "recall")
         super().__init__(runtime)
         require_handlers(self.handlers, UPDATED)
         self.handlers[UPDATED] = self.apply_snapshot
@@ -47,14 +51,14 @@ class LastWriteWinsConnector(ReferenceConnector):
         if account is None:  # the first time this message is worked: enrich it with the account as it is now
             account = self.clients["crm"].call("GET", f"/accounts/{account_id}")
             self.storage[key] = account
-        customer_id = self._recall("customer", account_id)
+        customer_id = self.mappings.recall("customer", account_id)
         if customer_id is None:
-            self.sync_customer(account_id)
+            self.customers.sync(account_id)
             return
         erp = self.clients["erp"]
         current = erp.request("GET", f"/customers/{customer_id}")
         # DEFECT: no version check; the queued payload is written whatever the ERP customer already reflects.
-        erp.call("PATCH", f"/customers/{customer_id}", json=self._customer_fields(account),
+        erp.call("PATCH", f"/customers/{customer_id}", json=self.customers.erp_fields(account),
                  headers={"if-match": current.headers["etag"]})
 
 

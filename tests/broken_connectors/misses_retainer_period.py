@@ -20,6 +20,7 @@ from typing import Any
 
 from reference_impl.billing import Target
 from reference_impl.connector import ReferenceConnector
+from reference_impl.valuation import Valuation
 from tests.broken_connectors._hooks import require_hooks
 
 
@@ -35,18 +36,26 @@ def billing_schedule(start_date: str, end_date: str) -> list[str]:
     return [f"{y0 + (m0 - 1 + i) // 12:04d}-{(m0 - 1 + i) % 12 + 1:02d}" for i in range(months)]
 
 
+class ScheduledRetainerValuation(Valuation):
+    """A retainer period is worth its fee only if the billing schedule lists it."""
+
+    def retainer_target(self, contract: dict[str, Any], period: str) -> Target:
+        target = super().retainer_target(contract, period)
+        if target.amount and period not in billing_schedule(contract["start_date"], contract["end_date"]):
+            return dataclasses.replace(target, amount=0, unit_price=0)
+        return target
+
+
 class MissesRetainerPeriodConnector(ReferenceConnector):
     name = "broken: retainer schedule one period short"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_retainer_target")
+        require_hooks(ReferenceConnector, "build_valuation")
+        require_hooks(Valuation, "retainer_target")
         super().__init__(runtime)
 
-    def _retainer_target(self, contract: dict[str, Any], period: str) -> Target:
-        target = super()._retainer_target(contract, period)
-        if target.amount and period not in billing_schedule(contract["start_date"], contract["end_date"]):
-            return dataclasses.replace(target, amount=0, unit_price=0)
-        return target
+    def build_valuation(self) -> Valuation:
+        return ScheduledRetainerValuation()
 
 
 def build(runtime: Any) -> MissesRetainerPeriodConnector:

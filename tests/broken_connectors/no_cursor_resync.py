@@ -12,18 +12,26 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.feeds import ChangeFeeds
 from tests.broken_connectors._hooks import require_hooks
+
+
+class HeadJumpingFeeds(ChangeFeeds):
+    def resync(self, system: str, head: str) -> None:
+        self.mappings.remember("feed_cursor", system, head)  # DEFECT: no rebuild from current state
 
 
 class NoCursorResyncConnector(ReferenceConnector):
     name = "broken: skips to the head on 410"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "resync")
+        require_hooks(ReferenceConnector, "build_feeds")
+        require_hooks(ChangeFeeds, "resync")
         super().__init__(runtime)
 
-    def resync(self, system: str, head: str) -> None:
-        self._remember("feed_cursor", system, head)  # DEFECT: no rebuild from current state
+    def build_feeds(self) -> ChangeFeeds:
+        return HeadJumpingFeeds(self.runtime, self.clients, self.mappings, self.inbox, self.handlers, self.work,
+                                self.drain)
 
 
 def build(runtime: Any) -> NoCursorResyncConnector:

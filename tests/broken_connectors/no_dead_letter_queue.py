@@ -30,9 +30,12 @@ class NoDeadLetterQueueConnector(ReferenceConnector):
     name = "broken: discards messages after the last retry"
 
     def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_inbox")
         require_hooks(Inbox, "failed")
         super().__init__(runtime)
-        self.inbox = DiscardingInbox(self.storage, runtime.clock.now, lambda: 0.5 + runtime.rng.random())
+
+    def build_inbox(self) -> Inbox:
+        return DiscardingInbox(self.storage, self.runtime.clock.now, lambda: 0.5 + self.runtime.rng.random())
 
 
 def build(runtime: Any) -> NoDeadLetterQueueConnector:

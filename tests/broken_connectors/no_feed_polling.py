@@ -13,18 +13,26 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.feeds import ChangeFeeds
 from tests.broken_connectors._hooks import require_hooks
+
+
+class SwitchedOffFeeds(ChangeFeeds):
+    def poll(self) -> None:
+        return None  # DEFECT: the poller is switched off
 
 
 class NoFeedPollingConnector(ReferenceConnector):
     name = "broken: webhooks only, no change-feed safety net"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "poll_feeds")
+        require_hooks(ReferenceConnector, "build_feeds")
+        require_hooks(ChangeFeeds, "poll")
         super().__init__(runtime)
 
-    def poll_feeds(self) -> None:
-        return None  # DEFECT: the poller is switched off
+    def build_feeds(self) -> ChangeFeeds:
+        return SwitchedOffFeeds(self.runtime, self.clients, self.mappings, self.inbox, self.handlers, self.work,
+                                self.drain)
 
 
 def build(runtime: Any) -> NoFeedPollingConnector:

@@ -16,18 +16,26 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.reconciler import Reconciler
 from tests.broken_connectors._hooks import require_hooks
+
+
+class SwitchedOffReconciler(Reconciler):
+    def reconcile(self, run: str | None = None) -> int:
+        return 0  # DEFECT: the job is switched off; nothing is ever compared
 
 
 class NoReconciliationConnector(ReferenceConnector):
     name = "broken: reconciliation switched off"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "reconcile", "reconcile_if_due")
+        require_hooks(ReferenceConnector, "build_reconciler")
+        require_hooks(Reconciler, "reconcile", "reconcile_if_due")
         super().__init__(runtime)
 
-    def reconcile(self, run: str | None = None) -> int:
-        return 0  # DEFECT: the job is switched off; nothing is ever compared
+    def build_reconciler(self) -> Reconciler:
+        return SwitchedOffReconciler(self.runtime, self.clients, self.ledger, self.writer, self.mappings,
+                                     self.contracts, self.valuation, self.settlement, self.inbox, self.drain)
 
 
 def build(runtime: Any) -> NoReconciliationConnector:

@@ -16,27 +16,31 @@ from typing import Any
 
 from reference_impl.api import ApiError
 from reference_impl.billing import ChargeWriter
-from reference_impl.connector import FEED_POLL_S, ReferenceConnector
+from reference_impl.connector import ReferenceConnector
+from reference_impl.feeds import FEED_POLL_S
 from tests.broken_connectors._hooks import require_hooks
+
+
+class ParkingWriter(ChargeWriter):
+    def settle(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().settle(*args, **kwargs)
+        except ApiError as exc:
+            if exc.status == 429:
+                exc.retry_after = FEED_POLL_S  # DEFECT: the next sync cycle, not the Retry-After
+            raise
 
 
 class ParksThrottledChargesConnector(ReferenceConnector):
     name = "broken: puts throttled charge posts off until the next feed poll"
 
     def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_writer")
         require_hooks(ChargeWriter, "settle")
         super().__init__(runtime)
-        post_charges = self.writer.settle
 
-        def post_or_park(*args: Any, **kwargs: Any) -> None:
-            try:
-                post_charges(*args, **kwargs)
-            except ApiError as exc:
-                if exc.status == 429:
-                    exc.retry_after = FEED_POLL_S  # DEFECT: the next sync cycle, not the Retry-After
-                raise
-
-        self.writer.settle = post_or_park
+    def build_writer(self) -> ChargeWriter:
+        return ParkingWriter(self.clients["erp"], self.ledger)
 
 
 def build(runtime: Any) -> ParksThrottledChargesConnector:

@@ -24,6 +24,7 @@ from typing import Any
 from reference_impl.billing import Target
 from reference_impl.connector import ReferenceConnector
 from reference_impl.rating import price, rate_for
+from reference_impl.valuation import Valuation
 from tests.broken_connectors._hooks import require_hooks
 
 APPROVED_ON = "approved_on:"  # storage prefix: approval id -> date of the approval (YYYY-MM-DD)
@@ -46,16 +47,14 @@ class _ApprovalDates:
         return body
 
 
-class RatesByApprovalDateConnector(ReferenceConnector):
-    name = "broken: labour rated on the approval date"
+class PostingDateValuation(Valuation):
+    """Labour valued at the rate in force on the approval's date, as remembered by :class:`_ApprovalDates`."""
 
-    def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_line_target")
-        super().__init__(runtime)
-        self.clients["psa"] = _ApprovalDates(self.clients["psa"], self.storage)
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
 
-    def _line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
-        target = super()._line_target(contract, f)
+    def line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        target = super().line_target(contract, f)
         if target.amount == 0:
             return target
         posting_date = self.storage.get(APPROVED_ON + str(f["approval_id"]))
@@ -63,6 +62,19 @@ class RatesByApprovalDateConnector(ReferenceConnector):
             raise RuntimeError(f"no approval date known for {f['approval_id']} (line {f['line_id']})")
         rate = rate_for(contract["rate_card"], f["role"], posting_date)  # DEFECT: should be f["date"], the work date
         return dataclasses.replace(target, amount=price(Decimal(f["hours"]), rate), unit_price=rate)
+
+
+class RatesByApprovalDateConnector(ReferenceConnector):
+    name = "broken: labour rated on the approval date"
+
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_valuation")
+        require_hooks(Valuation, "line_target")
+        super().__init__(runtime)
+        self.clients["psa"] = _ApprovalDates(self.clients["psa"], self.storage)
+
+    def build_valuation(self) -> Valuation:
+        return PostingDateValuation(self.storage)
 
 
 def build(runtime: Any) -> RatesByApprovalDateConnector:

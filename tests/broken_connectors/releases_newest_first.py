@@ -40,9 +40,12 @@ class ReleasesNewestFirstConnector(ReferenceConnector):
     name = "broken: held work released newest first"
 
     def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_writer")
         require_hooks(ChargeWriter, "rebalance", "_release", "_totals_of")
         super().__init__(runtime)
-        self.writer = NewestFirstWriter(self.clients["erp"], self.ledger)
+
+    def build_writer(self) -> ChargeWriter:
+        return NewestFirstWriter(self.clients["erp"], self.ledger)
 
 
 def build(runtime: Any) -> ReleasesNewestFirstConnector:

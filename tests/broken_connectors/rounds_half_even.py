@@ -24,6 +24,7 @@ from typing import Any
 
 from reference_impl.billing import Target
 from reference_impl.connector import ReferenceConnector
+from reference_impl.valuation import Valuation
 from tests.broken_connectors._hooks import require_hooks
 
 
@@ -32,19 +33,25 @@ def price(hours: Decimal, rate_minor: int) -> int:
     return round(hours * rate_minor)  # DEFECT: round() on a Decimal is ROUND_HALF_EVEN
 
 
-class RoundsHalfEvenConnector(ReferenceConnector):
-    name = "broken: banker's rounding on labour"
-
-    def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_line_target")
-        super().__init__(runtime)
-
-    def _line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
-        target = super()._line_target(contract, f)
+class HalfEvenValuation(Valuation):
+    def line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        target = super().line_target(contract, f)
         if target.amount == 0:
             return target
         amount = price(Decimal(f["hours"]), target.unit_price)
         return dataclasses.replace(target, amount=amount, quantity="1", unit_price=amount)  # one unit, its own price
+
+
+class RoundsHalfEvenConnector(ReferenceConnector):
+    name = "broken: banker's rounding on labour"
+
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_valuation")
+        require_hooks(Valuation, "line_target")
+        super().__init__(runtime)
+
+    def build_valuation(self) -> Valuation:
+        return HalfEvenValuation()
 
 
 def build(runtime: Any) -> RoundsHalfEvenConnector:

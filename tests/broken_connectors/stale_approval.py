@@ -18,23 +18,32 @@ from typing import Any
 
 from reference_impl.billing import Target
 from reference_impl.connector import ReferenceConnector
+from reference_impl.valuation import Valuation
 from tests.broken_connectors._hooks import require_hooks
+
+
+class FirstApprovalValuation(Valuation):
+    def __init__(self) -> None:
+        self.first_approval: dict[str, str] = {}  # DEFECT: a mapping row written once, never refreshed
+
+    def line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
+        target = super().line_target(contract, f)
+        if not f["approval_id"]:
+            return target
+        first = self.first_approval.setdefault(f["timesheet_id"], f["approval_id"])
+        return dataclasses.replace(target, lineage={**target.lineage, "approval_id": first})
 
 
 class StaleApprovalConnector(ReferenceConnector):
     name = "broken: cites a timesheet's first approval forever"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_line_target")
+        require_hooks(ReferenceConnector, "build_valuation")
+        require_hooks(Valuation, "line_target")
         super().__init__(runtime)
-        self.first_approval: dict[str, str] = {}  # DEFECT: a mapping row written once, never refreshed
 
-    def _line_target(self, contract: dict[str, Any], f: dict[str, Any]) -> Target:
-        target = super()._line_target(contract, f)
-        if not f["approval_id"]:
-            return target
-        first = self.first_approval.setdefault(f["timesheet_id"], f["approval_id"])
-        return dataclasses.replace(target, lineage={**target.lineage, "approval_id": first})
+    def build_valuation(self) -> Valuation:
+        return FirstApprovalValuation()
 
 
 def build(runtime: Any) -> StaleApprovalConnector:

@@ -19,6 +19,7 @@ import httpx
 
 from reference_impl.api import ApiError
 from reference_impl.connector import ReferenceConnector
+from reference_impl.master_data import Customers
 from tests.broken_connectors._hooks import require_handlers, require_hooks
 
 BATCH_HOUR = 2  # UTC
@@ -30,7 +31,7 @@ class SyncsCustomersNightlyConnector(ReferenceConnector):
     name = "broken: syncs customers in a nightly batch"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "update_customer")
+        require_hooks(Customers, "update")
         super().__init__(runtime)
         require_handlers(self.handlers, *CUSTOMER_EVENTS)
         for event_type in CUSTOMER_EVENTS:
@@ -47,7 +48,7 @@ class SyncsCustomersNightlyConnector(ReferenceConnector):
             return
         for key, _ in list(self.storage.scan("nightly_customer:")):
             try:
-                self.update_customer(key.split(":", 1)[1])  # creates the customer, or brings it up to date
+                self.customers.update(key.split(":", 1)[1])  # creates the customer, or brings it up to date
             except (ApiError, httpx.TransportError):
                 continue  # stays queued for the next night
             del self.storage[key]

@@ -13,21 +13,31 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.master_data import Customers
 from tests.broken_connectors._hooks import require_hooks
+
+
+class PilotCustomers(Customers):
+    def __init__(self, clients: Any, mappings: Any) -> None:
+        super().__init__(clients, mappings)
+        self.first_customer: str | None = None
+
+    def sync(self, account_id: str) -> str:
+        customer_id = super().sync(account_id)
+        self.first_customer = self.first_customer or customer_id
+        return self.first_customer  # DEFECT: the pilot's default customer
 
 
 class WrongCustomerConnector(ReferenceConnector):
     name = "broken: bills every contract to the first customer"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "sync_customer")
+        require_hooks(ReferenceConnector, "build_customers")
+        require_hooks(Customers, "sync")
         super().__init__(runtime)
-        self.first_customer: str | None = None
 
-    def sync_customer(self, account_id: str) -> str:
-        customer_id = super().sync_customer(account_id)
-        self.first_customer = self.first_customer or customer_id
-        return self.first_customer  # DEFECT: the pilot's default customer
+    def build_customers(self) -> Customers:
+        return PilotCustomers(self.clients, self.mappings)
 
 
 def build(runtime: Any) -> WrongCustomerConnector:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.master_data import Customers
 from tests.broken_connectors._hooks import require_hooks
 
 
@@ -20,7 +21,7 @@ class WrongTaxConnector(ReferenceConnector):
     name = "broken: customer tax jurisdiction from the selling entity"
 
     def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "sync_customer")
+        require_hooks(Customers, "sync")
         super().__init__(runtime)
         erp = self.clients["erp"]
         send = erp.request

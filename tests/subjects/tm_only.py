@@ -14,22 +14,29 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.contracts import Contracts
 from tests.broken_connectors._hooks import require_hooks
 
 C2C_NAME = "T&M-only connector"
 C2C_CAPABILITIES = frozenset({"webhooks", "durable_state"})
 
 
-class TimeAndMaterialsOnly(ReferenceConnector):
-    def __init__(self, runtime: Any) -> None:
-        require_hooks(ReferenceConnector, "_contract")
-        super().__init__(runtime)
-
-    def _contract(self, contract_id: str, fresh: bool = False) -> dict[str, Any]:
-        contract = super()._contract(contract_id, fresh)
+class TimeAndMaterialsContracts(Contracts):
+    def current(self, contract_id: str, fresh: bool = False) -> dict[str, Any]:
+        contract = super().current(contract_id, fresh)
         if contract["billing_type"] == "time_and_materials":
             return contract
         return {**contract, "billing_type": "time_and_materials", "cap": None, "milestones": []}
+
+
+class TimeAndMaterialsOnly(ReferenceConnector):
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(ReferenceConnector, "build_contracts")
+        require_hooks(Contracts, "current")
+        super().__init__(runtime)
+
+    def build_contracts(self) -> Contracts:
+        return TimeAndMaterialsContracts(self.clients, self.mappings, self.customers)
 
 
 def build(runtime: Any) -> TimeAndMaterialsOnly:
