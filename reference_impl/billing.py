@@ -123,7 +123,8 @@ class ChargeWriter:
         self._open.pop(contract_id, None)
         self._orders.pop(contract_id, None)
 
-    def _totals_of(self, contract_id: str) -> list[int]:
+    def totals_of(self, contract_id: str) -> list[int]:
+        """The contract's [billed, held] as the ledger has them (a hook for variants: read, never change)."""
         totals = self._totals.get(contract_id)
         if totals is None:
             records = self.ledger.items_of(contract_id)
@@ -136,12 +137,13 @@ class ChargeWriter:
 
     def open_charges(self, contract_id: str) -> dict[str, tuple[str, int, str]]:
         """The contract's open charges as the ledger has them: charge id -> (item key, amount, bucket)."""
-        self._totals_of(contract_id)
+        self.totals_of(contract_id)
         return self._open[contract_id]
 
     # -- planning (pure: reads the ledger, writes nothing) -------------------------------------
     @staticmethod
-    def _new_charge(contract: ContractBilling, record: ItemRecord, target: Target, amount: int, hold: bool) -> Planned:
+    def new_charge(contract: ContractBilling, record: ItemRecord, target: Target, amount: int, hold: bool) -> Planned:
+        """The charge to create for an item (a hook for variants: what each new charge says)."""
         return Planned(record, {
             "billing_project_id": contract.billing_project_id, "charge_date": target.charge_date,
             "description": target.description + (" (held: over cap)" if hold else ""),
@@ -173,7 +175,7 @@ class ChargeWriter:
 
     # -- executing -------------------------------------------------------------------------------
     def _execute(self, contract: ContractBilling, planned: list[Planned]) -> None:
-        totals = self._totals_of(contract.contract_id)
+        totals = self.totals_of(contract.contract_id)
         open_charges = self._open[contract.contract_id]
         for start in range(0, len(planned), BATCH_LIMIT):
             chunk = planned[start:start + BATCH_LIMIT]
@@ -196,9 +198,9 @@ class ChargeWriter:
                 record.writes += 1
                 self.ledger.save(record)
 
-    def _release(self, contract: ContractBilling, record: ItemRecord, amount: int) -> None:
+    def release(self, contract: ContractBilling, record: ItemRecord, amount: int) -> None:
         """Release ``amount`` of the item's held charges, oldest charge first."""
-        totals = self._totals_of(contract.contract_id)
+        totals = self.totals_of(contract.contract_id)
         open_charges = self._open[contract.contract_id]
         while record.held and amount > 0:
             charge_id, held = record.held[0]
@@ -222,7 +224,7 @@ class ChargeWriter:
     def settle(self, contract: ContractBilling, targets: list[Target]) -> None:
         changed: list[tuple[ItemRecord, Target]] = []
         planned: list[Planned] = []
-        billed = self._totals_of(contract.contract_id)[0]
+        billed = self.totals_of(contract.contract_id)[0]
         for target in targets:
             record = self.ledger.get_or_new(target.key, contract.contract_id, target.order)
             if self._unchanged(record, target):
@@ -243,14 +245,14 @@ class ChargeWriter:
             billable = target.amount
             if contract.capped:  # older held work takes the headroom first (rebalance releases it)
                 billable = min(target.amount, max(0, contract.cap - billed - waiting(target.order, target.key)))
-            planned.append(self._new_charge(contract, record, target, target.amount, hold=billable < target.amount))
+            planned.append(self.new_charge(contract, record, target, target.amount, hold=billable < target.amount))
             if 0 < billable < target.amount:
                 releases.append((record, billable))
             billed += billable
         if planned:
             self._execute(contract, planned)
             for record, amount in releases:  # a crash before these leaves holds that rebalance releases
-                self._release(contract, record, amount)
+                self.release(contract, record, amount)
         else:
             for record, _ in changed:  # new lineage or facts, nothing to write to the ERP
                 self.ledger.save(record)
@@ -259,7 +261,7 @@ class ChargeWriter:
 
     def _older_holds(self, contract: ContractBilling, changing: set[str]) -> Callable[[str, str], int]:
         """For a capped contract, a function (order, key) -> what items not in ``changing`` hold of older work."""
-        if not contract.capped or not self._totals_of(contract.contract_id)[1]:
+        if not contract.capped or not self.totals_of(contract.contract_id)[1]:
             return lambda order, key: 0
         orders, held = self._orders[contract.contract_id], {}
         for key, amount, bucket in self._open[contract.contract_id].values():
@@ -270,15 +272,15 @@ class ChargeWriter:
 
     def rebalance(self, contract: ContractBilling) -> None:
         """Restore billed = min(value, cap) after the cap or an item's value moved."""
-        billed, held = self._totals_of(contract.contract_id)
+        billed, held = self.totals_of(contract.contract_id)
         cap = contract.cap if contract.cap is not None else billed + held
         if billed < cap and held > 0:
             for record in sorted(self.ledger.items_of(contract.contract_id), key=lambda r: (r.order, r.key)):
-                headroom = cap - self._totals_of(contract.contract_id)[0]
+                headroom = cap - self.totals_of(contract.contract_id)[0]
                 if headroom <= 0:
                     break
                 if record.held_amount > 0:
-                    self._release(contract, record, min(headroom, record.held_amount))
+                    self.release(contract, record, min(headroom, record.held_amount))
         elif billed > cap:
             planned: list[Planned] = []
             releases: list[tuple[ItemRecord, int]] = []
@@ -293,9 +295,9 @@ class ChargeWriter:
                 keep = max(0, record.billed - excess)
                 excess -= record.billed - keep
                 planned += self._reversals(contract, record, target.charge_date)
-                planned.append(self._new_charge(contract, record, target, target.amount, hold=True))
+                planned.append(self.new_charge(contract, record, target, target.amount, hold=True))
                 if keep:
                     releases.append((record, keep))
             self._execute(contract, planned)
             for record, amount in releases:
-                self._release(contract, record, amount)
+                self.release(contract, record, amount)

@@ -27,7 +27,7 @@ MAX_BACKOFF_S = 3600.0
 class Inbox:
     def __init__(self, storage: Any, now: Callable[[], float], jitter: Callable[[], float]) -> None:
         self.storage = storage
-        self._now = now
+        self.now = now
         self._jitter = jitter  # () -> a factor in [0.5, 1.5)
         # The pending entries, mirrored in memory (storage stays the truth; a new instance reloads it once).
         self._pending: dict[str, dict[str, Any]] = {entry["id"]: entry for _, entry in storage.scan("inbox:")}
@@ -36,13 +36,14 @@ class Inbox:
         """The new entry, or None when this event id was seen before."""
         if f"seen:{event_id}" in self.storage:
             return None
-        entry = {"id": event_id, "type": event_type, "entity": entity_id, "attempts": 0, "due": self._now(),
+        entry = {"id": event_id, "type": event_type, "entity": entity_id, "attempts": 0, "due": self.now(),
                  "error": None}
         self.storage[f"seen:{event_id}"] = True
-        self._put(entry)
+        self.put(entry)
         return entry
 
-    def _put(self, entry: dict[str, Any]) -> None:
+    def put(self, entry: dict[str, Any]) -> None:
+        """Store ``entry`` as pending, durably first (a hook for variants that queue differently)."""
         self.storage[f"inbox:{entry['id']}"] = entry
         self._pending[entry["id"]] = entry
 
@@ -54,7 +55,7 @@ class Inbox:
         return sorted(self._pending.values(), key=lambda e: (e["due"], e["id"]))
 
     def due(self) -> list[dict[str, Any]]:
-        now = self._now()
+        now = self.now()
         return [e for e in self.pending() if e["due"] <= now]
 
     def done(self, entry: dict[str, Any]) -> None:
@@ -70,8 +71,8 @@ class Inbox:
             return None
         delay = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** (entry["attempts"] - 1)) * self._jitter()
         delay = max(delay, retry_after or 0.0)
-        entry["due"] = self._now() + delay
-        self._put(entry)
+        entry["due"] = self.now() + delay
+        self.put(entry)
         return delay
 
     # -- the dead-letter queue ------------------------------------------------------
@@ -81,5 +82,5 @@ class Inbox:
     def replay(self, event_id: str) -> None:
         """Put a dead letter back in the inbox with a fresh attempt budget."""
         entry = self.storage.pop(f"dlq:{event_id}")
-        self._put({**entry, "attempts": 0, "due": self._now()})
+        self.put({**entry, "attempts": 0, "due": self.now()})
         self.storage["stats:replayed"] = self.storage.get("stats:replayed", 0) + 1

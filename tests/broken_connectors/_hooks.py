@@ -5,8 +5,8 @@ A mutant plants its defect through public seams: a ``build_*`` method of
 of one collaborator (``Customers``, ``Contracts``, ``Valuation``,
 ``Settlement``, ``ChangeFeeds``, ``Reconciler``, the ``Inbox`` or the
 ``ChargeWriter``), a public method of that collaborator, or an event
-handler. (The ``Inbox`` and ``ChargeWriter`` subclasses also call their
-base's protected helpers, ``_put`` or ``_release``; those are named too.)
+handler, or one of the documented hooks of the ``Inbox`` (``put``) and the
+``ChargeWriter`` (``new_charge``, ``release``, ``totals_of``, ``rebalance``).
 A mutant that overrides a method nobody has (or calls) any more
 silently turns back into the reference connector, and its test would then
 "pass" for the wrong reason. Each mutant names the seams it uses; building

@@ -25,17 +25,17 @@ class FifoInbox(Inbox):
         entry = super().accept(event_id, event_type, entity_id)
         if entry is not None:
             self.storage["fifo:next"] = entry["seq"] = self.storage.get("fifo:next", 0) + 1
-            self._put(entry)
+            self.put(entry)
         return entry
 
     def failed(self, entry: dict[str, Any], error: str, retry_after: float | None) -> float | None:
         delay = retry_after or RETRY_S
-        entry.update(attempts=entry["attempts"] + 1, error=error, due=self._now() + delay)
-        self._put(entry)
+        entry.update(attempts=entry["attempts"] + 1, error=error, due=self.now() + delay)
+        self.put(entry)
         return delay  # never dead-lettered: a FIFO queue must not skip a message
 
     def in_order(self) -> list[dict[str, Any]]:
-        return sorted(self._pending.values(), key=lambda e: e.get("seq", 0))
+        return sorted(self.pending(), key=lambda e: e.get("seq", 0))
 
 
 class BlocksOnPoisonConnector(ReferenceConnector):
@@ -43,7 +43,7 @@ class BlocksOnPoisonConnector(ReferenceConnector):
 
     def __init__(self, runtime: Any) -> None:
         require_hooks(ReferenceConnector, "work", "drain", "build_inbox")
-        require_hooks(Inbox, "failed", "accept", "_put")
+        require_hooks(Inbox, "failed", "accept", "put")
         super().__init__(runtime)
 
     def build_inbox(self) -> Inbox:

@@ -23,8 +23,8 @@ FAR_FUTURE = "2099-12-31"
 
 class DatesAheadWriter(ChargeWriter):
     @staticmethod
-    def _new_charge(contract, record, target, amount, hold):
-        planned = ChargeWriter._new_charge(contract, record, target, amount, hold)
+    def new_charge(contract, record, target, amount, hold):
+        planned = ChargeWriter.new_charge(contract, record, target, amount, hold)
         planned.payload["charge_date"] = FAR_FUTURE  # DEFECT: "not before" read into a field that means "when"
         return planned
 
@@ -34,7 +34,7 @@ class DatesChargesAheadConnector(ReferenceConnector):
 
     def __init__(self, runtime: Any) -> None:
         require_hooks(ReferenceConnector, "build_writer")
-        require_hooks(ChargeWriter, "_new_charge")
+        require_hooks(ChargeWriter, "new_charge")
         super().__init__(runtime)
 
     def build_writer(self) -> ChargeWriter:

@@ -29,11 +29,11 @@ CREATED = "crm.account.created"
 class ForgetfulInbox(Inbox):
     def accept(self, event_id: str, event_type: str, entity_id: str) -> dict[str, Any] | None:
         seen_at = self.storage.get(f"seen_at:{event_id}")
-        if seen_at is not None and self._now() - seen_at > TTL_S:  # DEFECT: the dedupe record has expired
+        if seen_at is not None and self.now() - seen_at > TTL_S:  # DEFECT: the dedupe record has expired
             self.storage.pop(f"seen:{event_id}", None)
         entry = super().accept(event_id, event_type, entity_id)
         if entry is not None:
-            self.storage[f"seen_at:{event_id}"] = self._now()
+            self.storage[f"seen_at:{event_id}"] = self.now()
         return entry
 
 

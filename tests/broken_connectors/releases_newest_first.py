@@ -21,17 +21,17 @@ from tests.broken_connectors._hooks import require_hooks
 
 class NewestFirstWriter(ChargeWriter):
     def rebalance(self, contract) -> None:
-        billed, held = self._totals_of(contract.contract_id)
+        billed, held = self.totals_of(contract.contract_id)
         cap = contract.cap if contract.cap is not None else billed + held
         if billed < cap and held > 0:
             # DEFECT: newest work date first
             for record in sorted(self.ledger.items_of(contract.contract_id), key=lambda r: (r.order, r.key),
                                  reverse=True):
-                headroom = cap - self._totals_of(contract.contract_id)[0]
+                headroom = cap - self.totals_of(contract.contract_id)[0]
                 if headroom <= 0:
                     break
                 if record.held_amount > 0:
-                    self._release(contract, record, min(headroom, record.held_amount))
+                    self.release(contract, record, min(headroom, record.held_amount))
             return
         super().rebalance(contract)
 
@@ -41,7 +41,7 @@ class ReleasesNewestFirstConnector(ReferenceConnector):
 
     def __init__(self, runtime: Any) -> None:
         require_hooks(ReferenceConnector, "build_writer")
-        require_hooks(ChargeWriter, "rebalance", "_release", "_totals_of")
+        require_hooks(ChargeWriter, "rebalance", "release", "totals_of")
         super().__init__(runtime)
 
     def build_writer(self) -> ChargeWriter:
