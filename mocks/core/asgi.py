@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mocks.core.routing import ApiRequest, ApiResponse
+from mocks.core.problems import NotFound, PayloadTooLarge
+from mocks.core.routing import ApiRequest, ApiResponse, problem_response
 from mocks.core.service import Service
 
 HEALTH_PATH = "/healthz"
@@ -46,8 +47,7 @@ class SystemsApp:
             return
         body = await _body(receive)
         if body is None:
-            await _send(send, _problem(413, "payload_too_large", "Payload too large",
-                                       f"request bodies are limited to {MAX_BODY_BYTES} bytes"))
+            await _send(send, problem_response(PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")))
             return
         await _send(send, self.answer(scope, body))
 
@@ -59,8 +59,8 @@ class SystemsApp:
         name, _, rest = path.lstrip("/").partition("/")
         service = self.services.get(name)
         if service is None:
-            return _problem(404, "not_found", "Not found",
-                            f"no mock system is served at /{name}; systems: {', '.join(sorted(self.services))}")
+            return problem_response(NotFound(f"no mock system is served at /{name}; "
+                                             f"systems: {', '.join(sorted(self.services))}"))
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         request = ApiRequest.build(scope["method"], "/" + rest, scope["query_string"].decode("latin-1"), headers, body)
         with self.lock:
@@ -94,15 +94,8 @@ async def _body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
-def _problem(status: int, kind: str, title: str, detail: str) -> ApiResponse:
-    return ApiResponse(status, {"type": f"https://c2c.dev/problems/{kind}", "title": title, "status": status,
-                                "detail": detail}, {"content-type": "application/problem+json"})
-
-
 async def _send(send: Send, response: ApiResponse) -> None:
-    content = response.encode()
-    headers = {"content-type": "application/json", **response.headers}
     await send({"type": "http.response.start", "status": response.status,
-                "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]})
-    await send({"type": "http.response.body", "body": content})
+                "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.wire_headers().items()]})
+    await send({"type": "http.response.body", "body": response.encode()})
 

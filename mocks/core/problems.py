@@ -117,6 +117,12 @@ class PreconditionFailed(Problem):
     title = "Precondition failed"
 
 
+class PayloadTooLarge(Problem):
+    status = 413
+    kind = "payload_too_large"
+    title = "Payload too large"
+
+
 class InternalError(Problem):
     """A bug in the mock itself, never the client's fault: still a problem document, never a bare traceback."""
 

@@ -101,6 +101,12 @@ class ApiResponse:
             return b""
         return json.dumps(self.body, separators=(",", ":")).encode()
 
+    def wire_headers(self) -> dict[str, str]:
+        """The headers as every transport sends them: JSON unless the response names another content type."""
+        headers = dict(self.headers)
+        headers.setdefault("content-type", "application/json")
+        return headers
+
     def frozen(self) -> ApiResponse:
         """This response with its body encoded now: later changes to the entities it showed cannot reach it."""
         return ApiResponse(self.status, None, dict(self.headers), self.encode())

@@ -31,6 +31,5 @@ class InProcessTransport(httpx.BaseTransport):
             request.read(),
         )
         response = service.handle(api_request)
-        headers = dict(response.headers)
-        headers.setdefault("content-type", "application/json")
-        return httpx.Response(response.status, headers=headers, content=response.encode(), request=request)
+        return httpx.Response(response.status, headers=response.wire_headers(), content=response.encode(),
+                              request=request)
