@@ -1,16 +1,18 @@
-"""The mock systems served by uvicorn on loopback, from a background thread of the calling process.
+"""ASGI applications served by uvicorn on loopback, from a background thread of the calling process.
 
-:class:`SystemsServer` starts a real HTTP server (uvicorn, one event loop
-in its own thread) for a :class:`~mocks.core.asgi.SystemsApp` and returns
-once it accepts connections; :attr:`SystemsServer.urls` gives each
-system's base URL (``http://127.0.0.1:PORT/erp``). It is a context
-manager: leaving it stops the server and joins the thread.
+:class:`LoopbackServer` starts a real HTTP server (uvicorn, one event loop
+in its own thread) for any ASGI application and returns once it accepts
+connections; it is a context manager: leaving it stops the server and joins
+the thread. :class:`SystemsServer` serves a
+:class:`~mocks.core.asgi.SystemsApp`, and :attr:`SystemsServer.urls` gives
+each system's base URL (``http://127.0.0.1:PORT/erp``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any, Self
 
 import uvicorn
 
@@ -23,33 +25,28 @@ class ServerError(RuntimeError):
     """The server did not start (the port is taken, or it failed while starting)."""
 
 
-class SystemsServer:
-    def __init__(self, app: SystemsApp, host: str = "127.0.0.1", port: int = 0) -> None:
+class LoopbackServer:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.host = host
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                                      lifespan="off", access_log=False))
-        self._thread = threading.Thread(target=self._server.run, name="c2c-systems-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name="c2c-loopback-server", daemon=True)
         self.port = port
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def urls(self) -> dict[str, str]:
-        """Each served system's base URL."""
-        return {name: f"{self.base_url}/{name}" for name in self.app.services}
-
-    def start(self) -> SystemsServer:
+    def start(self) -> Self:
         self._thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self._server.started:
             if not self._thread.is_alive():
-                raise ServerError(f"the mock systems' server on {self.host}:{self.port} stopped while starting "
-                                  "(is the port taken?)")
+                raise ServerError(f"the server on {self.host}:{self.port} stopped while starting (is the port taken?)")
             if time.monotonic() > deadline:
-                raise ServerError(f"the mock systems' server did not start within {STARTUP_TIMEOUT_S:.0f} s")
+                raise ServerError(f"the server on {self.host}:{self.port} did not start within "
+                                  f"{STARTUP_TIMEOUT_S:.0f} s")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
@@ -58,8 +55,22 @@ class SystemsServer:
         self._server.should_exit = True
         self._thread.join(timeout=STARTUP_TIMEOUT_S)
 
-    def __enter__(self) -> SystemsServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class SystemsServer(LoopbackServer):
+    """The mock systems on loopback."""
+
+    app: SystemsApp
+
+    def __init__(self, app: SystemsApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(app, host, port)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Each served system's base URL."""
+        return {name: f"{self.base_url}/{name}" for name in self.app.services}

@@ -9,6 +9,7 @@ the calendar goes, and at the end a reconciled ERP.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 import simpy
+from standardwebhooks.webhooks import Webhook
 
+from mocks.server import LoopbackServer
 from simulator.served import ServedEnvironment
 from tests.conftest import ROOT
 
@@ -92,8 +95,6 @@ def test_bad_input_is_one_line() -> None:
 
 class socket_in_use:
     def __enter__(self) -> int:
-        import socket
-
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
@@ -154,23 +155,11 @@ class Receiver:
 
 
 def test_webhooks_reach_an_external_connector_signed_with_wall_time_and_retried() -> None:
-    import uvicorn
-    from standardwebhooks.webhooks import Webhook
-
     receiver = Receiver()
-    server = uvicorn.Server(uvicorn.Config(receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        process = _served(SMALL_FIRM, "--speed", str(SPEED), "--port", "0", "--connector-url", f"http://127.0.0.1:{port}")
+    with LoopbackServer(receiver) as server:
+        process = _served(SMALL_FIRM, "--speed", str(SPEED), "--port", "0", "--connector-url", server.base_url)
         announced = _announced(process)
         out, err = process.communicate(timeout=120)
-    finally:
-        server.should_exit = True
-        thread.join(5)
     assert process.returncode == 1, out + err  # nothing wrote the ERP: the oracle says so
     secret = announced["webhook_secret"]
     assert receiver.received
