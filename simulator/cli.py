@@ -213,12 +213,20 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
 
     try:
         result = run_served(parsed, seed, speed, announce, host=host, port=port, connector_url=connector_url)
-    except (OSError, ServerError) as exc:
-        fail(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+    except ServerError as exc:  # the only failure that is the command line's: the address cannot be served
+        fail(f"cannot serve on {host}:{port}: {exc}")
         sys.exit(2)
     except KeyboardInterrupt:
         fail("interrupted; the server is stopped", label="stopped:")
         sys.exit(130)
+    except Exception as error:  # a bug of the harness: one line here, the traceback in a file (as simulate does)
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", prefix="c2c-serve-crash-", suffix=".txt", delete=False) as crash:
+            crash.write(traceback.format_exc())
+        fail(f"while serving seed {seed}: {type(error).__name__}: {error}; details in {crash.name}",
+             label="internal error")
+        sys.exit(3)
     recon = result.reconciliation
     say(f"reconciliation {len(recon.mismatches)} mismatches of {recon.items_checked:,} items checked")
     if not recon.ok:
