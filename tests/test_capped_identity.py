@@ -127,6 +127,13 @@ class Harness:
                 held[item] += charge.amount
         return {item: (billed[item], held[item]) for item in self.work_dates}
 
+    def recharged_since(self, known: set[str]) -> set[str]:
+        """The items charged afresh since the ERP held the charges ``known``: a new charge that is neither a
+        reversal nor a part of a release (an item whose value and approval did not change is left alone)."""
+        return {charge.lineage["source_id"] for charge_id, charge in self.erp.charges.items()
+                if charge_id not in known and charge.reversal_of is None and charge.released_from is None
+                and charge.amount > 0}
+
     def check_identity(self, values: dict[str, int], cap: int) -> dict[str, tuple[int, int]]:
         got = self.observed()
         for item, value in values.items():
@@ -181,7 +188,7 @@ class CappedBilling(RuleBasedStateMachine):
     def settle(self, changes: dict[str, tuple[int, bool]]) -> None:
         """An approval, adjustment or rejection arrives for one or more lines of a timesheet."""
         self.tick()
-        before = self.h.observed()
+        before, known = self.h.observed(), set(self.h.erp.charges)
         targets = []
         for item, (value, new_approval) in changes.items():
             if new_approval or item not in self.approvals:
@@ -191,7 +198,7 @@ class CappedBilling(RuleBasedStateMachine):
             targets.append(self.h.target(item, value, self.approvals[item], self.version))
         self.h.writer.settle(self.h.contract(self.cap, self.version), targets)
         after = self.h.check_identity(self.values, self.cap)
-        check_release_order(before, after, settled=set(changes))
+        check_release_order(before, after, settled=set(changes), recharged=self.h.recharged_since(known))
 
     @rule(cap=st.integers(0, MAX_CAP), reprice=st.booleans())
     def amend_cap(self, cap: int, reprice: bool) -> None:
@@ -260,17 +267,19 @@ class CappedBilling(RuleBasedStateMachine):
 
 
 def check_release_order(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], settled: set[str],
-                        work_dates: dict[str, str] = ITEMS) -> None:
+                        work_dates: dict[str, str] = ITEMS, recharged: set[str] = frozenset()) -> None:
     """Headroom goes to the oldest held work first; a cap cut puts the newest billing on hold first.
 
-    Items re-valued in this step (``settled``) are reversed and re-charged, so their own
-    movement says nothing about order; they still count as older/newer blockers. But a
-    re-charged item is billed only out of headroom that older held work has no claim on:
-    if it ends the step billed, no older item ends it held.
+    Items settled in this step (``settled``) may be reversed and re-charged, so their own
+    movement says nothing about order; they still count as older/newer blockers. But an item
+    actually re-charged (``recharged``) is billed only out of headroom that older held work
+    has no claim on: if it ends the step billed, no older item ends it held. (An item settled
+    unchanged keeps its charges: work approved after the cap was used up may stay held while
+    newer work stays billed, as the module docstring says.)
     """
     for j, day in work_dates.items():
         if j in settled:
-            if after[j][0] > 0:
+            if j in recharged and after[j][0] > 0:
                 older_held = {i: after[i] for i in work_dates if work_dates[i] < day and after[i][1] > 0}
                 assert not older_held, f"re-charged {j} ({day}) billed {after[j][0]} while older items stay held: " \
                                        f"{older_held}"
