@@ -54,25 +54,24 @@ import httpx
 
 from reference_impl.api import ApiError, SystemClient
 from reference_impl.billing import ChargeWriter
+from reference_impl.cadence import PRODUCTION, Cadence
 from reference_impl.contracts import Contracts
-from reference_impl.feeds import FEED_POLL_S, ChangeFeeds
+from reference_impl.feeds import ChangeFeeds
 from reference_impl.inbox import Inbox
 from reference_impl.ledger import Ledger
 from reference_impl.mappings import Mappings
 from reference_impl.master_data import Customers
 from reference_impl.rating import Unrateable
-from reference_impl.reconciler import RECONCILE, RECONCILE_CHECK_S, Reconciler
-from reference_impl.settlement import PERIOD_SWEEP_S, Settlement
+from reference_impl.reconciler import RECONCILE, Reconciler
+from reference_impl.settlement import Settlement
 from reference_impl.signatures import InvalidSignature, verify
 from reference_impl.valuation import Valuation
 from reference_impl.writeback import write_back_invoice
 
-DRAIN_S = 3600
-DEAD_LETTER_REPLAY_S = 12 * 3600
-
 
 class ReferenceConnector:
     name = "c2c reference connector"
+    cadence: Cadence = PRODUCTION  # how often it does its periodic work (reference_impl.cadence)
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -109,11 +108,12 @@ class ReferenceConnector:
         }
         self.subscriptions = frozenset(t for t in self.handlers if t != RECONCILE)
         self.feeds = self.build_feeds()
-        runtime.scheduler.every(PERIOD_SWEEP_S, self.settlement.sweep_periods)
-        runtime.scheduler.every(DRAIN_S, self.drain)
-        runtime.scheduler.every(FEED_POLL_S, self.feeds.poll)
-        runtime.scheduler.every(DEAD_LETTER_REPLAY_S, self.replay_dead_letters)
-        runtime.scheduler.every(RECONCILE_CHECK_S, self.reconciler.reconcile_if_due)
+        cadence = self.cadence
+        runtime.scheduler.every(cadence.period_sweep_s, self.settlement.sweep_periods)
+        runtime.scheduler.every(cadence.drain_s, self.drain)
+        runtime.scheduler.every(cadence.feed_poll_s, self.feeds.poll)
+        runtime.scheduler.every(cadence.dead_letter_replay_s, self.replay_dead_letters)
+        runtime.scheduler.every(cadence.reconcile_check_s, self.reconciler.reconcile_if_due)
         runtime.scheduler.call_later(0, self.drain)  # a restarted instance picks up where the last one stopped
 
     # -- the collaborators, one build method each: a variant overrides one to return a subclass ------------
@@ -121,7 +121,7 @@ class ReferenceConnector:
         return ChargeWriter(self.clients["erp"], self.ledger)
 
     def build_inbox(self) -> Inbox:
-        return Inbox(self.storage, self.runtime.clock.now, lambda: 0.5 + self.runtime.rng.random())
+        return Inbox(self.storage, self.runtime.clock.now, lambda: 0.5 + self.runtime.rng.random(), self.cadence)
 
     def build_customers(self) -> Customers:
         return Customers(self.clients, self.mappings)
@@ -134,7 +134,7 @@ class ReferenceConnector:
 
     def build_settlement(self) -> Settlement:
         return Settlement(self.runtime, self.clients, self.ledger, self.writer, self.mappings, self.contracts,
-                          self.valuation)
+                          self.valuation, self.cadence)
 
     def build_reconciler(self) -> Reconciler:
         return Reconciler(self.runtime, self.clients, self.ledger, self.writer, self.mappings, self.contracts,

@@ -32,7 +32,6 @@ from reference_impl.api import ApiError, SystemClient
 from reference_impl.inbox import Inbox
 from reference_impl.mappings import Mappings
 
-FEED_POLL_S = 4 * 3600  # a dropped webhook is picked up from the change feed within this time
 FEED_PAGE = 500
 
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from reference_impl.cadence import PRODUCTION, Cadence
+
 MAX_ATTEMPTS = 8
-BASE_BACKOFF_S = 30.0
-MAX_BACKOFF_S = 3600.0
 
 
 class Inbox:
-    def __init__(self, storage: Any, now: Callable[[], float], jitter: Callable[[], float]) -> None:
+    def __init__(self, storage: Any, now: Callable[[], float], jitter: Callable[[], float],
+                 cadence: Cadence = PRODUCTION) -> None:
         self.storage = storage
+        self.cadence = cadence
         self.now = now
         self._jitter = jitter  # () -> a factor in [0.5, 1.5)
         # The pending entries, mirrored in memory (storage stays the truth; a new instance reloads it once).
@@ -69,7 +71,8 @@ class Inbox:
             self.storage[f"dlq:{entry['id']}"] = entry
             self.storage["stats:dead_lettered"] = self.storage.get("stats:dead_lettered", 0) + 1
             return None
-        delay = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** (entry["attempts"] - 1)) * self._jitter()
+        delay = min(self.cadence.max_backoff_s, self.cadence.base_backoff_s * 2 ** (entry["attempts"] - 1)) \
+            * self._jitter()
         delay = max(delay, retry_after or 0.0)
         entry["due"] = self.now() + delay
         self.put(entry)

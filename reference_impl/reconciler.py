@@ -42,7 +42,6 @@ from reference_impl.valuation import Valuation
 
 RECONCILE = "c2c.reconcile.contract"  # internal work the reconciliation queues per contract; never a webhook
 RECONCILE_DAY = 2  # of each month: after the 1st's billing runs, so repairs land on the next invoice
-RECONCILE_CHECK_S = 6 * 3600
 CHARGE_PAGE = 500  # the most the ERP pages: a contract's charges in as few reads as possible
 
 

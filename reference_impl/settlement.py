@@ -33,19 +33,18 @@ import httpx
 
 from reference_impl.api import ApiError, SystemClient
 from reference_impl.billing import ChargeWriter
+from reference_impl.cadence import PRODUCTION, Cadence
 from reference_impl.contracts import Contracts
 from reference_impl.ledger import Ledger
 from reference_impl.mappings import Mappings
 from reference_impl.valuation import Valuation
 
-PERIOD_SWEEP_S = 6 * 3600
-SWEEP_RETRY_S = 300
-
 
 class Settlement:
     def __init__(self, runtime: Any, clients: dict[str, SystemClient], ledger: Ledger, writer: ChargeWriter,
-                 mappings: Mappings, contracts: Contracts, valuation: Valuation) -> None:
+                 mappings: Mappings, contracts: Contracts, valuation: Valuation, cadence: Cadence = PRODUCTION) -> None:
         self.runtime = runtime
+        self.cadence = cadence
         self.clients = clients  # shared with the connector, read at each call
         self.ledger = ledger
         self.writer = writer
@@ -123,7 +122,7 @@ class Settlement:
                 if not self.mappings.recall("period_billed", period):
                     self.bill_retainers(period)
         except (ApiError, httpx.TransportError) as exc:
-            wait = max(SWEEP_RETRY_S, getattr(exc, "retry_after", None) or 0.0)
+            wait = max(self.cadence.sweep_retry_s, getattr(exc, "retry_after", None) or 0.0)
             self.runtime.scheduler.call_later(wait, self.sweep_periods)
 
     def settle_retainer(self, contract: dict[str, Any]) -> None:

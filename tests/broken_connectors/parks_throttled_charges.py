@@ -16,8 +16,8 @@ from typing import Any
 
 from reference_impl.api import ApiError
 from reference_impl.billing import ChargeWriter
+from reference_impl.cadence import PRODUCTION
 from reference_impl.connector import ReferenceConnector
-from reference_impl.feeds import FEED_POLL_S
 from tests.broken_connectors._hooks import require_hooks
 
 
@@ -27,7 +27,7 @@ class ParkingWriter(ChargeWriter):
             super().settle(*args, **kwargs)
         except ApiError as exc:
             if exc.status == 429:
-                exc.retry_after = FEED_POLL_S  # DEFECT: the next sync cycle, not the Retry-After
+                exc.retry_after = PRODUCTION.feed_poll_s  # DEFECT: the next sync cycle, not the Retry-After
             raise
 
 
