@@ -17,7 +17,8 @@ the step that is waiting for them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -28,6 +29,20 @@ UNREACHABLE = 502  # what a gateway answers when the upstream is not there
 TIMEOUT_S = 30.0
 
 
+@contextmanager
+def released(lock: threading.Lock | None) -> Iterator[None]:
+    """The firm's step lets go of ``lock`` for the duration (it holds it whenever it calls a connector in served
+    mode; outside served mode there is no lock, or nobody holds it, and this does nothing)."""
+    if lock is None or not lock.locked():
+        yield
+        return
+    lock.release()
+    try:
+        yield
+    finally:
+        lock.acquire()
+
+
 class ForwardingConnector:
     def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client) -> None:
         self.url = url.rstrip("/")
@@ -36,13 +51,8 @@ class ForwardingConnector:
         self.unreachable = 0
 
     def receive(self, delivery: Delivery) -> int:
-        if self.lock is not None and self.lock.locked():
-            self.lock.release()
-            try:
-                return self._post(delivery)
-            finally:
-                self.lock.acquire()
-        return self._post(delivery)
+        with released(self.lock):
+            return self._post(delivery)
 
     def _post(self, delivery: Delivery) -> int:
         try:

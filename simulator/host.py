@@ -300,11 +300,19 @@ class ConnectorHost:
         return int(status)
 
     def stop(self) -> None:
-        """The process dies and stays down: nothing runs, every delivery fails, until :meth:`restart`."""
+        """The process dies and stays down: nothing runs, every delivery fails, until :meth:`restart`.
+
+        A factory that runs the connector as a real process (black-box mode,
+        :class:`simulator.blackbox.ConnectorCommand`) has a ``halt()``: it is
+        called here, and the process is killed for real.
+        """
         self.crashes += 1
         if self.scheduler is not None:
             self.scheduler.cancel_all()
         self.connector = None
+        halt = getattr(self.factory, "halt", None)
+        if callable(halt):
+            halt()
         self.trace.record("connector_crash", n=self.crashes)
 
     def restart(self) -> None:
