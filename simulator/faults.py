@@ -4,14 +4,20 @@ Every decision draws from the run's seeded streams (one per rule), so the
 same scenario and seed meet the same faults at the same calls. Every fault
 that fires is written to the trace (kind ``fault``) and counted, so a run
 shows what it survived.
+
+The HTTP questions (:meth:`FaultPlan.http_fault`, :meth:`FaultPlan.dies_after`)
+name a request by system, method and path only, so whichever layer carries
+the connector's requests asks the same plan: the in-process fault transport
+(``c2c simulate``), or the served ASGI app for a connector in another
+process (``c2c serve --connector-url``, :mod:`mocks.core.asgi`). Over real
+HTTP the draws are the same streams, but the order requests arrive in is
+not reproducible, so neither are the faults they meet.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-
-import httpx
 
 from mocks.core.clock import Clock
 from mocks.core.faults import LATENCY, OUTAGE, PROCESS_KILLED, HttpFault
@@ -127,24 +133,30 @@ class FaultPlan:
         self.counts[kind] += 1
         self.trace.record("fault", fault=kind, **where)
 
-    def http_fault(self, system: str, request: httpx.Request) -> HttpFault | None:
+    def http_fault(self, system: str, method: str, path: str) -> HttpFault | None:
+        """The fault a connector's request meets, if any, drawn and recorded here (``fire``).
+
+        Asked once per request, in the order requests arrive, by whichever
+        layer carries them (the in-process transport, or the served ASGI
+        app); ``path`` is the system's own path. Every call counts for
+        ``crashes.at_calls``, token requests included.
+        """
         now = self.clock.now()
-        path = request.url.path
         self._calls += 1
         if self._armed is not None:  # the first request after the chosen acknowledgement: it is never sent
             ack, self._armed = self._armed, None
-            self.fire(PROCESS_KILLED, point="after_ack", system=system, method=request.method, path=path, **ack)
+            self.fire(PROCESS_KILLED, point="after_ack", system=system, method=method, path=path, **ack)
             return HttpFault(PROCESS_KILLED, committed=False)
         if self._calls in self._kill_at:
-            self.fire(PROCESS_KILLED, point="after_call", system=system, method=request.method, path=path,
+            self.fire(PROCESS_KILLED, point="after_call", system=system, method=method, path=path,
                       call=self._calls)
             return HttpFault(PROCESS_KILLED)
         for down, start, end in self._outages:
             if down == system and start <= now < end:
-                self.fire(OUTAGE, system=system, method=request.method, path=path)
+                self.fire(OUTAGE, system=system, method=method, path=path)
                 return HttpFault(OUTAGE, 503)
         for index, (rule, rng, windows) in enumerate(self._rules):
-            if system not in rule.systems or request.method not in rule.methods:
+            if system not in rule.systems or method not in rule.methods:
                 continue
             if windows and not any(start <= now < end for start, end in windows):
                 continue
@@ -153,33 +165,33 @@ class FaultPlan:
             draw = rng.random()  # drawn whether or not the rule is scripted: the other draws stay where they were
             if draw < rule.rate or self._fired_by_rule[index] < rule.first:
                 if rule.kind == CONCURRENT_EDIT:
-                    if self._edit_concurrently(system, request.method, path):
+                    if self._edit_concurrently(system, method, path):
                         self._fired_by_rule[index] += 1
-                        self.fire(rule.kind, system=system, method=request.method, path=path)
+                        self.fire(rule.kind, system=system, method=method, path=path)
                     continue  # the request itself goes through, and meets a newer version
                 self._fired_by_rule[index] += 1
                 if rule.kind == LATENCY:
                     delay = rng.uniform(*rule.latency_seconds)
-                    self.fire(rule.kind, system=system, method=request.method, path=path, seconds=round(delay, 3))
+                    self.fire(rule.kind, system=system, method=method, path=path, seconds=round(delay, 3))
                     return HttpFault(LATENCY, delay_s=delay)
-                self.fire(rule.kind, system=system, method=request.method, path=path)
+                self.fire(rule.kind, system=system, method=method, path=path)
                 return HttpFault(rule.kind, rule.status, retry_after_s=rule.retry_after_s)
         return None
 
-    def dies_after(self, system: str, request: httpx.Request, response: httpx.Response) -> bool:
+    def dies_after(self, system: str, method: str, path: str, status: int) -> bool:
         """Whether the connector dies right after this answer: the Nth committed write (``crashes.after_writes``).
 
         A committed write is one the system answered 2xx; reads and token
         requests are not counted. The connector never sees the answer, as
         if its process died between the commit and the next line of its code.
         """
-        if not 200 <= response.status_code < 300 or not is_write(request.method, request.url.path):
+        if not 200 <= status < 300 or not is_write(method, path):
             return False
         self._writes += 1
         if self._writes not in self._kill_after_writes:
             return False
-        self.fire(PROCESS_KILLED, point="after_write", system=system, method=request.method, path=request.url.path,
-                  status=response.status_code, write=self._writes)
+        self.fire(PROCESS_KILLED, point="after_write", system=system, method=method, path=path,
+                  status=status, write=self._writes)
         return True
 
     def acknowledged(self, event: ChangeEvent, attempt: int) -> None:

@@ -27,10 +27,8 @@ def plan(faults: dict) -> FaultPlan:
 
 def test_the_first_matching_requests_meet_a_rule_whose_rate_is_zero() -> None:
     faults = plan({"http": [{"kind": "server_error", "rate": 0.0, "first": 2, "systems": ["erp"], "methods": ["POST"]}]})
-    post = httpx.Request("POST", "https://erp.c2c.test/charges")
-    get = httpx.Request("GET", "https://erp.c2c.test/charges")
-    assert faults.http_fault("erp", get) is None  # not a matching request: does not use up the script
-    assert [faults.http_fault("erp", post) is not None for _ in range(4)] == [True, True, False, False]
+    assert faults.http_fault("erp", "GET", "/charges") is None  # not a matching request: does not use up the script
+    assert [faults.http_fault("erp", "POST", "/charges") is not None for _ in range(4)] == [True, True, False, False]
     assert faults.counts["server_error"] == 2
 
 
@@ -38,8 +36,7 @@ def test_scripting_moves_no_other_draw() -> None:
     """A rule drawn for every matching request whether scripted or not: the random faults after the script stay put."""
     rule = {"kind": "server_error", "rate": 0.3, "systems": ["erp"]}
     plain, scripted = plan({"http": [rule]}), plan({"http": [{**rule, "first": 3}]})
-    request = httpx.Request("POST", "https://erp.c2c.test/charges")
-    fates = [[p.http_fault("erp", request) is not None for _ in range(200)] for p in (plain, scripted)]
+    fates = [[p.http_fault("erp", "POST", "/charges") is not None for _ in range(200)] for p in (plain, scripted)]
     assert fates[1][:3] == [True] * 3 and fates[0][3:] == fates[1][3:]
 
 

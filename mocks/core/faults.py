@@ -2,7 +2,12 @@
 
 A :class:`FaultTransport` wraps any httpx transport (the in-process one, or
 a real one in front of a server) and asks an injector, per request, whether
-this request meets a fault. Handlers never know faults exist. What each
+this request meets a fault. Handlers never know faults exist. The
+injector's questions name the request by system, method and path only, so
+the same injector (a scenario's fault plan) also answers the server side:
+:class:`mocks.core.asgi.SystemsApp` asks it about every request that comes
+over real HTTP and does each kind for real (its own registry,
+:data:`mocks.core.asgi.ASGI_EFFECTS`, keyed by the same kinds). What each
 fault does is what a connector meets in production:
 
 - ``server_error`` / ``outage``: the request never reaches the system; the
@@ -66,16 +71,31 @@ class HttpFault:
 
 
 class FaultInjector(Protocol):
-    def http_fault(self, system: str, request: httpx.Request) -> HttpFault | None:
+    """Asked about every request, whatever carries it: ``path`` is the system's own (``/charges``, not ``/erp/charges``)."""
+
+    def http_fault(self, system: str, method: str, path: str) -> HttpFault | None:
         """The fault this request meets, if any (and a record of it)."""
 
-    def dies_after(self, system: str, request: httpx.Request, response: httpx.Response) -> bool:
-        """Whether the caller's process dies right after the system answered ``response`` (and a record of it)."""
+    def dies_after(self, system: str, method: str, path: str, status: int) -> bool:
+        """Whether the caller's process dies right after the system answered ``status`` (and a record of it)."""
+
+
+def gateway_problem(system: str, fault: HttpFault) -> tuple[dict[str, str], bytes]:
+    """The headers and body a failing gateway answers with (``server_error``, ``outage``): problem+json,
+    with ``Retry-After`` when the fault gives one. Both transports send these very bytes."""
+    body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
+            "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
+    headers = {"content-type": "application/problem+json"}
+    if fault.retry_after_s is not None:
+        headers["retry-after"] = str(fault.retry_after_s)
+    return headers, json.dumps(body).encode()
 
 
 # What a fault does to one request, by kind: given the transport (to reach the system, ``transport.send``),
-# the system's name, the request and the fault, answer or raise. A new kind is one function registered here;
-# ``by_rule`` kinds are the ones a scenario's ``faults.http`` rules may name (their schema reads RULE_KINDS).
+# the system's name, the request and the fault, answer or raise. A new kind is one function registered here,
+# and one in mocks.core.asgi.ASGI_EFFECTS for what it does over real HTTP (tests/mocks/test_asgi_faults.py
+# checks both registries name the same kinds); ``by_rule`` kinds are the ones a scenario's ``faults.http`` rules
+# may name (their schema reads RULE_KINDS).
 Effect = Callable[["FaultTransport", str, httpx.Request, HttpFault], httpx.Response]
 EFFECTS: dict[str, Effect] = {}
 RULE_KINDS: list[str] = []
@@ -97,12 +117,8 @@ def effect(*kinds: str, by_rule: bool = True) -> Callable[[Effect], Effect]:
 @effect(OUTAGE, by_rule=False)  # an outage window of the scenario, not a rule
 @effect(SERVER_ERROR)
 def _gateway_error(transport: FaultTransport, system: str, request: httpx.Request, fault: HttpFault) -> httpx.Response:
-    body = {"type": "https://c2c.dev/problems/" + fault.kind, "title": "Service unavailable",
-            "status": fault.status, "detail": f"{system} is failing ({fault.kind}); retry later"}
-    headers = {"content-type": "application/problem+json"}
-    if fault.retry_after_s is not None:
-        headers["retry-after"] = str(fault.retry_after_s)
-    return httpx.Response(fault.status, content=json.dumps(body).encode(), request=request, headers=headers)
+    headers, body = gateway_problem(system, fault)
+    return httpx.Response(fault.status, content=body, request=request, headers=headers)
 
 
 @effect(TIMEOUT)
@@ -149,7 +165,7 @@ class FaultTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         system = self.system_of_host.get(request.url.host, request.url.host)
-        fault = self.injector.http_fault(system, request)
+        fault = self.injector.http_fault(system, request.method, request.url.path)
         if fault is None:
             return self.send(system, request)
         if fault.kind not in EFFECTS:
@@ -159,7 +175,7 @@ class FaultTransport(httpx.BaseTransport):
     def send(self, system: str, request: httpx.Request) -> httpx.Response:
         """The system's answer, unless the injector says the caller dies right after the system gave it."""
         response = self.inner.handle_request(request)
-        if self.injector.dies_after(system, request, response):
+        if self.injector.dies_after(system, request.method, request.url.path, response.status_code):
             raise ProcessKilled(f"connector killed right after {request.method} {request.url.path} on {system} "
                                 f"was answered {response.status_code}")
         return response

@@ -72,10 +72,10 @@ class Killing:
     def __init__(self, fault: HttpFault | None, dies: bool) -> None:
         self.fault, self.dies = fault, dies
 
-    def http_fault(self, system, request):
+    def http_fault(self, system, method, path):
         return self.fault
 
-    def dies_after(self, system, request, response) -> bool:
+    def dies_after(self, system, method, path, status) -> bool:
         return self.dies
 
 
