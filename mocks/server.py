@@ -6,6 +6,10 @@ connections; it is a context manager: leaving it stops the server and joins
 the thread. :class:`SystemsServer` serves a
 :class:`~mocks.core.asgi.SystemsApp`, and :attr:`SystemsServer.urls` gives
 each system's base URL (``http://127.0.0.1:PORT/erp``).
+
+Stopping waits up to :data:`SHUTDOWN_GRACE_S` for requests in flight (a
+request an HTTP fault holds or slows, for instance), then cancels them:
+the connection is closed and a held request is not handled.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import uvicorn
 from mocks.core.asgi import SystemsApp
 
 STARTUP_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 2.0
 
 
 class ServerError(RuntimeError):
@@ -30,7 +35,8 @@ class LoopbackServer:
         self.app = app
         self.host = host
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                     lifespan="off", access_log=False))
+                                                     lifespan="off", access_log=False,
+                                                     timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
         self._thread = threading.Thread(target=self._server.run, name="c2c-loopback-server", daemon=True)
         self.port = port
 

@@ -13,31 +13,111 @@ tests change as well. Every request is handled while holding ``lock``
 (a :class:`threading.Lock` the caller may share), and handling is
 synchronous and short, so a request never sees a half-made change and a
 change never lands inside a request.
+
+HTTP faults. Given an injector (``faults``, a
+:class:`~mocks.core.faults.FaultInjector`: a scenario's fault plan), the
+app asks it about every request to a system, under the lock, with the same
+questions the in-process :class:`~mocks.core.faults.FaultTransport` asks
+(system, method, the system's own path; then the status of each answer,
+for kill points), and does the fault it names for real, by the function
+registered for that kind in :data:`ASGI_EFFECTS` (keyed by the kinds of
+:data:`mocks.core.faults.EFFECTS`). Handlers never know; the effects live
+here. What a client (httpx) sees, per kind:
+
+- ``server_error`` / ``outage``: the 5xx problem+json the in-process
+  transport answers, byte for byte, with ``Retry-After`` when the rule
+  gives one; the system never sees the request.
+- ``latency``: the request is handled after ``delay_s`` wall seconds,
+  waited without the lock (other requests and the firm go on meanwhile);
+  a client whose read timeout is shorter gets ``ReadTimeout`` and the
+  request is handled anyway, as in process.
+- ``lost_response``: the request is handled (committed), then the
+  connection is dropped (below): a transport error, never a status.
+- ``connection_reset``: dropped at once, the request not handled.
+- ``timeout``: held, not handled, until the client gives up (its read
+  timeout: ``ReadTimeout``, as in process) or :data:`TIMEOUT_HOLD_S` has
+  passed (then dropped). The hold is short so that a run at a high speed
+  is not stalled by a client with a long read timeout; either way the
+  client gets a transport error and nothing was written.
+- ``process_killed`` (the crashes section's kill points, and
+  ``dies_after`` for ``after_write``): the request is handled or not as
+  the fault says, then ``on_connector_killed()`` is called (without the
+  lock; it must not block: the black-box harness's SIGKILL of the
+  connector process) and the connection is dropped. Without a callback
+  the drop alone is left, and the fault is still recorded by the plan.
+
+Dropping a connection: ASGI has no way to close one without an answer
+(returning without a response makes the server answer 500), so the app
+starts a ``502`` response announcing a body (``content-length``) and
+``connection: close``, then ends without sending it; uvicorn closes the
+connection and httpx raises ``RemoteProtocolError`` ("peer closed
+connection without sending complete message body"). A non-streaming
+client never sees the status; a streaming one sees ``502`` before the
+error; a ``HEAD`` request (which expects no body) would see the ``502``
+itself. Uvicorn's "returned without completing response" error line is
+filtered out for these drops only.
+
+Which requests meet faults: every request to a served system, token
+requests and ``/openapi.json`` included, as in process (where the
+connector's every call goes through the fault transport); not
+``/healthz``, paths that name no system, or the ``/_c2c/`` control
+endpoints, which are the harness's, not the connector's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from mocks.core.faults import (
+    CONNECTION_RESET,
+    EFFECTS,
+    LATENCY,
+    LOST_RESPONSE,
+    OUTAGE,
+    PROCESS_KILLED,
+    SERVER_ERROR,
+    TIMEOUT,
+    FaultInjector,
+    HttpFault,
+    gateway_problem,
+)
 from mocks.core.problems import NotFound, PayloadTooLarge
 from mocks.core.routing import ApiRequest, ApiResponse, problem_response
 from mocks.core.service import Service
 
 HEALTH_PATH = "/healthz"
+CONTROL_PREFIX = "/_c2c/"  # the harness's control endpoints: they never meet faults
 MAX_BODY_BYTES = 10 * 1024 * 1024  # more than any endpoint accepts; larger bodies are refused (413)
+TIMEOUT_HOLD_S = 1.0  # the longest a ``timeout`` fault holds a request before dropping it
+DROPPED_STATUS = 502  # the status line a dropped connection starts with, before it closes short of its body
 
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 
+log = logging.getLogger("c2c.mocks")
+
 
 class SystemsApp:
-    """An ASGI 3 application serving ``services`` (system name -> Service), each under ``/{name}``."""
+    """An ASGI 3 application serving ``services`` (system name -> Service), each under ``/{name}``.
 
-    def __init__(self, services: Mapping[str, Service], lock: threading.Lock | None = None) -> None:
+    ``faults`` (optional) is asked about every request to a system and its
+    effect done for real (:data:`ASGI_EFFECTS`); ``on_connector_killed`` is
+    called at each kill point, without the lock.
+    """
+
+    def __init__(self, services: Mapping[str, Service], lock: threading.Lock | None = None, *,
+                 faults: FaultInjector | None = None,
+                 on_connector_killed: Callable[[], None] | None = None) -> None:
         self.services = services
         self.lock = lock or threading.Lock()
+        self.faults = faults
+        self.on_connector_killed = on_connector_killed
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -49,10 +129,21 @@ class SystemsApp:
         if body is None:
             await _send(send, problem_response(PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")))
             return
-        await _send(send, self.answer(scope, body))
+        exchange = self.route(scope, body, receive, send)
+        if isinstance(exchange, ApiResponse):
+            await _send(send, exchange)
+            return
+        try:
+            fault = self._fault(exchange)
+            if fault is None:
+                await exchange.respond(exchange.handle())
+            else:
+                await ASGI_EFFECTS[fault.kind](exchange, fault)
+        except _Killed:
+            await exchange.killed()
 
-    def answer(self, scope: dict[str, Any], body: bytes) -> ApiResponse:
-        """The response to one HTTP request (``scope`` as ASGI gives it), from the system its path names."""
+    def route(self, scope: dict[str, Any], body: bytes, receive: Receive, send: Send) -> Exchange | ApiResponse:
+        """The request to the system its path names, or the app's own answer (health, no such system)."""
         path: str = scope["path"]
         if path == HEALTH_PATH:
             return ApiResponse(200, {"status": "ok", "systems": sorted(self.services)})
@@ -63,8 +154,27 @@ class SystemsApp:
                                              f"systems: {', '.join(sorted(self.services))}"))
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         request = ApiRequest.build(scope["method"], "/" + rest, scope["query_string"].decode("latin-1"), headers, body)
+        return Exchange(self, name, service, request, receive, send)
+
+    def _fault(self, exchange: Exchange) -> HttpFault | None:
+        """The fault the injector names for this request (asked under the lock: it reads the run's clock and
+        draws), or None without an injector or for a control endpoint."""
+        if self.faults is None or exchange.request.path.startswith(CONTROL_PREFIX):
+            return None
         with self.lock:
-            return service.handle(request)
+            fault = self.faults.http_fault(exchange.system, exchange.request.method, exchange.request.path)
+        if fault is not None and fault.kind not in ASGI_EFFECTS:
+            raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")
+        return fault
+
+    def connector_killed(self) -> None:
+        """Tell whoever runs the connector that its process dies now (never raises; the lock is not held)."""
+        if self.on_connector_killed is None:
+            return
+        try:
+            self.on_connector_killed()
+        except Exception:
+            log.exception("on_connector_killed failed")
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:
@@ -75,6 +185,133 @@ class SystemsApp:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _Killed(Exception):
+    """The injector said the caller dies right after this answer (``dies_after``): raised out of the lock."""
+
+
+class Exchange:
+    """One request to one system on its way through the app: what an effect of :data:`ASGI_EFFECTS` acts on."""
+
+    def __init__(self, app: SystemsApp, system: str, service: Service, request: ApiRequest, receive: Receive,
+                 send: Send) -> None:
+        self.app = app
+        self.system = system
+        self.service = service
+        self.request = request
+        self._receive = receive
+        self._send = send
+
+    def handle(self, *, ask_dies_after: bool = True) -> ApiResponse:
+        """The system's answer, handled under the lock; raises :class:`_Killed` if the injector says the caller
+        dies right after it (as :meth:`mocks.core.faults.FaultTransport.send` raises ``ProcessKilled``)."""
+        with self.app.lock:
+            response = self.service.handle(self.request)
+            faults = self.app.faults
+            dies = ask_dies_after and faults is not None and not self.request.path.startswith(CONTROL_PREFIX) \
+                and faults.dies_after(self.system, self.request.method, self.request.path, response.status)
+        if dies:
+            raise _Killed
+        return response
+
+    async def respond(self, response: ApiResponse) -> None:
+        await _send(self._send, response)
+
+    async def hold(self, seconds: float) -> None:
+        """Wait up to ``seconds`` (not holding the lock); sooner if the client hangs up. A server that stops
+        meanwhile cancels the wait: it ends it, and the caller drops the connection."""
+        async def hung_up() -> None:
+            while (await self._receive())["type"] != "http.disconnect":
+                pass
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(hung_up(), seconds)
+
+    async def drop(self) -> None:
+        """Close the connection without an answer the client can read (see the module's docstring)."""
+        _dropping.set(True)
+        await self._send({"type": "http.response.start", "status": DROPPED_STATUS,
+                          "headers": [(b"content-type", b"application/problem+json"), (b"content-length", b"1"),
+                                      (b"connection", b"close")]})
+
+    async def killed(self) -> None:
+        """The connector's process dies now: the callback, then the connection drops."""
+        self.app.connector_killed()
+        await self.drop()
+
+
+# What a fault does to one request over real HTTP, by kind (the kinds of mocks.core.faults.EFFECTS): given the
+# exchange and the fault, answer, drop the connection, or both. Raising _Killed (from Exchange.handle) ends in
+# Exchange.killed.
+AsgiEffect = Callable[[Exchange, HttpFault], Awaitable[None]]
+ASGI_EFFECTS: dict[str, AsgiEffect] = {}
+
+
+def asgi_effect(*kinds: str) -> Callable[[AsgiEffect], AsgiEffect]:
+    """Register what the faults of these kinds do to a request that came over real HTTP."""
+    def register(function: AsgiEffect) -> AsgiEffect:
+        for kind in kinds:
+            if kind not in EFFECTS:
+                raise ValueError(f"HTTP fault kind {kind!r} has no in-process effect (mocks.core.faults.EFFECTS)")
+            if kind in ASGI_EFFECTS:
+                raise ValueError(f"HTTP fault kind {kind!r} has two ASGI effects")
+            ASGI_EFFECTS[kind] = function
+        return function
+    return register
+
+
+@asgi_effect(SERVER_ERROR, OUTAGE)
+async def _gateway_error(exchange: Exchange, fault: HttpFault) -> None:
+    headers, body = gateway_problem(exchange.system, fault)
+    await exchange.respond(ApiResponse(fault.status, None, headers, body))
+
+
+@asgi_effect(TIMEOUT)
+async def _timeout(exchange: Exchange, fault: HttpFault) -> None:
+    await exchange.hold(TIMEOUT_HOLD_S)
+    await exchange.drop()
+
+
+@asgi_effect(LOST_RESPONSE)
+async def _lost(exchange: Exchange, fault: HttpFault) -> None:
+    exchange.handle()  # committed on the server ...
+    await exchange.drop()
+
+
+@asgi_effect(CONNECTION_RESET)
+async def _reset(exchange: Exchange, fault: HttpFault) -> None:
+    await exchange.drop()
+
+
+@asgi_effect(LATENCY)
+async def _slow(exchange: Exchange, fault: HttpFault) -> None:
+    try:
+        await asyncio.sleep(fault.delay_s)
+    except asyncio.CancelledError:  # the server stops meanwhile: the request is never handled
+        await exchange.drop()
+        return
+    await exchange.respond(exchange.handle())
+
+
+@asgi_effect(PROCESS_KILLED)
+async def _killed(exchange: Exchange, fault: HttpFault) -> None:
+    if fault.committed:
+        exchange.handle(ask_dies_after=False)  # committed on the server, and the caller is gone
+    await exchange.killed()
+
+
+# Dropping a connection leaves the response unfinished on purpose; uvicorn says so at ERROR level. The flag is
+# set in the dropping request's own task (its context), so only those lines are left out.
+_dropping: contextvars.ContextVar[bool] = contextvars.ContextVar("c2c_dropping", default=False)
+UNFINISHED = "ASGI callable returned without completing response."
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_dropping.get() and record.getMessage() == UNFINISHED)
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
 
 async def _body(receive: Receive) -> bytes | None:
@@ -98,4 +335,3 @@ async def _send(send: Send, response: ApiResponse) -> None:
     await send({"type": "http.response.start", "status": response.status,
                 "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.wire_headers().items()]})
     await send({"type": "http.response.body", "body": response.encode()})
-
