@@ -82,11 +82,12 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
              factory: ConnectorFactory | None = None,
              storage: Storage | None = None,
              env: simpy.Environment | None = None,
-             started: Callable[[Systems], None] | None = None) -> SimulationResult:
+             started: Callable[[Systems, FaultPlan], None] | None = None) -> SimulationResult:
     """Run ``scenario`` with ``seed`` to its end and reconcile.
 
     ``env`` is the SimPy environment to run in (a fresh one by default; served mode passes a real-time
-    one), and ``started`` is called with the systems once the firm is set up, before its first step.
+    one), and ``started`` is called with the systems and the run's fault plan once the firm is set up, before
+    its first step (served mode serves them, and puts the plan in front of an external connector's requests).
     """
     env = env if env is not None else simpy.Environment()
     clock = SimClock(env, scenario.start)
@@ -128,7 +129,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     finish = ctx.horizon + scenario.settle_days * DAY
     schedule(Run(env, clock.epoch, ctx.horizon, scenario, faults, host, couriers, systems))
     if started is not None:
-        started(systems)
+        started(systems, faults)
     while env.now < finish:
         env.run(until=min(finish, env.now + DAY))
         if progress is not None:
