@@ -1,0 +1,300 @@
+// What the connector does, per entity, always from the entity's CURRENT state
+// (events are only hints). Every handler is idempotent: running it twice, or
+// again after a kill at any point, converges to the same ERP and PSA state.
+import { ApiError } from './api.js';
+import { lineAmount, expenseAmount } from './money.js';
+
+/** Bad source data (or a parent that cannot exist yet): set the work aside, retry later. */
+export class SetAside extends Error {}
+
+const WRITER = 'c2c-node';
+const codePoints = (s, max) => Array.from(s ?? '').slice(0, max).join('');
+
+export class Billing {
+  constructor({ api, store, log }) {
+    Object.assign(this, { api, store, log });
+    this.projectContract = new Map(); // PSA project id -> contract id (only valid ones are cached)
+  }
+
+  // ---- master data ------------------------------------------------------
+
+  /** Bring the ERP customer of a CRM account to the account's current data; returns its id. */
+  async syncAccount(accountId, { create = true } = {}) {
+    const { api, store } = this;
+    const acc = (await api.get('crm', `/accounts/${accountId}`)).data;
+    const wanted = {
+      name: codePoints(acc.legal_name, 40), legal_name: acc.legal_name, tax_id: acc.tax_id,
+      billing_address: acc.billing_address,
+    };
+    let id = store.get(`cust:${accountId}`);
+    if (!id) {
+      const found = await api.list('erp', '/customers', { external_ref: accountId });
+      if (found.length) id = found[0].id;
+      else if (!create) return null;
+      else {
+        const res = await api.call('erp', 'POST', '/customers', {
+          key: `${WRITER}:customer:${accountId}`,
+          body: { external_ref: accountId, ...wanted, tax_jurisdiction: acc.tax_jurisdiction, currency: acc.currency },
+        });
+        if (res.status === 422 && res.data?.field === 'tax_jurisdiction') {
+          throw new SetAside(`account ${accountId}: no ERP tax profile for ${acc.tax_jurisdiction}`);
+        }
+        if (res.status !== 201) throw new ApiError(res, `create customer for ${accountId}`);
+        store.put({ [`cust:${accountId}`]: res.data.id });
+        return res.data.id;
+      }
+      store.put({ [`cust:${accountId}`]: id });
+    }
+    // PATCH what differs, guarded by the version we read (412: someone edited first; re-read).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const res = await api.get('erp', `/customers/${id}`);
+      const patch = {};
+      for (const [k, v] of Object.entries(wanted)) {
+        if (JSON.stringify(res.data[k]) !== JSON.stringify(v)) patch[k] = v;
+      }
+      if (!Object.keys(patch).length) return id;
+      const up = await api.call('erp', 'PATCH', `/customers/${id}`, { body: patch, ifMatch: res.headers.get('etag') });
+      if (up.status === 200) return id;
+      if (up.status !== 412) throw new ApiError(up, `patch customer ${id}`);
+    }
+    throw new SetAside(`customer ${id}: still conflicting after 5 attempts`);
+  }
+
+  // ---- contracts --------------------------------------------------------
+
+  /**
+   * Make sure a signed T&M contract has its ERP billing project and its PSA
+   * project. Returns {contract, bp} or null when there is nothing to bill yet.
+   */
+  async setupContract(contractId) {
+    const { api, store } = this;
+    const res = await api.call('clm', 'GET', `/contracts/${contractId}`);
+    if (res.status === 404) throw new SetAside(`contract ${contractId} does not exist`);
+    if (res.status !== 200) throw new ApiError(res, `GET contract ${contractId}`);
+    const c = res.data;
+    if (!c.signed_at) return null;
+    if (c.billing_type !== 'time_and_materials') {
+      this.log(`contract ${contractId} is ${c.billing_type}: not supported by this T&M-only connector`);
+      return null;
+    }
+    let bp = store.get(`bp:${contractId}`);
+    if (!bp) {
+      const found = await api.list('erp', '/billing-projects', { contract_ref: contractId });
+      let data = found[0];
+      if (!data) {
+        const customerId = await this.syncAccount(c.account_id);
+        const made = await api.call('erp', 'POST', '/billing-projects', {
+          key: `${WRITER}:billing-project:${contractId}`,
+          body: {
+            customer_id: customerId, legal_entity: c.legal_entity, contract_ref: contractId, currency: c.currency,
+            name: codePoints(c.title, 255), payment_terms_days: c.payment_terms_days ?? 30,
+          },
+        });
+        if (made.status !== 201) throw new ApiError(made, `create billing project for ${contractId}`);
+        data = made.data;
+      }
+      bp = { id: data.id, currency: data.currency };
+      store.put({ [`bp:${contractId}`]: bp });
+    }
+    if (!store.has(`psa:${contractId}`)) {
+      // The PSA ignores Idempotency-Key: look up first (a PM may have created it), rely on the 409 otherwise.
+      let [project] = await api.list('psa', '/projects', { contract_ref: contractId });
+      if (!project) {
+        const made = await api.call('psa', 'POST', '/projects', {
+          body: {
+            contract_ref: contractId, name: codePoints(c.title, 255), start_date: c.start_date, end_date: c.end_date,
+            tasks: [{ name: 'Delivery' }],
+          },
+        });
+        if (made.status === 201) project = made.data;
+        else if (made.status === 409 && made.data?.existing_id) project = { id: made.data.existing_id };
+        else throw new ApiError(made, `create PSA project for ${contractId}`);
+      }
+      store.put({ [`psa:${contractId}`]: project.id });
+    }
+    return { contract: c, bp };
+  }
+
+  /** Contract of a PSA project; SetAside while the project names no contract. */
+  async contractOf(projectId) {
+    const cached = this.projectContract.get(projectId);
+    if (cached) return cached;
+    const project = (await this.api.get('psa', `/projects/${projectId}`)).data;
+    const res = await this.api.call('clm', 'GET', `/contracts/${project.contract_ref}`);
+    if (res.status === 404) throw new SetAside(`project ${projectId} names unknown contract ${project.contract_ref}`);
+    if (res.status !== 200) throw new ApiError(res, `GET contract ${project.contract_ref}`);
+    this.projectContract.set(projectId, project.contract_ref);
+    return project.contract_ref;
+  }
+
+  forgetProject(projectId) { this.projectContract.delete(projectId); }
+
+  /** Work seen per contract, so an amendment can re-value all of it. */
+  remember(contractId, kind, id) {
+    const key = `doc:${contractId}:${kind}:${id}`;
+    if (!this.store.has(key)) this.store.put({ [key]: 1 });
+  }
+
+  documentsOf(contractId) {
+    return [...this.store.scan(`doc:${contractId}:`)].map(([k]) => k.split(':').slice(2));
+  }
+
+  // ---- source items -----------------------------------------------------
+
+  async processTimesheet(id) {
+    const ts = (await this.api.get('psa', `/timesheets/${id}`)).data;
+    const known = this.store.get(`ts:${id}`) ?? [];
+    const current = ts.lines.map((l) => l.id);
+    const all = [...new Set([...known, ...current])];
+    // Remember every line id first: an adjustment may drop lines from every later read.
+    if (all.length !== known.length) this.store.put({ [`ts:${id}`]: all });
+    const problems = [];
+    const setups = new Map(); // one contract read per contract per sheet
+    for (const line of ts.lines) {
+      try {
+        let want = null;
+        if (ts.status === 'approved' && line.billable) {
+          const contractId = await this.contractOf(line.project_id);
+          this.remember(contractId, 'timesheet', id);
+          if (!setups.has(contractId)) setups.set(contractId, await this.setupContract(contractId));
+          const setup = setups.get(contractId);
+          if (setup) {
+            const { contract, bp } = setup;
+            const rate = rateOn(contract.rate_card, line.role, line.date);
+            if (rate === undefined) throw new SetAside(`line ${line.id}: no ${line.role} rate on ${line.date} in ${contractId} v${contract.version}`);
+            want = {
+              billing_project_id: bp.id, charge_date: line.date, currency: bp.currency,
+              description: `${line.role} ${line.hours}h on ${line.date}`,
+              quantity: line.hours, unit_price: rate, amount: lineAmount(line.hours, rate),
+              lineage: {
+                source_system: 'psa', source_type: 'timesheet_line', source_id: line.id,
+                contract_id: contractId, contract_version: contract.version,
+                source_version: ts.version, approval_id: ts.approval_id, timesheet_id: ts.id, written_by: WRITER,
+              },
+            };
+          }
+        }
+        await this.settle(`psa:timesheet_line/${line.id}`, want);
+      } catch (err) {
+        problems.push(err);
+      }
+    }
+    for (const gone of known.filter((l) => !current.includes(l))) {
+      await this.settle(`psa:timesheet_line/${gone}`, null); // removed by an adjustment: worth 0
+    }
+    if (problems.length) throw problems[0];
+  }
+
+  async processExpense(id) {
+    const exp = (await this.api.get('psa', `/expenses/${id}`)).data;
+    let want = null;
+    if (exp.status === 'approved' && exp.billable) {
+      const contractId = await this.contractOf(exp.project_id);
+      this.remember(contractId, 'expense', id);
+      const setup = await this.setupContract(contractId);
+      if (setup) {
+        const { contract, bp } = setup;
+        const amount = expenseAmount(exp.cost, contract.expense_markup_pct);
+        want = {
+          billing_project_id: bp.id, charge_date: exp.date, currency: bp.currency,
+          description: codePoints(`Expense: ${exp.description}`, 255), quantity: '1', unit_price: amount, amount,
+          lineage: {
+            source_system: 'psa', source_type: 'expense', source_id: exp.id,
+            contract_id: contractId, contract_version: contract.version,
+            source_version: exp.version, approval_id: exp.approval_id, written_by: WRITER,
+          },
+        };
+      }
+    }
+    await this.settle(`psa:expense/${id}`, want);
+  }
+
+  /**
+   * Bring one item's open charge in the ERP to `want` (null: nothing) by
+   * reversal and re-charge. The per-item ledger `item:KEY` holds the open
+   * charge, a counter of charges written and the charge being written
+   * (`pending`, recorded BEFORE the POST): after a kill, the same request is
+   * re-sent under the same Idempotency-Key, so the ERP replays it instead of
+   * booking it twice, however the source changed meanwhile.
+   */
+  async settle(item, want) {
+    const { api, store } = this;
+    const key = `item:${item}`;
+    const rec = store.get(key) ?? { n: 0, open: null, pending: null };
+    if (want && want.amount <= 0) want = null;
+
+    if (rec.pending) {
+      const res = await api.call('erp', 'POST', '/charges', rec.pending);
+      this.log(`re-sent unfinished charge of ${item} under ${rec.pending.key}: ${res.status}`
+        + (res.headers.get('idempotent-replayed') === 'true' ? ' (replayed by the ERP: it was committed before the kill)' : ''));
+      if (res.status === 201) rec.open = { ...rec.pending.body, id: res.data.id };
+      else if (res.status < 500) this.log(`pending charge for ${item} refused (${res.status} ${res.data?.detail}); dropped`);
+      rec.pending = null;
+      store.put({ [key]: rec });
+    }
+    if (rec.open && want && sameCharge(rec.open, want)) return;
+    if (rec.open) {
+      const o = rec.open;
+      const res = await api.call('erp', 'POST', '/charges', {
+        key: `${WRITER}:reversal:${o.id}`,
+        body: {
+          billing_project_id: o.billing_project_id, charge_date: o.charge_date, currency: o.currency,
+          description: `Reversal of ${o.id}`, quantity: '1', unit_price: -o.amount, amount: -o.amount,
+          lineage: o.lineage, reversal_of: o.id,
+        },
+      });
+      if (res.status !== 201 && res.status !== 409) throw new ApiError(res, `reverse ${o.id} of ${item}`);
+      rec.open = null;
+      store.put({ [key]: rec });
+    }
+    if (!want) return;
+    rec.n += 1;
+    rec.pending = { key: `${WRITER}:charge:${item}:${rec.n}`, body: want };
+    store.put({ [key]: rec });
+    const res = await api.call('erp', 'POST', '/charges', rec.pending);
+    rec.pending = null;
+    if (res.status === 201) rec.open = { ...want, id: res.data.id };
+    store.put({ [key]: rec });
+    if (res.status !== 201) throw new ApiError(res, `charge ${item}`);
+  }
+
+  // ---- write-back -------------------------------------------------------
+
+  /** Write a posted document's number back to every PSA item on its positive lines. */
+  async processInvoice(id) {
+    const inv = (await this.api.get('erp', `/invoices/${id}`)).data;
+    if (inv.status !== 'posted') return;
+    const stamp = `${inv.posted_at}|${inv.number}`;
+    const items = new Map();
+    for (const line of inv.lines) {
+      const l = line.lineage ?? {};
+      if (line.amount > 0 && l.source_system === 'psa' && l.source_id) items.set(`${l.source_type}/${l.source_id}`, { type: l.source_type, id: l.source_id });
+    }
+    // Late or replayed events must not overwrite a newer document's number with an older one.
+    const fresh = [...items].filter(([k]) => (this.store.get(`wb:${k}`) ?? '') <= stamp);
+    for (let i = 0; i < fresh.length; i += 500) {
+      const chunk = fresh.slice(i, i + 500);
+      const res = await this.api.call('psa', 'POST', '/billing-updates', {
+        body: { invoice_ref: inv.number, items: chunk.map(([, v]) => v) },
+      });
+      if (res.status >= 300) throw new ApiError(res, `write-back of ${inv.number}`);
+      this.store.put(Object.fromEntries(chunk.map(([k]) => [`wb:${k}`, stamp])));
+    }
+  }
+}
+
+/** The rate for role with the latest effective_from on or before date. */
+export function rateOn(rateCard, role, date) {
+  let best;
+  for (const e of rateCard ?? []) {
+    if (e.role === role && e.effective_from <= date && (!best || e.effective_from >= best.effective_from)) best = e;
+  }
+  return best?.rate;
+}
+
+function sameCharge(open, want) {
+  return open.amount === want.amount && open.unit_price === want.unit_price && open.quantity === want.quantity
+    && open.billing_project_id === want.billing_project_id && open.charge_date === want.charge_date
+    && open.lineage.approval_id === want.lineage.approval_id
+    && open.lineage.source_version === want.lineage.source_version;
+}
