@@ -181,6 +181,14 @@ def check_rate_card(entries: list[RateCardEntry], field: str = "rate_card") -> N
 
 class ClmBackend(Backend):
     system = "clm"
+    events = {
+        "contract.created": "A contract was drafted; the subject is the contract.",
+        "contract.in_approval": "A contract was submitted for approval; the subject is the contract.",
+        "contract.signed": "A contract was signed; the subject is the contract.",
+        "contract.terminated": "A contract was terminated; the subject is the contract.",
+        "amendment.created": "An amendment was proposed; the subject is the amendment.",
+        "contract.amended": "An amendment was signed; the subject is the contract, the version its new one.",
+    }
 
     def __init__(self, clock, feed_retention: int | None = None) -> None:
         super().__init__(clock, feed_retention)

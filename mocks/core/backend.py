@@ -15,10 +15,14 @@ class Backend:
 
     Every mutation goes through :meth:`publish` exactly once, after the
     state is committed, so the feed (and hence webhooks, traces and the
-    simulated people watching) sees changes in commit order.
+    simulated people watching) sees changes in commit order. A backend
+    publishes only the event types it declares in :attr:`events` (which
+    its OpenAPI document lists as webhooks); any other is a bug in the mock
+    and raises where it is published.
     """
 
     system = "base"
+    events: dict[str, str] = {}  # event type without the system prefix -> what happened and what the subject is
     singular: dict[str, str] = {}  # collection attribute -> its entity's name in messages, for :meth:`get`
     not_found: type[EntityNotFound] = EntityNotFound
 
@@ -35,6 +39,8 @@ class Backend:
         return iso(self.clock.now())
 
     def publish(self, type_: str, entity_id: str, version: int) -> None:
+        if type_ not in self.events:
+            raise ValueError(f"{self.system} publishes {type_!r}, which is not one of its declared events")
         self.feed.append(f"{self.system}.{type_}", entity_id, version, self.now_iso())
 
     def get(self, collection: str, entity_id: str) -> Any:

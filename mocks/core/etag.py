@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mocks.core.problems import PreconditionFailed
-from mocks.core.routing import ApiRequest
+from mocks.core.routing import ApiRequest, ApiResponse
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def entity_response(entity: Any, status: int = 200) -> ApiResponse:
+    """``entity`` as the response body; with its ``ETag`` exactly when it has a ``version``."""
+    version = getattr(entity, "version", None)
+    return ApiResponse(status, entity.to_json(), {"etag": etag(version)} if version is not None else {})
 
 
 def check_if_match(request: ApiRequest, version: int) -> None:

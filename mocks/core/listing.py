@@ -17,7 +17,7 @@ from collections import defaultdict
 from itertools import islice
 from typing import Any
 
-from mocks.core.etag import etag
+from mocks.core.etag import entity_response
 from mocks.core.pagination import paginate
 from mocks.core.routing import ApiRequest, ApiResponse, Handler
 
@@ -64,7 +64,5 @@ def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = (), 
 
 def get_endpoint(backend: Any, collection: str) -> Handler:
     def handler(request: ApiRequest) -> ApiResponse:
-        entity = backend.get(collection, request.params["id"])
-        headers = {"etag": etag(entity.version)} if hasattr(entity, "version") else {}
-        return ApiResponse(200, entity.to_json(), headers)
+        return entity_response(backend.get(collection, request.params["id"]))
     return handler

@@ -12,10 +12,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from mocks.core.problems import BadRequest, MethodNotAllowed, NotFound, Problem
+
+if TYPE_CHECKING:
+    from mocks.core.openapi import Operation
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -40,6 +43,9 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 @dataclass(slots=True)
 class ApiRequest:
+    """One request, whichever transport carried it. ``query`` keeps a parameter sent empty (``?limit=``) as
+    ``""``, so it is read (and refused) as what was sent, never mistaken for an absent one."""
+
     method: str
     path: str
     query: dict[str, str]
@@ -50,7 +56,7 @@ class ApiRequest:
 
     @classmethod
     def build(cls, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> ApiRequest:
-        return cls(method.upper(), path, dict(parse_qsl(query_string)), headers, body)
+        return cls(method.upper(), path, dict(parse_qsl(query_string, keep_blank_values=True)), headers, body)
 
     def json(self) -> Any:
         if not self.body:
@@ -133,20 +139,27 @@ class RouteTable:
     templates match the same path, the one with a literal segment at the
     first position where they differ wins (``/invoices/summary`` over
     ``/invoices/{id}``), whatever order they were registered in.
+
+    Each route may carry its :class:`~mocks.core.openapi.Operation` (what it
+    accepts and answers), from which the system's OpenAPI document is built.
     """
 
     def __init__(self) -> None:
-        self._routes: list[tuple[str, str, Handler]] = []
+        self._routes: list[tuple[str, str, Handler, Operation | None]] = []
         self._compiled: re.Pattern[str] | None = None
         self._groups: list[tuple[str, dict[str, Handler], list[str]]] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
-        self._routes.append((method.upper(), template, handler))
+    def add(self, method: str, template: str, handler: Handler, spec: Operation | None = None) -> None:
+        self._routes.append((method.upper(), template, handler, spec))
         self._compiled = None
+
+    def specs(self) -> list[tuple[str, str, Operation | None]]:
+        """Every route as (method, template, its spec or None), in registration order."""
+        return [(method, template, spec) for method, template, _, spec in self._routes]
 
     def _compile(self) -> None:
         by_template: dict[str, dict[str, Handler]] = {}
-        for method, template, handler in self._routes:
+        for method, template, handler, _ in self._routes:
             by_template.setdefault(template, {})[method] = handler
         parts = []
         self._groups = []

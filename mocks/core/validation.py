@@ -8,12 +8,22 @@ turning into a 500.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mocks.core.problems import ValidationFailed
 
 _MISSING = object()
+REQUIRED: Any = _MISSING  # the default of a field that must be present
+
+# What a decimal string and a date look like on the wire: ASCII digits only, no spaces, no digit separators.
+# The readers below check these very patterns, and the OpenAPI documents state them.
+DECIMAL_PATTERN = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+_EXACT_FLOAT = 2**53  # a JSON number written with a fraction names this integer exactly only up to here
+_DATE = re.compile(DATE_PATTERN)
 
 
 class Payload:
@@ -25,14 +35,14 @@ class Payload:
         self.body = body
         self.prefix = prefix
 
-    def _name(self, field: str) -> str:
+    def path(self, field: str) -> str:
         return f"{self.prefix}{field}"
 
     def _get(self, field: str, default: Any) -> Any:
         value = self.body.get(field, _MISSING)
         if value is _MISSING or value is None:
             if default is _MISSING:
-                raise ValidationFailed(self._name(field), "is required")
+                raise ValidationFailed(self.path(field), "is required")
             return default
         return value
 
@@ -41,10 +51,10 @@ class Payload:
         if value is default and default is not _MISSING:
             return value
         if not isinstance(value, str) or not value:
-            raise ValidationFailed(self._name(field), "must be a non-empty string")
+            raise ValidationFailed(self.path(field), "must be a non-empty string")
         if max_len is not None and len(value) > max_len:
             raise ValidationFailed(
-                self._name(field), f"is {len(value)} characters; at most {max_len} allowed"
+                self.path(field), f"is {len(value)} characters; at most {max_len} allowed"
             )
         return value
 
@@ -52,60 +62,63 @@ class Payload:
         value = self._get(field, default)
         if value is default and default is not _MISSING:
             return value
+        if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT_FLOAT:
+            value = int(value)  # JSON has one number type: 7.0 is the integer 7 (as JSON Schema's "integer" says)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationFailed(self._name(field), "must be an integer")
+            raise ValidationFailed(self.path(field), "must be an integer")
         if minimum is not None and value < minimum:
-            raise ValidationFailed(self._name(field), f"must be >= {minimum}")
+            raise ValidationFailed(self.path(field), f"must be >= {minimum}")
         if maximum is not None and value > maximum:
-            raise ValidationFailed(self._name(field), f"must be <= {maximum}")
+            raise ValidationFailed(self.path(field), f"must be <= {maximum}")
         return value
 
     def bool(self, field: str, default: Any = _MISSING) -> Any:
         value = self._get(field, default)
         if not isinstance(value, bool):
-            raise ValidationFailed(self._name(field), "must be true or false")
+            raise ValidationFailed(self.path(field), "must be true or false")
         return value
 
     def decimal(self, field: str, default: Any = _MISSING) -> Any:
         value = self._get(field, default)
         if value is default and default is not _MISSING:
             return value
-        if not isinstance(value, str):
-            raise ValidationFailed(self._name(field), "must be a decimal string such as \"7.25\"")
+        if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+            raise ValidationFailed(self.path(field), "must be a decimal string such as \"7.25\"")
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ValidationFailed(self._name(field), f"{value!r} is not a decimal number") from None
-        if not number.is_finite():
-            raise ValidationFailed(self._name(field), "must be finite")
-        return number
+            return Decimal(value)
+        except InvalidOperation:  # an exponent beyond what Decimal represents
+            raise ValidationFailed(self.path(field), f"{value!r} is not a decimal number") from None
 
     def date(self, field: str, default: Any = _MISSING) -> Any:
         value = self._get(field, default)
         if value is default and default is not _MISSING:
             return value
         try:
+            if not _DATE.fullmatch(value):
+                raise ValueError(value)
             return dt.date.fromisoformat(value)
         except (TypeError, ValueError):
-            raise ValidationFailed(self._name(field), "must be a date YYYY-MM-DD") from None
+            raise ValidationFailed(self.path(field), "must be a date YYYY-MM-DD") from None
 
     def choice(self, field: str, choices: tuple[str, ...], default: Any = _MISSING) -> Any:
         value = self._get(field, default)
         if value not in choices:
-            raise ValidationFailed(self._name(field), f"must be one of {', '.join(choices)}")
+            raise ValidationFailed(self.path(field), f"must be one of {', '.join(choices)}")
         return value
 
     def object(self, field: str, default: Any = _MISSING) -> Any:
         value = self._get(field, default)
         if value is default and default is not _MISSING:
             return value
-        return Payload(value, self._name(field) + ".")
+        return Payload(value, self.path(field) + ".")
 
-    def objects(self, field: str) -> list[Payload]:
-        value = self._get(field, _MISSING)
+    def objects(self, field: str, default: Any = _MISSING) -> Any:
+        value = self._get(field, default)
+        if value is default and default is not _MISSING:
+            return value
         if not isinstance(value, list) or not value:
-            raise ValidationFailed(self._name(field), "must be a non-empty array")
-        return [Payload(item, f"{self._name(field)}[{i}].") for i, item in enumerate(value)]
+            raise ValidationFailed(self.path(field), "must be a non-empty array")
+        return [Payload(item, f"{self.path(field)}[{i}].") for i, item in enumerate(value)]
 
 
 def read_changes(payload: Payload, readers: dict[str, Any], updatable: tuple[str, ...] | frozenset[str],

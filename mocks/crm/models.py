@@ -55,6 +55,12 @@ UPDATABLE = ("legal_name", "billing_country", "tax_id", "tax_jurisdiction", "bil
 
 class CrmBackend(Backend):
     system = "crm"
+    events = {
+        "account.created": "An account was created; the subject is the account.",
+        "account.updated": "An account's fields changed (one event per PATCH); the subject is the account.",
+        "opportunity.created": "An opportunity was created; the subject is the opportunity.",
+        "opportunity.stage_changed": "An opportunity moved to a later stage; the subject is the opportunity.",
+    }
 
     def __init__(self, clock, feed_retention: int | None = None) -> None:
         super().__init__(clock, feed_retention)

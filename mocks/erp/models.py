@@ -62,6 +62,7 @@ from fractions import Fraction
 from typing import Any
 
 from mocks.core.backend import Backend
+from mocks.core.fields import MAX_MINOR_UNITS
 from mocks.core.problems import Conflict, ValidationFailed
 from mocks.erp.exceptions import BillingRunExists, ErpNotFound, InvoiceNotDraft, NoTaxProfile
 from mocks.erp.money import MINOR_UNITS, tax_on
@@ -177,17 +178,19 @@ class Payment:
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"  # document types: one number series each per legal entity
 CREDIT_NOTE_SERIES = "CN"  # credit note numbers read {invoice_prefix}-CN-000001
 
-MAX_AMOUNT = 10**15  # minor units, either sign: beyond any real charge, so a typo or overflow is caught at the door
+MAX_AMOUNT = MAX_MINOR_UNITS  # either sign: beyond any real charge, so a typo or overflow is caught at the door
 MAX_QUANTITY = Decimal(10**9)
 QUANTITY_PLACES = 6
 QUANTITY_STEP = Decimal(1).scaleb(-QUANTITY_PLACES)
 
-_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # ASCII digits, zero-padded month: one spelling per month
+# ASCII digits, year 0001-9999, zero-padded month: one spelling per month (the OpenAPI document states it too)
+PERIOD_PATTERN = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])"
+_PERIOD = re.compile(PERIOD_PATTERN)
 
 
 def parse_period(period: Any) -> str:
     """The period itself when it is exactly ``YYYY-MM`` (a real month); otherwise a 422 naming ``period``."""
-    if not isinstance(period, str) or not _PERIOD.fullmatch(period) or period < "0001-01":
+    if not isinstance(period, str) or not _PERIOD.fullmatch(period):
         raise ValidationFailed("period", f"{period!r} is not a period YYYY-MM")
     return period
 
@@ -220,6 +223,21 @@ SINGULAR = {
 
 class ErpBackend(Backend):
     system = "erp"
+    events = {
+        "customer.created": "A customer was created; the subject is the customer.",
+        "customer.updated": "A customer's fields changed; the subject is the customer.",
+        "billing_project.created": "A billing project was created; the subject is the billing project.",
+        "charge.created": "A charge was posted to the unbilled ledger; the subject is the charge.",
+        "charge.released": "A held charge was released, wholly or in parts; the subject is the held charge.",
+        "period.opened": "Finance opened a billing period; the subject is the period YYYY-MM.",
+        "billing_run.completed": "A billing run drafted its documents; the subject is the run.",
+        "invoice.created": "A billing run drafted an invoice; the subject is the invoice.",
+        "credit_note.created": "A billing run drafted a credit note; the subject is the credit note.",
+        "invoice.posted": "An invoice was posted and numbered; the subject is the invoice.",
+        "credit_note.posted": "A credit note was posted and numbered; the subject is the credit note.",
+        "invoice.disputed": "A customer disputed a posted invoice; the subject is the invoice.",
+        "payment.received": "A payment was recorded against an invoice; the subject is the payment.",
+    }
     singular = SINGULAR
     not_found = ErpNotFound
 

@@ -2,38 +2,103 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
-from mocks.core.etag import check_if_match, etag
+from mocks.core.etag import check_if_match, entity_response
+from mocks.core.fields import (
+    AnyObject,
+    Choice,
+    Date,
+    DecimalText,
+    Field,
+    Flag,
+    Integer,
+    Money,
+    Record,
+    Records,
+    Text,
+    Texts,
+    read,
+)
 from mocks.core.pagination import paginate
-from mocks.core.problems import ValidationFailed
 from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.core.validation import Payload, read_changes
-from mocks.erp.models import CUSTOMER_UPDATABLE, Customer, ErpBackend
+from mocks.erp.models import CUSTOMER_UPDATABLE, PERIOD_PATTERN, Customer, ErpBackend, parse_period
+from mocks.erp.money import MINOR_UNITS
 
 CUSTOMER_NAME_MAX = 40  # as in NetSuite: shorter than a CRM's 255
 MAX_BATCH = 500
 MAX_PAYMENT_TERMS_DAYS = 365
 
 
-def _address(p: Payload, field: str) -> dict[str, str]:
-    address = p.object(field)
-    return {k: address.str(k, max_len=255) for k in ("line1", "city", "postal_code", "country")}
+@dataclass(frozen=True, slots=True)
+class Period(Field):
+    """A billing period ``YYYY-MM`` (:func:`mocks.erp.models.parse_period`)."""
 
+    def __call__(self, payload: Payload, name: str) -> Any:
+        return parse_period(payload.str(name, self.default))
+
+    def value_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": f"^{PERIOD_PATTERN}$"}
+
+
+ADDRESS_FIELDS = {name: Text(max_len=255) for name in ("line1", "city", "postal_code", "country")}
 
 # One reader per customer field, shared by create and update so a field is valid in both or in neither.
-CUSTOMER_FIELDS: dict[str, Callable[[Payload, str], Any]] = {
-    "external_ref": lambda p, f: p.str(f, max_len=64),
-    "name": lambda p, f: p.str(f, max_len=CUSTOMER_NAME_MAX),
-    "legal_name": lambda p, f: p.str(f, max_len=255),
-    "tax_id": lambda p, f: p.str(f, max_len=40),
-    "tax_jurisdiction": lambda p, f: p.str(f, max_len=20),
-    "currency": lambda p, f: p.str(f, max_len=3),
-    "billing_address": _address,
+CUSTOMER_FIELDS = {
+    "external_ref": Text(max_len=64, description="the CRM account id"),
+    "name": Text(max_len=CUSTOMER_NAME_MAX, description="truncate a longer name; the full one goes in legal_name"),
+    "legal_name": Text(max_len=255),
+    "tax_id": Text(max_len=40),
+    "tax_jurisdiction": Text(max_len=20),
+    "currency": Choice(choices=tuple(MINOR_UNITS)),
+    "billing_address": Record(fields=ADDRESS_FIELDS),
 }
+CUSTOMER_CHANGES = {name: CUSTOMER_FIELDS[name] for name in CUSTOMER_UPDATABLE}
+CUSTOMER_RULES = ("tax_jurisdiction is one the ERP has a tax profile for",)
 _CUSTOMER_MEMBERS = frozenset(f.name for f in fields(Customer))
+
+BILLING_PROJECT_FIELDS = {
+    "customer_id": Text(),
+    "legal_entity": Text(),
+    "contract_ref": Text(),
+    "currency": Text(max_len=3),
+    "name": Text(max_len=255),
+    "payment_terms_days": Integer(30, minimum=0, maximum=MAX_PAYMENT_TERMS_DAYS),
+}
+BILLING_PROJECT_RULES = ("currency is the legal entity's currency",)
+
+# The fields of one charge, type-checked; the ledger's bounds and reversal rules are the backend's.
+CHARGE_FIELDS = {
+    "billing_project_id": Text(),
+    "charge_date": Date(),
+    "description": Text(max_len=255),
+    "quantity": DecimalText(),
+    "unit_price": Money(),
+    "amount": Money(),
+    "currency": Text(max_len=3),
+    "lineage": AnyObject(description="what the charge bills, for the reader of the invoice"),
+    "reversal_of": Text(None, description="the charge this one reverses"),
+    "hold": Flag(False, description="park the charge: no billing run takes it until it is released"),
+}
+CHARGE_RULES = (
+    "billing_project_id names a billing project, and currency is its currency",
+    "quantity lies within +/-10^9 and has at most 6 decimal places",
+    "amount is quantity x unit_price rounded half-up to the minor unit, and not negative, unless the charge is a "
+    "reversal",
+    "a reversal names in reversal_of a charge of the same billing project and has exactly its amount negated; "
+    "a charge is reversed at most once and not once released (both a 409)",
+)
+BATCH_FIELDS = {"charges": Records(fields=CHARGE_FIELDS, max_items=MAX_BATCH)}
+RELEASE_FIELDS = {"amount": Money(None, description="release this much (strictly between 0 and the held amount) "
+                                                      "and keep the rest held; none: release it all")}
+RELEASE_RULES = ("amount lies strictly between 0 and the held amount",)
+BILLING_RUN_FIELDS = {"legal_entity": Text(), "period": Period()}
+DISPUTE_FIELDS = {"reason": Text(max_len=500), "charge_ids": Texts((), description="the disputed lines' charges")}
+DISPUTE_RULES = ("charge_ids are charges on the invoice",)
+PAYMENT_FIELDS = {"invoice_id": Text(), "amount": Money(minimum=1)}
+PAYMENT_RULES = ("amount is at most the invoice's open balance",)
 
 
 class ErpResponses:
@@ -41,9 +106,7 @@ class ErpResponses:
         self.backend = backend
 
     def create_customer(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json())
-        customer = self.backend.create_customer(**{name: read(p, name) for name, read in CUSTOMER_FIELDS.items()})
-        return ApiResponse(201, customer.to_json(), {"etag": etag(customer.version)})
+        return entity_response(self.backend.create_customer(**read(Payload(request.json()), CUSTOMER_FIELDS)), 201)
 
     def update_customer(self, request: ApiRequest) -> ApiResponse:
         """PATCH: every field is validated as on create before any is applied, so a 422 changes nothing.
@@ -53,68 +116,51 @@ class ErpResponses:
         """
         customer = self.backend.get("customers", request.params["id"])
         check_if_match(request, customer.version)
-        changes = read_changes(Payload(request.json()), CUSTOMER_FIELDS, CUSTOMER_UPDATABLE, _CUSTOMER_MEMBERS,
+        changes = read_changes(Payload(request.json()), CUSTOMER_CHANGES, CUSTOMER_UPDATABLE, _CUSTOMER_MEMBERS,
                                "a customer")
-        customer = self.backend.update_customer(customer.id, changes)
-        return ApiResponse(200, customer.to_json(), {"etag": etag(customer.version)})
+        return entity_response(self.backend.update_customer(customer.id, changes))
 
     def create_billing_project(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json())
-        project = self.backend.create_billing_project(
-            customer_id=p.str("customer_id"), legal_entity=p.str("legal_entity"),
-            contract_ref=p.str("contract_ref"), currency=p.str("currency", max_len=3),
-            name=p.str("name", max_len=255),
-            payment_terms_days=p.int("payment_terms_days", 30, minimum=0, maximum=MAX_PAYMENT_TERMS_DAYS),
-        )
-        return ApiResponse(201, project.to_json())
+        f = read(Payload(request.json()), BILLING_PROJECT_FIELDS)
+        return entity_response(self.backend.create_billing_project(**f), 201)
 
     @staticmethod
     def _charge_fields(p: Payload) -> dict:
-        """The fields of one charge, type-checked; the ledger's bounds and reversal rules are the backend's."""
-        return {
-            "billing_project_id": p.str("billing_project_id"), "charge_date": p.date("charge_date").isoformat(),
-            "description": p.str("description", max_len=255), "quantity": p.decimal("quantity"),
-            "unit_price": p.int("unit_price"), "amount": p.int("amount"), "currency": p.str("currency", max_len=3),
-            "lineage": p.object("lineage").body, "reversal_of": p.str("reversal_of", None),
-            "hold": p.bool("hold", False),
-        }
+        f = read(p, CHARGE_FIELDS)
+        f["charge_date"] = f["charge_date"].isoformat()
+        return f
 
     def create_charge(self, request: ApiRequest) -> ApiResponse:
         (charge,) = self.backend.create_charges([self._charge_fields(Payload(request.json()))], prefixes=[""])
-        return ApiResponse(201, charge.to_json())
+        return entity_response(charge, 201)
 
     def create_charge_batch(self, request: ApiRequest) -> ApiResponse:
-        entries = Payload(request.json()).objects("charges")
-        if len(entries) > MAX_BATCH:
-            raise ValidationFailed("charges", f"at most {MAX_BATCH} charges per batch, got {len(entries)}")
-        charges = self.backend.create_charges([self._charge_fields(entry) for entry in entries])
+        entries = read(Payload(request.json()), BATCH_FIELDS)["charges"]
+        for entry in entries:
+            entry["charge_date"] = entry["charge_date"].isoformat()
+        charges = self.backend.create_charges(entries)
         return ApiResponse(201, {"data": [c.to_json() for c in charges]})
 
     def release_charge(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json() if request.body else {})
-        charges = self.backend.release_charge(request.params["id"], p.int("amount", None))
+        amount = read(Payload(request.json() if request.body else {}), RELEASE_FIELDS)["amount"]
+        charges = self.backend.release_charge(request.params["id"], amount)
         return ApiResponse(200, {"data": [c.to_json() for c in charges]})
 
     def list_periods(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse(200, paginate(request, self.backend.periods_opened, lambda p: {"period": p, "status": "open"}))
 
     def dispute_invoice(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json())
-        ids = p.body.get("charge_ids", [])
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ValidationFailed("charge_ids", "must be an array of charge ids")
-        invoice = self.backend.record_dispute(request.params["id"], p.str("reason", max_len=500), ids)
-        return ApiResponse(201, invoice.to_json())
+        f = read(Payload(request.json()), DISPUTE_FIELDS)
+        return entity_response(self.backend.record_dispute(request.params["id"], f["reason"], f["charge_ids"]), 201)
 
     def run_billing(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json())
-        invoices = self.backend.run_billing(p.str("legal_entity"), p.str("period"))
+        f = read(Payload(request.json()), BILLING_RUN_FIELDS)
+        invoices = self.backend.run_billing(f["legal_entity"], f["period"])
         return ApiResponse(201, {"invoices": [i.to_json() for i in invoices]})
 
     def post_invoice(self, request: ApiRequest) -> ApiResponse:
-        return ApiResponse(200, self.backend.post_invoice(request.params["id"]).to_json())
+        return entity_response(self.backend.post_invoice(request.params["id"]))
 
     def create_payment(self, request: ApiRequest) -> ApiResponse:
-        p = Payload(request.json())
-        payment = self.backend.record_payment(p.str("invoice_id"), p.int("amount", minimum=1))
-        return ApiResponse(201, payment.to_json())
+        f = read(Payload(request.json()), PAYMENT_FIELDS)
+        return entity_response(self.backend.record_payment(f["invoice_id"], f["amount"]), 201)

@@ -181,6 +181,28 @@ class LineSpec:
 
 class PsaBackend(Backend):
     system = "psa"
+    events = {
+        "project.created": "A project was created; the subject is the project.",
+        "project.updated": "A project was linked to another contract; the subject is the project.",
+        "resource.created": "A person joined; the subject is the resource.",
+        "assignment.created": "A person was staffed on a project; the subject is the assignment.",
+        "timesheet.created": "A timesheet was started; the subject is the timesheet.",
+        "timesheet.edited": "A draft or rejected timesheet's lines changed (back to draft); the subject is the timesheet.",
+        "timesheet.submitted": "A timesheet was submitted; the subject is the timesheet.",
+        "timesheet.approved": "A timesheet version was approved; the subject is the timesheet.",
+        "timesheet.rejected": "A timesheet was rejected; the subject is the timesheet.",
+        "timesheet.adjusted": "An approved timesheet was adjusted: a new version awaits approval; the subject is the "
+                              "timesheet.",
+        "timesheet.billing_updated": "A timesheet line was marked billed; the subject is the timesheet.",
+        "expense.submitted": "An expense was submitted; the subject is the expense.",
+        "expense.approved": "An expense was approved; the subject is the expense.",
+        "expense.rejected": "An expense was rejected; the subject is the expense.",
+        "expense.billing_updated": "An expense was marked billed; the subject is the expense.",
+        "milestone.created": "A project milestone was created; the subject is the milestone.",
+        "milestone.completed": "A milestone was completed; the subject is the milestone.",
+        "milestone.approved": "The client accepted a milestone; the subject is the milestone.",
+        "milestone.billing_updated": "A milestone was marked billed; the subject is the milestone.",
+    }
     singular = SINGULAR
     not_found = PsaNotFound
 
