@@ -11,10 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mocks.core.fields import Choice, Text
+from mocks.core.openapi import FORM, Body, Operation, Shape
 from mocks.core.problems import BadRequest, Unauthorized
 from mocks.core.routing import ApiRequest, ApiResponse
 
 DEFAULT_TTL_S = 3600
+GRANT_TYPE = "client_credentials"
+
+TOKEN_OPERATION = Operation(
+    "issueToken", "Issue a bearer token (OAuth2 client credentials)",
+    Shape({"type": "object", "required": ["access_token", "token_type", "expires_in"], "additionalProperties": False,
+           "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                          "expires_in": {"type": "integer", "description": "seconds of the system's clock"}}}),
+    body=Body({"grant_type": Choice(choices=(GRANT_TYPE,)), "client_id": Text(), "client_secret": Text()},
+              media_type=FORM),
+    errors=(401,), public=True,
+)
 
 
 class TokenIssuer:
@@ -36,8 +49,8 @@ class TokenIssuer:
         from urllib.parse import parse_qsl
 
         form = dict(parse_qsl(request.body.decode(errors="replace")))
-        if form.get("grant_type") != "client_credentials":
-            raise BadRequest("grant_type must be client_credentials", error="unsupported_grant_type")
+        if form.get("grant_type") != GRANT_TYPE:
+            raise BadRequest(f"grant_type must be {GRANT_TYPE}", error="unsupported_grant_type")
         client_id, secret = form.get("client_id"), form.get("client_secret")
         if client_id not in self.clients or self.clients[client_id] != secret:
             raise Unauthorized("unknown client_id or wrong client_secret", challenge=self._challenge(),

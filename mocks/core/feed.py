@@ -37,6 +37,20 @@ class ChangeEvent:
         }
 
 
+# What ChangeEvent.to_json renders; the OpenAPI documents narrow `type` to the system's event types.
+CHANGE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One change, as `GET /events` lists it.",
+    "properties": {
+        "cursor": {"type": "string", "pattern": "^[0-9]+$", "description": "this event's position in the feed"},
+        "id": {"type": "string", "description": "the event id, the same as the webhook's `webhook-id`"},
+        "type": {"type": "string"},
+        "entity_id": {"type": "string"},
+        "version": {"type": "integer"},
+        "time": {"type": "string", "format": "date-time"},
+    },
+}
+
 Subscriber = Callable[[ChangeEvent], None]
 
 

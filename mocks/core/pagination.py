@@ -31,6 +31,11 @@ def _encode(position: int) -> str:
     return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
 
 
+def first_page_cursor() -> str:
+    """The cursor of a collection's first item: valid for every collection, however many items it has."""
+    return _encode(0)
+
+
 def _decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()

@@ -7,6 +7,9 @@ limits (429 with ``Retry-After``) when one is set, RFC 9457 errors,
 the change feed at ``GET /events`` and the ``/_c2c`` control endpoints.
 Transports (in-process, ASGI) call :meth:`Service.handle` and nothing else.
 
+``GET /openapi.json`` serves the system's OpenAPI 3.1 document, built
+from the route table on first request (:mod:`mocks.core.openapi`).
+
 Public paths (the token endpoint, the OpenAPI document) and the ``/_c2c``
 control endpoints need no bearer token and bypass the idempotency layer:
 a token response is never stored or replayed, so every POST /oauth/token
@@ -24,14 +27,39 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from mocks.core.auth import TokenIssuer
+from mocks.core.auth import TOKEN_OPERATION, TokenIssuer
 from mocks.core.backend import Backend
 from mocks.core.idempotency import IdempotencyStore
+from mocks.core.openapi import Operation, Shape, build_document
 from mocks.core.problems import InternalError, Problem
 from mocks.core.ratelimit import RateLimiter
 from mocks.core.routing import ApiRequest, ApiResponse, RouteTable, problem_response
 
 PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
+
+FEED_DEFAULT_LIMIT = 100
+FEED_MAX_LIMIT = 1000
+
+EVENTS_OPERATION = Operation(
+    "listEvents", "Read the change feed: every change in commit order",
+    Shape({"type": "object", "required": ["data", "next_cursor"], "additionalProperties": False, "properties": {
+        "data": {"type": "array", "items": {"$ref": "#/components/schemas/ChangeEvent"}},
+        "next_cursor": {"type": "string", "pattern": "^[0-9]+$",
+                        "description": "always present; pass as `after` to read on (it moves past events the "
+                                       "type filter skipped)"},
+    }}),
+    query={
+        "after": {"type": "string", "format": "feed-cursor",
+                  "description": "read events after this cursor; omitted or empty: from the start; beyond the head: "
+                                 "a 400; older than retention: a 410"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": FEED_MAX_LIMIT, "default": FEED_DEFAULT_LIMIT,
+                  "description": "events per page"},
+        "types": {"type": "string", "description": "comma-separated event types to keep (full names, e.g. "
+                                                   "`erp.invoice.posted`); the others are skipped"},
+    },
+    errors=(400, 410),
+)
+OPENAPI_OPERATION = Operation("getOpenApiDocument", "This document", Shape({"type": "object"}), public=True)
 
 log = logging.getLogger("c2c.mocks")
 
@@ -53,9 +81,20 @@ class Service:
         self.idempotency = IdempotencyStore(now) if idempotent_posts else None
         self.rate_limiter: RateLimiter | None = None  # off unless a scenario sets one
         self._snapshot = snapshot or (lambda: {})
-        routes.add("POST", "/oauth/token", self.tokens.token_endpoint)
-        routes.add("GET", "/events", self._events)
-        routes.add("GET", "/_c2c/state", lambda request: ApiResponse(200, self._snapshot()))
+        self._document: dict[str, Any] | None = None
+        routes.add("POST", "/oauth/token", self.tokens.token_endpoint, spec=TOKEN_OPERATION)
+        routes.add("GET", "/events", self._events, spec=EVENTS_OPERATION)
+        routes.add("GET", "/openapi.json", self._openapi, spec=OPENAPI_OPERATION)
+        routes.add("GET", "/_c2c/state", lambda request: ApiResponse(200, self._snapshot()))  # harness only: no spec
+
+    def openapi(self) -> dict[str, Any]:
+        """This system's OpenAPI document (built once: the route table does not change after construction)."""
+        if self._document is None:
+            self._document = build_document(self)
+        return self._document
+
+    def _openapi(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.openapi())
 
     def keep_time_with(self, now: Callable[[], float]) -> None:
         """Measure what HTTP clients measure with ``now`` from here on: token lifetime, ``Idempotency-Key``
@@ -70,7 +109,7 @@ class Service:
 
     def _events(self, request: ApiRequest) -> ApiResponse:
         """``GET /events?after=CURSOR&limit=N[&types=a,b]``: the change feed, optionally filtered by type."""
-        limit = request.query_int("limit", 100, 1, 1000)
+        limit = request.query_int("limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
         types = request.query.get("types")
         wanted = frozenset(t for t in types.split(",") if t) if types else None
         events, next_cursor = self.backend.feed.read(request.query.get("after"), limit, wanted)

@@ -18,6 +18,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mocks.core.feed import ChangeEvent
 
@@ -44,6 +45,36 @@ class Delivery:
     event: ChangeEvent
     headers: dict[str, str]
     body: bytes
+
+
+# What cloud_event renders, as the OpenAPI documents' webhooks show it.
+CLOUD_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A thin CloudEvents 1.0 envelope: read the entity's current state from the system.",
+    "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"],
+    "additionalProperties": False,
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "description": "the event id: the same on every retry and redelivery"},
+        "source": {"type": "string", "description": "/c2c/{system}"},
+        "type": {"type": "string"},
+        "subject": {"type": "string", "description": "the entity's id"},
+        "time": {"type": "string", "format": "date-time"},
+        "datacontenttype": {"const": "application/json"},
+        "data": {
+            "type": "object", "required": ["id", "version", "cursor"], "additionalProperties": False,
+            "properties": {"id": {"type": "string"}, "version": {"type": "integer"},
+                           "cursor": {"type": "string", "description": "the event's change-feed cursor"}},
+        },
+    },
+}
+
+# The Standard Webhooks headers every delivery carries.
+SIGNATURE_HEADERS = {
+    "webhook-id": "the event id: deduplicate on it",
+    "webhook-timestamp": "Unix seconds, fresh on every attempt; refuse one more than 5 minutes off",
+    "webhook-signature": "`v1,` + base64 of HMAC-SHA256(secret, `{webhook-id}.{webhook-timestamp}.{body}`)",
+}
 
 
 def cloud_event(event: ChangeEvent) -> dict:
