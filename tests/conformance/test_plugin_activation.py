@@ -50,9 +50,9 @@ sys.exit(pytest.main(sys.argv[1:]))
 
 def _pytest_without_hypothesis(cwd, *args: str) -> subprocess.CompletedProcess:
     """pytest in a fresh interpreter where ``import hypothesis`` fails, as with c2c installed without its extra
-    (hypothesis's own pytest plugin, which would not be installed either, is left out)."""
-    return subprocess.run([sys.executable, "-c", NO_HYPOTHESIS, "-p", "no:hypothesispytest", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    (the pytest plugins of hypothesis and of schemathesis, which needs it, would not be installed either: left out)."""
+    return subprocess.run([sys.executable, "-c", NO_HYPOTHESIS, "-p", "no:hypothesispytest", "-p", "no:schemathesis",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_without_the_conformance_extra_the_suite_says_what_to_install_and_other_sessions_still_run(
