@@ -21,6 +21,11 @@ contract):
 
 and serves ``POST /webhooks/{system}`` and ``GET /healthz``.
 
+``python -m reference_impl package.module:build`` runs another factory
+the same way (a variant of the reference, such as the deliberately broken
+connectors the tests keep); every :class:`ReferenceConnector` in the
+process gets the compressed cadence.
+
 Guarantees:
 
 - **Durable before 200.** A webhook is answered only after the connector
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import importlib
 import itertools
 import json
 import logging
@@ -59,6 +65,7 @@ from typing import Any
 
 import httpx
 
+from reference_impl.cadence import PRODUCTION
 from reference_impl.connector import ReferenceConnector
 
 SYSTEMS = ("crm", "clm", "psa", "erp")
@@ -119,6 +126,9 @@ class StateFile(MutableMapping[str, Any]):
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Committed to the WAL file before each write returns: that survives the process being killed (only a
+        # power loss could lose the last commits, which a kill -9 is not).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
 
     def __getitem__(self, key: str) -> Any:
@@ -233,7 +243,7 @@ class WebhookDelivery:
 class ConnectorProcess:
     """The connector, its scheduler and its storage, and the ASGI app that serves its webhooks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, factory: Callable[[Runtime], Any] | None = None) -> None:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.lock = threading.Lock()
@@ -244,11 +254,9 @@ class ConnectorProcess:
                           {system: (settings.client_id, settings.client_secret) for system in settings.urls},
                           settings.webhook_secret, WallClock(), self.scheduler, self.storage)
 
-        class Compressed(ReferenceConnector):
-            cadence = ReferenceConnector.cadence.compressed(settings.time_scale)
-
+        ReferenceConnector.cadence = PRODUCTION.compressed(settings.time_scale)  # this process's, for good
         with self.lock:
-            self.connector = Compressed(runtime)
+            self.connector = (factory or ReferenceConnector)(runtime)
         self.scheduler.start()
 
     def receive(self, system: str, headers: dict[str, str], body: bytes) -> int:
@@ -293,7 +301,7 @@ class ConnectorProcess:
     async def _answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         method, path = scope["method"], scope["path"]
         if path == "/healthz" and method == "GET":
-            return 200, {"status": "ok", "connector": self.connector.name}
+            return 200, {"status": "ok", "connector": getattr(self.connector, "name", type(self.connector).__name__)}
         prefix, _, system = path.rpartition("/")
         if prefix != "/webhooks" or system not in SYSTEMS:
             return 404, {"detail": f"nothing at {path}; webhooks go to POST /webhooks/{{{'|'.join(SYSTEMS)}}}"}
@@ -304,19 +312,35 @@ class ConnectorProcess:
         return status, {"status": status}
 
 
-def main(environ: Mapping[str, str] | None = None) -> None:
-    """Serve the reference connector until SIGTERM or SIGINT; exit 2 on bad configuration."""
+def load_factory(name: str) -> Callable[[Runtime], Any]:
+    module_name, _, attribute = name.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute, None) if attribute else None
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from None
+    if not callable(factory):
+        raise ConfigurationError(f"{name!r} does not name a connector factory (package.module:build)")
+    return factory
+
+
+def main(environ: Mapping[str, str] | None = None, argv: list[str] | None = None) -> None:
+    """Serve the reference connector (or the factory named in ``argv``) until SIGTERM or SIGINT; exit 2 on bad
+    configuration."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    args = sys.argv[1:] if argv is None else argv
     try:
+        if len(args) > 1:
+            raise ConfigurationError(f"expected at most one argument, a factory package.module:build; got {args}")
+        factory = load_factory(args[0]) if args else None
         settings = Settings.from_environ(os.environ if environ is None else environ)
     except ConfigurationError as exc:
         print(f"reference connector: {exc}", file=sys.stderr)
         sys.exit(2)
-    process = ConnectorProcess(settings)
+    process = ConnectorProcess(settings, factory)
     log.info("reference connector on %s:%d (time scale %g, state in %s)", settings.host, settings.port,
              settings.time_scale, settings.state_dir)
     try:

@@ -182,18 +182,36 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--connector-url", default=None, metavar="URL", callback=_http_url,
               help="Send every webhook to the connector at URL (POST URL/webhooks/SYSTEM) instead of running the "
                    "scenario's connector in this process.")
-def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connector_url: str | None) -> None:
+@click.option("--connector-cmd", default=None, metavar="COMMAND",
+              help="Start the connector as a process with this command line (the black-box contract: C2C_* "
+                   "variables, POST /webhooks/SYSTEM, GET /healthz); crashes are real SIGKILLs and restarts.")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --connector-cmd: where its state directory and its stdout and stderr logs go "
+                   "[default: a new temporary directory].")
+def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connector_url: str | None,
+          connector_cmd: str | None, work_dir: Path | None) -> None:
     """Run SCENARIO in real time, scaled by --speed, with the CRM, CLM, PSA and ERP on real HTTP.
 
     Prints each system's URL and the credentials once the server answers; GET /healthz answers 200 from then on.
     With --connector-url, webhooks are real signed POSTs (Standard Webhooks, wall-clock timestamps) to that
-    connector, retried on the sender's schedule.
+    connector, retried on the sender's schedule. With --connector-cmd, c2c starts the connector itself (the
+    black-box contract) and kills and restarts it for real at every crash the scenario schedules.
     Business dates follow the simulated calendar; token lifetime, Idempotency-Key retention and Retry-After are
     wall seconds. When the run ends it reconciles the ERP and stops (exit 1 on mismatches).
     """
     from mocks.server import ServerError
     from simulator.served import serve as run_served
 
+    if connector_url is not None and connector_cmd is not None:
+        fail("--connector-url and --connector-cmd both name the connector; give one")
+        sys.exit(2)
+    if work_dir is not None and connector_cmd is None:
+        fail("--work-dir holds a --connector-cmd connector's state and logs; give --connector-cmd too")
+        sys.exit(2)
+    if connector_cmd is not None and work_dir is None:
+        import tempfile
+
+        work_dir = Path(tempfile.mkdtemp(prefix="c2c-connector-"))
     try:
         parsed = load_scenario(scenario)
     except ScenarioError as exc:
@@ -209,10 +227,16 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
         say(f"  {'health':<8} {server.base_url}/healthz")
         say(f"  client_id {systems.credentials.client_id} · client_secret {systems.credentials.client_secret} · "
             f"webhook secret {systems.webhook_secret}")
+        if connector_cmd is not None:
+            say(f"  connector {connector_cmd!r}: state in {work_dir / 'state'}, output in {work_dir}/connector.*.log")
         console.file.flush()
 
     try:
-        result = run_served(parsed, seed, speed, announce, host=host, port=port, connector_url=connector_url)
+        result = run_served(parsed, seed, speed, announce, host=host, port=port, connector_url=connector_url,
+                            connector_cmd=connector_cmd, work_dir=work_dir)
+    except ConnectorLoadError as exc:  # the connector's process never became healthy: the vendor's to fix
+        fail(f"connector: {exc}")
+        sys.exit(2)
     except ServerError as exc:  # the only failure that is the command line's: the address cannot be served
         fail(f"cannot serve on {host}:{port}: {exc}")
         sys.exit(2)

@@ -110,7 +110,26 @@ class Courier:
         for age in sorted(self._faults.faults.webhooks.replay_after_seconds):
             yield self.env.timeout(age - waited)
             waited = age
-            self._answer_attack("replayed", captured, age_s=age)
+            self._answer_attack("replayed", self._aged(captured, age), age_s=age)
+
+    def _aged(self, captured: Delivery, age: float) -> Delivery:
+        """``captured`` as it reaches the connector ``age`` seconds after it was signed.
+
+        In process the outbox stamps simulated time, the clock that waited
+        ``age``: the replay is the captured bytes. In served mode it stamps
+        the wall clock, which ran ``age`` / speed seconds meanwhile: the
+        replay is then the same message as signed ``age`` wall seconds ago,
+        what an attacker holding a capture that old sends.
+        """
+        signed_at = int(captured.headers["webhook-timestamp"])
+        now = self.outbox.timestamp()
+        if now - signed_at >= age:
+            return captured
+        stamp = int(now - age)
+        return Delivery(captured.system, captured.event, {
+            **captured.headers, "webhook-timestamp": str(stamp),
+            "webhook-signature": sign(self.outbox.secret, captured.headers["webhook-id"], stamp, captured.body)},
+            captured.body)
 
     def _answer_attack(self, kind: str, delivery: Delivery, **where: float) -> None:
         status = self._send(delivery)

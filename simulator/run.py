@@ -82,12 +82,13 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
              factory: ConnectorFactory | None = None,
              storage: Storage | None = None,
              env: simpy.Environment | None = None,
-             started: Callable[[Systems, FaultPlan], None] | None = None) -> SimulationResult:
+             started: Callable[[Systems, FaultPlan, TracingTransport], None] | None = None) -> SimulationResult:
     """Run ``scenario`` with ``seed`` to its end and reconcile.
 
     ``env`` is the SimPy environment to run in (a fresh one by default; served mode passes a real-time
-    one), and ``started`` is called with the systems and the run's fault plan once the firm is set up, before
-    its first step (served mode serves them, and puts the plan in front of an external connector's requests).
+    one), and ``started`` is called with the systems, the run's fault plan and the recorder of the connector's
+    calls once the firm is set up, before its first step (served mode serves the systems, and puts the plan in
+    front of an external connector's requests and records them).
     """
     env = env if env is not None else simpy.Environment()
     clock = SimClock(env, scenario.start)
@@ -129,7 +130,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     finish = ctx.horizon + scenario.settle_days * DAY
     schedule(Run(env, clock.epoch, ctx.horizon, scenario, faults, host, couriers, systems))
     if started is not None:
-        started(systems, faults)
+        started(systems, faults, transport)
     while env.now < finish:
         env.run(until=min(finish, env.now + DAY))
         if progress is not None:

@@ -13,10 +13,22 @@ What is simulated and what is wall time:
 - business dates come from the simulated calendar: work dates, periods,
   billing runs, the timestamps of records and change events;
 - what an HTTP client measures is in wall seconds: token lifetime,
-  ``Idempotency-Key`` retention, rate-limit refills and ``Retry-After``
-  (:meth:`mocks.core.service.Service.keep_time_with`), and the delay of a
-  ``latency`` fault an external connector meets;
+  ``Idempotency-Key`` retention and ``Retry-After``
+  (:meth:`mocks.core.service.Service.keep_time_with`), webhook
+  timestamps, and the delay of a ``latency`` fault an external connector
+  meets;
+- a scenario's rate limit is per simulated second, as in ``c2c simulate``
+  (the firm is S times faster, so is what its systems admit); the
+  ``Retry-After`` of a 429 is converted to wall seconds, rounded up, at
+  least 1, and a request before it has passed is early
+  (:meth:`mocks.core.ratelimit.RateLimiter.tell_wait_on`);
 - fault windows and outages are simulated time, as the scenario says.
+
+While the firm hands a webhook to a connector, its step waits for the
+answer, so the simulated clock stands still while the connector does
+work inside its webhook handler: that work takes no simulated time, as in
+process. What the connector does later (retries, polls) runs while the
+calendar moves on, S simulated seconds per wall second.
 
 The connector is the scenario's own, in this process (as in ``c2c
 simulate``), or one that runs elsewhere (``connector_url``): then every
@@ -37,9 +49,11 @@ process there) and drops the connection.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from simpy.core import EmptySchedule, Environment, Infinity
 from simpy.rt import RealtimeEnvironment
@@ -47,12 +61,15 @@ from simpy.rt import RealtimeEnvironment
 from mocks.core.asgi import SystemsApp
 from mocks.server import SystemsServer
 from mocks.systems import Systems
+from simulator.blackbox import ConnectorCommand
 from simulator.faults import FaultPlan
 from simulator.forwarding import forward_to
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Scenario
+from simulator.trace import Sink, TracingTransport, null_sink
 
 MAX_NAP_S = 0.25  # the longest single sleep, so an interrupt is seen quickly
+BLACK_BOX_WALL_S = 20.0  # what a conformance scenario's calendar takes against a black-box connector
 
 
 class ServedEnvironment(RealtimeEnvironment):
@@ -65,11 +82,13 @@ class ServedEnvironment(RealtimeEnvironment):
     def __init__(self, speed: float, lock: threading.Lock) -> None:
         super().__init__(factor=1.0 / speed, strict=False)
         self.lock = lock
+        self.hold: Callable[[], float] = lambda: 0.0  # waits while the firm must stand still; returns the wait
 
     def step(self) -> None:
         due = self.peek()
         if due is Infinity:
             raise EmptySchedule
+        self.real_start += self.hold()  # the calendar stood still meanwhile: it resumes where it was
         wall_due = self.real_start + (due - self.env_start) * self.factor
         while (wait := wall_due - time.monotonic()) > 0:
             time.sleep(min(wait, MAX_NAP_S))
@@ -79,38 +98,95 @@ class ServedEnvironment(RealtimeEnvironment):
 
 def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[SystemsServer, Systems], None], *,
           host: str = "127.0.0.1", port: int = 0, connector_url: str | None = None,
+          connector_cmd: str | None = None, work_dir: Path | None = None,
           progress: Callable[[float], None] | None = None,
-          on_connector_killed: Callable[[], None] | None = None) -> SimulationResult:
+          on_connector_killed: Callable[[], None] | None = None, sink: Sink = null_sink) -> SimulationResult:
     """Run ``scenario`` in real time with its systems served on ``host:port``; reconcile at the end.
 
-    ``announce`` is called once the server accepts requests, before the
-    firm's first step. The server stops when the run ends (or is
-    interrupted). With ``connector_url`` the deliveries go to that
-    connector instead of the scenario's, and its requests meet the
-    scenario's HTTP faults in the server. ``on_connector_killed`` is called
-    at each kill point one of them meets (from the server's thread, without
-    the lock; it must not block); without it a kill point only drops that
-    request's connection. Either way the kill is recorded.
+    ``announce`` is called once the server accepts requests (and a
+    ``connector_cmd`` process answers its health check), before the firm's
+    first step. The server stops when the run ends (or is interrupted).
+
+    The connector is the scenario's, in this process, unless one runs
+    elsewhere: at ``connector_url``, or started here by ``connector_cmd``
+    (:class:`simulator.blackbox.ConnectorCommand`: the black-box contract,
+    its state directory and logs under ``work_dir``, killed for real at
+    every crash the scenario schedules and at every kill point it meets).
+    An external connector's requests meet the scenario's HTTP faults in
+    the server and are traced as an in-process connector's calls are.
+    ``on_connector_killed`` is called at each kill point one of them meets
+    (from the server's thread, without the lock; it must not block);
+    without it a kill point only drops that request's connection. Either
+    way the kill is recorded. With ``connector_cmd`` the process is killed
+    there instead, and its death and restart are traced as the host traces
+    the crashes it makes.
     """
+    if connector_url is not None and connector_cmd is not None:
+        raise ValueError("a served run has one connector: connector_url or connector_cmd, not both")
     lock = threading.Lock()
     env = ServedEnvironment(speed, lock)
     servers: list[SystemsServer] = []
+    command = None
+    if connector_cmd is not None:
+        folder = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-connector-"))
+        command = ConnectorCommand(connector_cmd, folder / "state", folder, speed, lock)
+    external = connector_url is not None or command is not None
 
-    def started(systems: Systems, faults: FaultPlan) -> None:
+    def started(systems: Systems, faults: FaultPlan, calls: TracingTransport) -> None:
         for service in systems.services.values():
             service.keep_time_with(time.time)
-        if connector_url is not None:
+            limiter = service.rate_limiter
+            if limiter is not None:  # the scenario's limit is per simulated second; Retry-After is told in wall s
+                limiter.now = service.backend.clock.now
+                limiter.tell_wait_on(time.time, speed)
+        if external:
             for outbox in systems.outboxes.values():
                 outbox.timestamp = lambda: int(time.time())
-        app = SystemsApp(systems.services, lock, faults=faults if connector_url is not None else None,
-                         on_connector_killed=on_connector_killed)
+
+        def answered(system: str, method: str, path: str, status: int) -> None:
+            with lock:  # the trace is the firm's: written between its steps
+                calls.record(system, method, path, status, None if status else "RemoteProtocolError")
+
+        killed = on_connector_killed
+        if command is not None:  # the trace tells a kill point's death and the restart as the host tells its own
+            def killed() -> None:
+                with lock:  # traced before the kill, so the watchdog's restart is always traced after it
+                    calls.trace.record("connector_crash", how="killed at a kill point")
+                command.kill_now()
+
+            def revived() -> None:
+                with lock:
+                    calls.trace.record("connector_restart", how="restarted after a kill point")
+            command.on_revived = revived
+            env.hold = command.await_restart
+        app = SystemsApp(systems.services, lock, faults=faults if external else None,
+                         on_connector_killed=killed, on_answered=answered if external else None)
         servers.append(SystemsServer(app, host, port).start())
+        if command is not None:
+            command.launch(servers[0].urls)
         env.sync()  # the calendar starts now, not when the environment was made
         announce(servers[0], systems)
 
     try:
-        factory = forward_to(connector_url, lock) if connector_url is not None else None
-        return simulate(scenario, seed, env=env, started=started, progress=progress, factory=factory)
+        factory = command or (forward_to(connector_url, lock) if connector_url is not None else None)
+        return simulate(scenario, seed, env=env, started=started, progress=progress, factory=factory, sink=sink)
     finally:
+        if command is not None:
+            command.close()
         for server in servers:
             server.stop()
+
+
+def black_box_speed(scenario: Scenario, wall_s: float = BLACK_BOX_WALL_S) -> float:
+    """The speed at which ``scenario``'s calendar (its months and settling days) takes about ``wall_s`` wall
+    seconds, and never slower than a simulated day per wall second."""
+    span_s = ((scenario.end - scenario.start).days + scenario.settle_days) * 86400
+    return max(86400.0, span_s / wall_s)
+
+
+def run_black_box(scenario: Scenario, seed: int, command: str, work_dir: Path, *, sink: Sink = null_sink,
+                  speed: float | None = None) -> SimulationResult:
+    """One served run of ``scenario`` against the connector ``command`` starts, for the conformance suite: on a
+    free port, at :func:`black_box_speed` unless ``speed`` is given, its state and logs under ``work_dir``."""
+    return serve(scenario, seed, speed or black_box_speed(scenario), lambda server, systems: None,
+                 connector_cmd=command, work_dir=work_dir, sink=sink)

@@ -65,11 +65,18 @@ class TracingTransport(httpx.BaseTransport):
         try:
             response = self.inner.handle_request(request)
         except httpx.TransportError as exc:  # what the connector saw: no status at all
-            self.calls[(system, 0)] += 1
-            self.trace.record("api", system=system, method=request.method, path=request.url.path,
-                              status=0, error=type(exc).__name__)
+            self.record(system, request.method, request.url.path, 0, type(exc).__name__)
             raise
-        self.calls[(system, response.status_code)] += 1
-        self.trace.record("api", system=system, method=request.method, path=request.url.path,
-                          status=response.status_code)
+        self.record(system, request.method, request.url.path, response.status_code)
         return response
+
+    def record(self, system: str, method: str, path: str, status: int, error: str | None = None) -> None:
+        """Count and trace one call (status 0: no answer reached the connector; ``error`` says what it saw).
+
+        A connector reached over real HTTP is recorded here too, by the served app.
+        """
+        self.calls[(system, status)] += 1
+        if error is None:
+            self.trace.record("api", system=system, method=method, path=path, status=status)
+        else:
+            self.trace.record("api", system=system, method=method, path=path, status=status, error=error)

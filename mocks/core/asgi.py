@@ -108,16 +108,20 @@ class SystemsApp:
 
     ``faults`` (optional) is asked about every request to a system and its
     effect done for real (:data:`ASGI_EFFECTS`); ``on_connector_killed`` is
-    called at each kill point, without the lock.
+    called at each kill point, without the lock; ``on_answered`` (optional)
+    is told each request to a system once it is answered (status 0: the
+    connection was dropped), without the lock.
     """
 
     def __init__(self, services: Mapping[str, Service], lock: threading.Lock | None = None, *,
                  faults: FaultInjector | None = None,
-                 on_connector_killed: Callable[[], None] | None = None) -> None:
+                 on_connector_killed: Callable[[], None] | None = None,
+                 on_answered: Callable[[str, str, str, int], None] | None = None) -> None:
         self.services = services
         self.lock = lock or threading.Lock()
         self.faults = faults
         self.on_connector_killed = on_connector_killed
+        self.on_answered = on_answered
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -166,6 +170,16 @@ class SystemsApp:
         if fault is not None and fault.kind not in ASGI_EFFECTS:
             raise ValueError(f"unknown HTTP fault kind {fault.kind!r}")
         return fault
+
+    def answered(self, exchange: Exchange, status: int) -> None:
+        """Tell ``on_answered`` (system, method, path, status; 0: the connection was dropped) about a request to a
+        system, once its answer is sent (the lock is not held). Control endpoints are the harness's: not told."""
+        if self.on_answered is None or exchange.request.path.startswith(CONTROL_PREFIX):
+            return
+        try:
+            self.on_answered(exchange.system, exchange.request.method, exchange.request.path, status)
+        except Exception:
+            log.exception("on_answered failed")
 
     def connector_killed(self) -> None:
         """Tell whoever runs the connector that its process dies now (never raises; the lock is not held)."""
@@ -217,6 +231,7 @@ class Exchange:
 
     async def respond(self, response: ApiResponse) -> None:
         await _send(self._send, response)
+        self.app.answered(self, response.status)
 
     async def hold(self, seconds: float) -> None:
         """Wait up to ``seconds`` (not holding the lock); sooner if the client hangs up. A server that stops
@@ -233,6 +248,7 @@ class Exchange:
         await self._send({"type": "http.response.start", "status": DROPPED_STATUS,
                           "headers": [(b"content-type", b"application/problem+json"), (b"content-length", b"1"),
                                       (b"connection", b"close")]})
+        self.app.answered(self, 0)
 
     async def killed(self) -> None:
         """The connector's process dies now: the callback, then the connection drops."""

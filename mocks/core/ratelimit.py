@@ -6,6 +6,13 @@ and told, in whole seconds, when a token will be there. The limiter also
 counts *early* requests: ones that arrive before the ``Retry-After`` the
 client was given has passed. A client that honours ``Retry-After`` makes
 none; that is how a conformance check tells the two apart.
+
+The bucket refills on the system's clock, as the scenario's limit says
+(tokens per simulated second). ``Retry-After`` is what the client measures:
+by default on the same clock; after :meth:`RateLimiter.tell_wait_on` (served
+mode) in seconds of another clock, the wall clock, which runs ``speed`` times
+slower: the wait is converted and rounded up, never under 1 second, and an
+early request is one that comes before that wall-clock instant.
 """
 
 from __future__ import annotations
@@ -41,19 +48,27 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self.refused: Counter[str] = Counter()
         self.early: Counter[str] = Counter()
+        self._client_now = now  # the clock Retry-After is told on
+        self._speed = 1.0  # refill-clock seconds per client-clock second
+
+    def tell_wait_on(self, client_now: Callable[[], float], speed: float) -> None:
+        """Tell ``Retry-After`` (and judge early requests) on ``client_now``, a clock ``speed`` times slower than
+        the one the bucket refills on."""
+        self._client_now = client_now
+        self._speed = speed
 
     def admit(self, client_id: str) -> None:
         now = self.now()
         bucket = self._buckets.setdefault(client_id, _Bucket(float(self.burst), now))
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
         bucket.updated = now
-        if now < bucket.not_before:
+        if self._client_now() < bucket.not_before:
             self.early[client_id] += 1
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return
-        wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second))
-        bucket.not_before = now + wait
+        wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second / self._speed))
+        bucket.not_before = self._client_now() + wait
         self.refused[client_id] += 1
         raise RateLimited(f"rate limit of {self.per_second}/s (burst {self.burst}) exceeded; retry in {wait} s",
                           headers={"retry-after": str(wait)})
