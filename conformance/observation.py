@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import shlex
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -70,9 +71,14 @@ def relative(path: Path) -> str:
         return str(path)
 
 
-def simulate_command(scenario_path: Path, seed: int, connector: str) -> str:
-    return (f"c2c simulate {shlex.quote(relative(scenario_path))} --seed {seed} "
-            f"--connector {shlex.quote(connector)}")
+def simulate_command(scenario_path: Path, seed: int, subject: Subject) -> str:
+    """The command that runs one scenario against the subject: ``c2c simulate``, or ``c2c serve`` for a
+    black-box connector (its interleavings are the wall clock's, so it replays the same faults, not the same
+    instants)."""
+    scenario = shlex.quote(relative(scenario_path))
+    if subject.command is not None:
+        return f"c2c serve {scenario} --seed {seed} --connector-cmd {shlex.quote(subject.command)}"
+    return f"c2c simulate {scenario} --seed {seed} --connector {shlex.quote(subject.spec)}"
 
 
 def _key(mismatch: Mismatch, keys: dict[str, str]) -> tuple:
@@ -104,7 +110,34 @@ def new_mismatches(run: Observation, calm: Observation) -> list[Mismatch]:
     return new
 
 
+Run = Callable[[Scenario, Path, int, Callable[[dict[str, Any]], None]], SimulationResult]
+"""(scenario, its file, seed, trace sink) -> the result: how a subject's scenarios are run."""
+
+
+def in_process(factory: Callable) -> Run:
+    return lambda scenario, path, seed, sink: simulate(scenario, seed, sink=sink, factory=factory)
+
+
+def runner(subject: Subject, artifacts: Path) -> Run:
+    """In process for a factory; for a black-box connector, served over real HTTP with the connector's process
+    started, killed and restarted on a state directory of its own, its output kept under ``artifacts/connector``."""
+    if subject.command is None:
+        return in_process(subject.factory)
+    from simulator.served import run_black_box
+
+    def served(scenario: Scenario, path: Path, seed: int, sink: Callable[[dict[str, Any]], None]) -> SimulationResult:
+        folder = artifacts / "connector" / (scenario.name if scenario.faults != Faults() else f"{scenario.name}-calm")
+        return run_black_box(scenario, seed, subject.command, folder, sink=sink)
+    return served
+
+
 def observe(scenario: Scenario, scenario_path: Path, seed: int, factory: Callable) -> Observation:
+    """One run of ``scenario`` with the connector ``factory`` builds, in process."""
+    return observe_with(scenario, scenario_path, seed, in_process(factory))
+
+
+def observe_with(scenario: Scenario, scenario_path: Path, seed: int, run: Run) -> Observation:
+    """One run of ``scenario``, made by ``run``."""
     records: list[dict[str, Any]] = []
     per_hour: Counter = Counter()
     throttled: Counter = Counter()
@@ -120,7 +153,7 @@ def observe(scenario: Scenario, scenario_path: Path, seed: int, factory: Callabl
         elif record["kind"] == "api" and record["status"] == 429:
             throttled[int(record["t"] // 3600)] += 1
 
-    result = simulate(scenario, seed, sink=keep, factory=factory)
+    result = run(scenario, scenario_path, seed, keep)
     return Observation(scenario_path, seed, result, records, per_hour, list(sent), throttled)
 
 
@@ -132,7 +165,9 @@ class Observations:
         self.seed = seed
         self.artifacts = artifacts
         self.unsupported = frozenset(BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if subject.lacks(c))
+        self._run = runner(subject, artifacts)
         self._runs: dict[str, Observation] = {}
+        self._pending: dict[str, Future[Observation]] = {}  # runs started by prefetch, not handed out yet
         self.read: list[Observation] = []  # every run handed out since the caller last cleared it, in order
 
     def _hand_out(self, key: str) -> Observation:
@@ -158,11 +193,24 @@ class Observations:
         }))
         return adapted
 
+    def _job(self, name: str) -> tuple[str, Scenario, Path]:
+        path = self.scenario_file(name)
+        return name, load_scenario(path), path
+
+    def _control_job(self, name: str) -> tuple[str, Scenario, Path]:
+        path = self.scenario_file(name)
+        calm = load_scenario(path).model_copy(update={"faults": Faults()})
+        return "control:" + calm.model_dump_json(exclude={"name", "description"}), calm, path
+
+    def _observed(self, key: str, scenario: Scenario, path: Path) -> Observation:
+        if key not in self._runs:
+            pending = self._pending.pop(key, None)
+            self._runs[key] = pending.result() if pending is not None else \
+                observe_with(scenario, path, self.seed, self._run)
+        return self._hand_out(key)
+
     def of(self, name: str) -> Observation:
-        if name not in self._runs:
-            path = self.scenario_file(name)
-            self._runs[name] = observe(load_scenario(path), path, self.seed, self.subject.factory)
-        return self._hand_out(name)
+        return self._observed(*self._job(name))
 
     def judged(self) -> list[tuple[str, Observation]]:
         """The scenario runs requirements were judged on so far (not their fault-free companions), by name."""
@@ -173,9 +221,19 @@ class Observations:
 
         Scenarios that differ only in their faults share one control run.
         """
-        path = self.scenario_file(name)
-        calm = load_scenario(path).model_copy(update={"faults": Faults()})
-        key = "control:" + calm.model_dump_json(exclude={"name", "description"})
-        if key not in self._runs:
-            self._runs[key] = observe(calm, path, self.seed, self.subject.factory)
-        return self._hand_out(key)
+        return self._observed(*self._control_job(name))
+
+    def prefetch(self, names: Iterable[str], workers: int) -> None:
+        """Start now, on ``workers`` threads, the runs of ``names`` and of their fault-free companions.
+
+        For a black-box connector, whose runs mostly wait on the wall clock
+        and the connector's process, not on this one's CPU: the runs overlap,
+        and :meth:`of` and :meth:`control` wait for the one they need. The
+        runs are the ones :meth:`of` would make, so the verdict is the same.
+        """
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="c2c-run")
+        for name in dict.fromkeys(names):
+            for key, scenario, path in (self._job(name), self._control_job(name)):
+                if key not in self._runs and key not in self._pending:
+                    self._pending[key] = pool.submit(observe_with, scenario, path, self.seed, self._run)
+        pool.shutdown(wait=False)

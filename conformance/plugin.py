@@ -29,6 +29,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("c2c", "c2c conformance")
     group.addoption("--connector", default=DEFAULT_CONNECTOR, metavar="MODULE:FUNCTION",
                     help=f"connector factory to certify [default: {DEFAULT_CONNECTOR}]")
+    group.addoption("--connector-cmd", default=None, metavar="COMMAND",
+                    help="certify a black-box connector: a command line that starts it as a process (the black-box "
+                         "contract: C2C_* variables, POST /webhooks/{system}, GET /healthz); the systems are served "
+                         "over real HTTP")
+    group.addoption("--connector-manifest", default=None, metavar="FILE",
+                    help="the black-box connector's JSON manifest: name, version, capabilities [default: all]")
     group.addoption("--c2c-seed", default="1", metavar="N", help="seed of every scenario run [default: 1]")
     group.addoption("--c2c-profile", default="core", metavar="core|full",
                     help="core: every MUST; full: every MUST and SHOULD, longer property runs [default: core]")

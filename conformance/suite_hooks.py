@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from conformance import DEFAULT_CONNECTOR
 from conformance.catalog import BY_ID, CATALOG
 from conformance.certification import Certification
 from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, verdict_words, write_report
-from conformance.subject import SubjectError, load_subject
+from conformance.subject import Subject, SubjectError, load_black_box_subject, load_subject
 from conformance.verdict import NOT_RUN, Profile, in_profile
 
 CERTIFICATION = pytest.StashKey[Certification]()
@@ -45,6 +46,18 @@ def _writable_directory(name: str) -> Path:
     return folder
 
 
+def _subject(config: pytest.Config) -> Subject:
+    """The factory ``--connector`` names, or the process ``--connector-cmd`` starts (not both)."""
+    command, manifest = config.getoption("--connector-cmd"), config.getoption("--connector-manifest")
+    if command is None:
+        if manifest is not None:
+            raise SubjectError("--connector-manifest describes a black-box connector; give its --connector-cmd too")
+        return load_subject(config.getoption("--connector"))
+    if config.getoption("--connector") != DEFAULT_CONNECTOR:
+        raise SubjectError("--connector and --connector-cmd both name the connector under test; give one")
+    return load_black_box_subject(command, Path(manifest) if manifest is not None else None)
+
+
 def start(config: pytest.Config) -> None:
     """Check the options and set up the session's certification (called by the plugin when the suite is collected)."""
     try:
@@ -52,7 +65,7 @@ def start(config: pytest.Config) -> None:
     except ValueError:
         raise pytest.UsageError(f"--c2c-profile {config.getoption('--c2c-profile')!r}: expected core or full") from None
     try:
-        subject = load_subject(config.getoption("--connector"))
+        subject = _subject(config)
     except SubjectError as exc:
         raise pytest.UsageError(str(exc)) from None
     report_dir = _writable_directory(config.getoption("--c2c-report-dir"))
@@ -69,6 +82,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         profile = metafunc.config.stash[CERTIFICATION].profile
         chosen = [r for r in CATALOG if in_profile(r, profile)]
         metafunc.parametrize("requirement", chosen, ids=[r.id for r in chosen])
+
+
+BLACK_BOX_RUNS_AT_ONCE = 4  # a black-box run mostly waits (on the wall clock and the connector), so they overlap
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A black-box connector's scenario runs start now, several at once, for the requirements selected."""
+    certification = session.config.stash.get(CERTIFICATION, None)
+    if certification is None or not certification.subject.black_box:
+        return
+    chosen = [BY_ID[r] for item in session.items if (r := _selected_requirement(item)) is not None]
+    wanted = [r.scenario for r in chosen if not certification.subject.lacks(r.needs)]
+    certification.observations.prefetch(wanted, BLACK_BOX_RUNS_AT_ONCE)
+
+
+def _selected_requirement(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    requirement = callspec.params.get("requirement") if callspec is not None else None
+    return getattr(requirement, "id", None)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from conformance.findings import Finding
 from conformance.observation import Observation, new_mismatches, relative, simulate_command
 from conformance.ownership import INVOICING_RULES, defect_of
 from conformance.schedules import Counterexample
+from conformance.subject import Subject
 from simulator.kpis import epoch_seconds, first_charge_by_approval
 from simulator.oracle import Mismatch
 
@@ -112,7 +113,20 @@ def caused_by_faults(faulty: Observation, calm: Observation, calm_day_defects: C
     return Evidence(findings, "; ".join(parts), claimed=claimed + calm_day, owned_elsewhere=owned_elsewhere)
 
 
-def counterexample(found: Counterexample, seed: int, connector: str, requirement_id: str, what: str,
+def black_box_only(evidence: Evidence, search: str) -> Evidence:
+    """The scenario's evidence alone, saying which search a black-box connector is not put through.
+
+    Hypothesis's searches run the small firm hundreds of times and shrink by
+    re-running it, which needs the deterministic in-process run; a process
+    on the wall clock gives neither the speed nor the same interleaving
+    twice. The scenario itself was run against the process, faults and all.
+    """
+    note = f"{search} needs in-process runs and was not made for this black-box connector"
+    evidence.summary = "; ".join(filter(None, [evidence.summary, note]))
+    return evidence
+
+
+def counterexample(found: Counterexample, seed: int, connector: Subject, requirement_id: str, what: str,
                    folder: Any) -> Evidence:
     """A shrunk schedule as evidence: its mismatches, and a scenario file next to the report that replays it."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ and the suite refuses a catalog entry without a check (or the reverse).
 
 from __future__ import annotations
 
-import shlex
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
@@ -54,7 +53,7 @@ def check(requirement_id: str) -> Callable[[Check], Check]:
 
 
 def pytest_command(requirement: Requirement, ctx: CheckContext) -> str:
-    return (f"pytest conformance/ -k {requirement.id} --connector {shlex.quote(ctx.subject.spec)} "
+    return (f"pytest conformance/ -k {requirement.id} {ctx.subject.options()} "
             f"--c2c-seed {ctx.seed} --c2c-profile {ctx.profile}")
 
 
@@ -94,7 +93,7 @@ def reproduce_commands(requirement: Requirement, ctx: CheckContext, evidence: Ev
     exercise the requirement (that not-shown finding is about its run).
     """
     suite = pytest_command(requirement, ctx)
-    scenario = simulate_command(ctx.observations.of(requirement.scenario).scenario_path, ctx.seed, ctx.subject.spec)
+    scenario = simulate_command(ctx.observations.of(requirement.scenario).scenario_path, ctx.seed, ctx.subject)
     if evidence.scenario_passed:
         return [*evidence.reproduce, suite, *([scenario] if unexercised else [])]
     return [suite, scenario, *evidence.reproduce]

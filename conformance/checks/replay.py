@@ -5,6 +5,7 @@ from __future__ import annotations
 from conformance.checks.evidence import (
     Evidence,
     billable_approvals,
+    black_box_only,
     counterexample,
     first_charges,
     lag_words,
@@ -104,9 +105,11 @@ def crash_restart(ctx: CheckContext) -> Evidence:
                           for point, words in KILL_POINTS.items() if point not in landed]
     if evidence.findings or ctx.profile is not Profile.FULL:
         return evidence
+    if ctx.subject.black_box:
+        return black_box_only(evidence, "the search of kill instants")
     found = crash_schedules(ctx.subject.factory, ctx.seed, CRASH_EXAMPLES,
                             ctx.observations.scenario_file("small_firm.yaml"))
     if found is None:
         return Evidence()
-    return counterexample(found, ctx.seed, ctx.subject.spec, "C2C-REPLAY-003", "kills after committed calls",
+    return counterexample(found, ctx.seed, ctx.subject, "C2C-REPLAY-003", "kills after committed calls",
                           ctx.artifacts / "counterexamples")

@@ -66,7 +66,7 @@ def in_line_within_the_hour(ctx: CheckContext) -> Evidence:
             continue
         evidence.findings += late_findings(late, name)
         if late and name != CRASHES:
-            evidence.reproduce.append(simulate_command(run.scenario_path, ctx.seed, ctx.subject.spec))
+            evidence.reproduce.append(simulate_command(run.scenario_path, ctx.seed, ctx.subject))
         late_total, judged_total = late_total + len(late), judged_total + len(judged)
         worst = max(late, key=lambda lag: lag.seconds, default=None)
         if worst is not None and (longest is None or worst.seconds > longest.seconds):
