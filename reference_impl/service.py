@@ -19,7 +19,8 @@ contract):
   second of the firm it serves; its periodic work and backoffs run that
   many times as often (:meth:`~reference_impl.cadence.Cadence.compressed`).
 
-and serves ``POST /webhooks/{system}`` and ``GET /healthz``.
+and serves ``POST /webhooks/{system}`` and ``GET /healthz`` (which names
+the event types it subscribes to, so the others are not sent at all).
 
 ``python -m reference_impl package.module:build`` runs another factory
 the same way (a variant of the reference, such as the deliberately broken
@@ -301,7 +302,12 @@ class ConnectorProcess:
     async def _answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         method, path = scope["method"], scope["path"]
         if path == "/healthz" and method == "GET":
-            return 200, {"status": "ok", "connector": getattr(self.connector, "name", type(self.connector).__name__)}
+            health: dict[str, Any] = {"status": "ok",
+                                      "connector": getattr(self.connector, "name", type(self.connector).__name__)}
+            wanted = getattr(self.connector, "subscriptions", None)
+            if wanted is not None:  # the event types to be sent; the others are not posted at all
+                health["subscriptions"] = sorted(wanted)
+            return 200, health
         prefix, _, system = path.rpartition("/")
         if prefix != "/webhooks" or system not in SYSTEMS:
             return 404, {"detail": f"nothing at {path}; webhooks go to POST /webhooks/{{{'|'.join(SYSTEMS)}}}"}

@@ -13,6 +13,9 @@ command line) with
   connector may run its timers that much faster to keep up);
 
 and the connector serves ``POST /webhooks/{system}`` and ``GET /healthz``.
+A health answer that is a JSON object with ``subscriptions`` (a list of
+event types) subscribes the connector to those: the others are not sent,
+as with a webhook endpoint configured for some events only.
 
 :class:`ConnectorCommand` is a connector factory for the harness's host,
 like any other: each call (the first start, and the restart after each
@@ -84,6 +87,7 @@ class ConnectorCommand:
         self.kills = 0
         self.unexpected_exits: list[int] = []  # exit statuses of deaths the harness did not cause
         self.on_revived: Callable[[], None] | None = None  # told after the watchdog restarted a dead process
+        self.subscriptions: frozenset[str] | None = None  # what its GET /healthz says it wants, if it says
         self._env: dict[str, str] | None = None
         self._credentials: tuple[str, str, str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -107,7 +111,8 @@ class ConnectorCommand:
         if self._env is not None:  # a restart: the systems are served already
             with released(self.lock):
                 self._start()
-        return ForwardingConnector(self.url, self.lock, httpx.Client(timeout=30.0))
+        return ForwardingConnector(self.url, self.lock, httpx.Client(timeout=30.0),
+                                   lambda: self.subscriptions)
 
     def launch(self, urls: dict[str, str]) -> None:
         """Start the process for the first time, now that the systems answer at ``urls``."""
@@ -200,10 +205,12 @@ class ConnectorCommand:
                     raise ConnectorLoadError(f"connector command exited with status {process.returncode} before "
                                              f"GET /healthz answered; {self._stderr_tail()}")
                 try:
-                    if probe.get(f"{self.url}/healthz").status_code == 200:
-                        return
+                    health = probe.get(f"{self.url}/healthz")
                 except httpx.TransportError:
-                    pass
+                    health = None
+                if health is not None and health.status_code == 200:
+                    self.subscriptions = _subscriptions(health)
+                    return
                 time.sleep(HEALTH_POLL_S)
         raise ConnectorLoadError(f"connector command did not answer GET {self.url}/healthz with 200 within "
                                  f"{START_TIMEOUT_S:g} s; {self._stderr_tail()}")
@@ -241,6 +248,17 @@ class ConnectorCommand:
         except OSError:
             tail = []
         return "its stderr ends: " + " | ".join(tail) if tail else "it wrote nothing to stderr"
+
+
+def _subscriptions(health: httpx.Response) -> frozenset[str] | None:
+    """The event types a health answer names (a JSON object's ``subscriptions``: a list of strings), or None."""
+    try:
+        wanted = health.json().get("subscriptions")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(wanted, list) and all(isinstance(t, str) for t in wanted):
+        return frozenset(wanted)
+    return None
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

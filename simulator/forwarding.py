@@ -44,11 +44,18 @@ def released(lock: threading.Lock | None) -> Iterator[None]:
 
 
 class ForwardingConnector:
-    def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client) -> None:
+    def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client,
+                 subscriptions: Callable[[], frozenset[str] | None] = lambda: None) -> None:
         self.url = url.rstrip("/")
+        self._subscriptions = subscriptions
         self.lock = lock
         self.http = http
         self.unreachable = 0
+
+    @property
+    def subscriptions(self) -> frozenset[str] | None:
+        """The event types the connector asked for, as it last said (None: every event)."""
+        return self._subscriptions()
 
     def receive(self, delivery: Delivery) -> int:
         with released(self.lock):

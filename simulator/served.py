@@ -70,6 +70,10 @@ from simulator.trace import Sink, TracingTransport, null_sink
 
 MAX_NAP_S = 0.25  # the longest single sleep, so an interrupt is seen quickly
 BLACK_BOX_WALL_S = 20.0  # what a conformance scenario's calendar takes against a black-box connector
+# The longest a latency fault holds a black-box connector's request in a certification run: a real delay on the
+# socket, but a scenario's 15-60 s delays, each stalling the firm, would make one run last an hour. A connector
+# whose read timeout is shorter still meets its timeout; lost responses are their own fault kind.
+CERTIFICATION_DELAY_S = 3.0
 
 
 class ServedEnvironment(RealtimeEnvironment):
@@ -100,7 +104,8 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
           host: str = "127.0.0.1", port: int = 0, connector_url: str | None = None,
           connector_cmd: str | None = None, work_dir: Path | None = None,
           progress: Callable[[float], None] | None = None,
-          on_connector_killed: Callable[[], None] | None = None, sink: Sink = null_sink) -> SimulationResult:
+          on_connector_killed: Callable[[], None] | None = None, sink: Sink = null_sink,
+          longest_delay_s: float | None = None) -> SimulationResult:
     """Run ``scenario`` in real time with its systems served on ``host:port``; reconcile at the end.
 
     ``announce`` is called once the server accepts requests (and a
@@ -160,7 +165,8 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
             command.on_revived = revived
             env.hold = command.await_restart
         app = SystemsApp(systems.services, lock, faults=faults if external else None,
-                         on_connector_killed=killed, on_answered=answered if external else None)
+                         on_connector_killed=killed, on_answered=answered if external else None,
+                         longest_delay_s=longest_delay_s)
         servers.append(SystemsServer(app, host, port).start())
         if command is not None:
             command.launch(servers[0].urls)
@@ -187,6 +193,7 @@ def black_box_speed(scenario: Scenario, wall_s: float = BLACK_BOX_WALL_S) -> flo
 def run_black_box(scenario: Scenario, seed: int, command: str, work_dir: Path, *, sink: Sink = null_sink,
                   speed: float | None = None) -> SimulationResult:
     """One served run of ``scenario`` against the connector ``command`` starts, for the conformance suite: on a
-    free port, at :func:`black_box_speed` unless ``speed`` is given, its state and logs under ``work_dir``."""
+    free port, at :func:`black_box_speed` unless ``speed`` is given, its state and logs under ``work_dir``,
+    latency faults held at most :data:`CERTIFICATION_DELAY_S`."""
     return serve(scenario, seed, speed or black_box_speed(scenario), lambda server, systems: None,
-                 connector_cmd=command, work_dir=work_dir, sink=sink)
+                 connector_cmd=command, work_dir=work_dir, sink=sink, longest_delay_s=CERTIFICATION_DELAY_S)

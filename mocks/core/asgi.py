@@ -27,7 +27,8 @@ here. What a client (httpx) sees, per kind:
 - ``server_error`` / ``outage``: the 5xx problem+json the in-process
   transport answers, byte for byte, with ``Retry-After`` when the rule
   gives one; the system never sees the request.
-- ``latency``: the request is handled after ``delay_s`` wall seconds,
+- ``latency``: the request is handled after ``delay_s`` wall seconds (at
+  most ``longest_delay_s``, when the app is given one),
   waited without the lock (other requests and the firm go on meanwhile);
   a client whose read timeout is shorter gets ``ReadTimeout`` and the
   request is handled anyway, as in process.
@@ -116,8 +117,10 @@ class SystemsApp:
     def __init__(self, services: Mapping[str, Service], lock: threading.Lock | None = None, *,
                  faults: FaultInjector | None = None,
                  on_connector_killed: Callable[[], None] | None = None,
-                 on_answered: Callable[[str, str, str, int], None] | None = None) -> None:
+                 on_answered: Callable[[str, str, str, int], None] | None = None,
+                 longest_delay_s: float | None = None) -> None:
         self.services = services
+        self.longest_delay_s = longest_delay_s  # a latency fault's delay, capped (None: as the fault says)
         self.lock = lock or threading.Lock()
         self.faults = faults
         self.on_connector_killed = on_connector_killed
@@ -302,7 +305,8 @@ async def _reset(exchange: Exchange, fault: HttpFault) -> None:
 @asgi_effect(LATENCY)
 async def _slow(exchange: Exchange, fault: HttpFault) -> None:
     try:
-        await asyncio.sleep(fault.delay_s)
+        longest = exchange.app.longest_delay_s
+        await asyncio.sleep(fault.delay_s if longest is None else min(fault.delay_s, longest))
     except asyncio.CancelledError:  # the server stops meanwhile: the request is never handled
         await exchange.drop()
         return
