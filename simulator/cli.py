@@ -259,6 +259,24 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
         sys.exit(1)
 
 
+# -- c2c openapi ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/openapi"))
+def openapi(directory: Path) -> None:
+    """Write each system's OpenAPI 3.1 document, as it serves it at /openapi.json, to DIRECTORY/{system}.json."""
+    from mocks.openapi_export import write_documents
+
+    try:
+        written = write_documents(directory)
+    except OSError as exc:
+        fail(f"cannot write to {directory}: {exc.strerror or exc}")
+        sys.exit(2)
+    for path in written:
+        say(str(path))
+
+
 # -- c2c compare ---------------------------------------------------------------------------------
 
 
