@@ -55,7 +55,8 @@ from tests.conftest import TAX_RATES
 
 MAX_EXAMPLES = 12  # per operation and phase in the default run (CI)
 THOROUGH_EXAMPLES = 150
-STATEFUL_EXAMPLES, STATEFUL_STEPS = 40, 10
+STATEFUL_EXAMPLES, STATEFUL_STEPS = 20, 10
+THOROUGH_STATEFUL_EXAMPLES = 200
 HOST = "testserver"
 
 schemathesis.openapi.format("page-cursor", st.just(first_page_cursor()))
@@ -167,7 +168,7 @@ test_psa_thorough = pytest.mark.thorough(fuzz(SCHEMAS["psa"], THOROUGH_EXAMPLES)
 test_erp_thorough = pytest.mark.thorough(fuzz(SCHEMAS["erp"], THOROUGH_EXAMPLES))
 
 
-def run_state_machine(system: str) -> list[tuple[str, int, bool]]:
+def run_state_machine(system: str, max_examples: int = STATEFUL_EXAMPLES) -> list[tuple[str, int, bool]]:
     """Run the state machine of ``system``'s links; every call as (operation, status, whether If-Match was sent)."""
     calls: list[tuple[str, int, bool]] = []
 
@@ -180,7 +181,7 @@ def run_state_machine(system: str) -> list[tuple[str, int, bool]]:
             calls.append((f"{case.method} {case.path}", response.status_code, "if-match" in sent))
 
     Recording.run(settings=hypothesis.settings(
-        max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
+        max_examples=max_examples, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
         database=None, suppress_health_check=list(hypothesis.HealthCheck)))
     return calls
 
@@ -195,3 +196,9 @@ def test_links_chain_create_read_and_conditional_update(system):
                    for spec in operation.values() if "412" in spec["responses"]]
     if conditional:
         assert any(if_match and status == 200 for _, status, if_match in calls)
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("system", SYSTEM_NAMES)
+def test_links_chain_thoroughly(system):
+    run_state_machine(system, THOROUGH_STATEFUL_EXAMPLES)
