@@ -179,8 +179,8 @@ class ConnectorCommand:
     def _start(self) -> None:
         with self._guard:
             self._kill()
-            process = self._spawn()
-        self._await_health(process)
+            self._spawn()
+        self._await_health()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         """Start the command (the caller holds ``_guard``); stdout and stderr appended to the log files."""
@@ -197,20 +197,33 @@ class ConnectorCommand:
         self._held_down = False
         return self._process
 
-    def _await_health(self, process: subprocess.Popen[bytes]) -> None:
+    def _await_health(self) -> None:
+        """Wait until the current process answers ``GET /healthz`` with 200.
+
+        A process a kill point killed while it started (its first requests
+        meet the plan too) is not a failure to start: the watchdog starts the
+        next one, and the wait goes on for it. One that exits on its own is
+        (:class:`ConnectorLoadError`, with the end of its stderr), and so is
+        one the host halted meanwhile.
+        """
         deadline = time.monotonic() + START_TIMEOUT_S
         with httpx.Client(timeout=1.0) as probe:
             while time.monotonic() < deadline:
-                if process.poll() is not None:
-                    raise ConnectorLoadError(f"connector command exited with status {process.returncode} before "
-                                             f"GET /healthz answered; {self._stderr_tail()}")
-                try:
-                    health = probe.get(f"{self.url}/healthz")
-                except httpx.TransportError:
-                    health = None
-                if health is not None and health.status_code == 200:
-                    self.subscriptions = _subscriptions(health)
-                    return
+                process = self._process
+                status = process.poll() if process is not None else None
+                if self._held_down or self._closing.is_set():
+                    raise ConnectorLoadError("connector process was stopped while it started")
+                if status is not None and status != -signal.SIGKILL:
+                    raise ConnectorLoadError(f"connector command exited with status {status} before GET /healthz "
+                                             f"answered; {self._stderr_tail()}")
+                if status is None:
+                    try:
+                        health = probe.get(f"{self.url}/healthz")
+                    except httpx.TransportError:
+                        health = None
+                    if health is not None and health.status_code == 200 and process is self._process:
+                        self.subscriptions = _subscriptions(health)
+                        return
                 time.sleep(HEALTH_POLL_S)
         raise ConnectorLoadError(f"connector command did not answer GET {self.url}/healthz with 200 within "
                                  f"{START_TIMEOUT_S:g} s; {self._stderr_tail()}")
@@ -231,9 +244,9 @@ class ConnectorCommand:
                     continue
                 if process.returncode != -signal.SIGKILL:
                     self.unexpected_exits.append(process.returncode)
-                process = self._spawn()
+                self._spawn()
             try:
-                self._await_health(process)
+                self._await_health()
             except ConnectorLoadError:
                 self._held_down = True  # it cannot come back: deliveries fail (502) until the host restarts it
                 self._up.set()

@@ -19,9 +19,10 @@ What is simulated and what is wall time:
   meets;
 - a scenario's rate limit is per simulated second, as in ``c2c simulate``
   (the firm is S times faster, so is what its systems admit); the
-  ``Retry-After`` of a 429 is converted to wall seconds, rounded up, at
-  least 1, and a request before it has passed is early
-  (:meth:`mocks.core.ratelimit.RateLimiter.tell_wait_on`);
+  ``Retry-After`` of a 429 is converted to wall seconds, rounded down
+  (often 0: retry at once), and a request before it has passed is early
+  (:meth:`mocks.core.ratelimit.RateLimiter.tell_wait_on`); so is a server
+  error's ``Retry-After`` (:class:`WallClockFaults`);
 - fault windows and outages are simulated time, as the scenario says.
 
 While the firm hands a webhook to a connector, its step waits for the
@@ -49,6 +50,7 @@ process there) and drops the connection.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import threading
 import time
@@ -59,6 +61,7 @@ from simpy.core import EmptySchedule, Environment, Infinity
 from simpy.rt import RealtimeEnvironment
 
 from mocks.core.asgi import SystemsApp
+from mocks.core.faults import HttpFault
 from mocks.server import SystemsServer
 from mocks.systems import Systems
 from simulator.blackbox import ConnectorCommand
@@ -70,10 +73,11 @@ from simulator.trace import Sink, TracingTransport, null_sink
 
 MAX_NAP_S = 0.25  # the longest single sleep, so an interrupt is seen quickly
 BLACK_BOX_WALL_S = 20.0  # what a conformance scenario's calendar takes against a black-box connector
-# The longest a latency fault holds a black-box connector's request in a certification run: a real delay on the
-# socket, but a scenario's 15-60 s delays, each stalling the firm, would make one run last an hour. A connector
-# whose read timeout is shorter still meets its timeout; lost responses are their own fault kind.
-CERTIFICATION_DELAY_S = 3.0
+# The longest a latency or timeout fault holds a black-box connector's request in a certification run: a real
+# delay on the socket, but a scenario's 15-60 s delays, each stalling the firm while the connector waits, would
+# make one run last an hour. A slow answer stays a slow answer, a held request stays unanswered and unhandled;
+# a connector whose read timeout is shorter still meets it; lost responses are their own fault kind.
+CERTIFICATION_DELAY_S = 0.25
 
 
 class ServedEnvironment(RealtimeEnvironment):
@@ -98,6 +102,24 @@ class ServedEnvironment(RealtimeEnvironment):
             time.sleep(min(wait, MAX_NAP_S))
         with self.lock:
             Environment.step(self)
+
+
+class WallClockFaults:
+    """The run's fault plan as a served app asks it: a server error's ``Retry-After`` (simulated seconds in the
+    scenario) told in wall seconds, ``speed`` times fewer, rounded down; everything else as the plan says."""
+
+    def __init__(self, plan: FaultPlan, speed: float) -> None:
+        self.plan = plan
+        self.speed = speed
+
+    def http_fault(self, system: str, method: str, path: str) -> HttpFault | None:
+        fault = self.plan.http_fault(system, method, path)
+        if fault is None or fault.retry_after_s is None:
+            return fault
+        return dataclasses.replace(fault, retry_after_s=int(fault.retry_after_s / self.speed))
+
+    def dies_after(self, system: str, method: str, path: str, status: int) -> bool:
+        return self.plan.dies_after(system, method, path, status)
 
 
 def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[SystemsServer, Systems], None], *,
@@ -164,7 +186,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
                     calls.trace.record("connector_restart", how="restarted after a kill point")
             command.on_revived = revived
             env.hold = command.await_restart
-        app = SystemsApp(systems.services, lock, faults=faults if external else None,
+        app = SystemsApp(systems.services, lock, faults=WallClockFaults(faults, speed) if external else None,
                          on_connector_killed=killed, on_answered=answered if external else None,
                          longest_delay_s=longest_delay_s)
         servers.append(SystemsServer(app, host, port).start())
@@ -194,6 +216,6 @@ def run_black_box(scenario: Scenario, seed: int, command: str, work_dir: Path, *
                   speed: float | None = None) -> SimulationResult:
     """One served run of ``scenario`` against the connector ``command`` starts, for the conformance suite: on a
     free port, at :func:`black_box_speed` unless ``speed`` is given, its state and logs under ``work_dir``,
-    latency faults held at most :data:`CERTIFICATION_DELAY_S`."""
+    latency and timeout faults held at most :data:`CERTIFICATION_DELAY_S`."""
     return serve(scenario, seed, speed or black_box_speed(scenario), lambda server, systems: None,
                  connector_cmd=command, work_dir=work_dir, sink=sink, longest_delay_s=CERTIFICATION_DELAY_S)

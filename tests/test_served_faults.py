@@ -88,7 +88,8 @@ def test_an_external_connector_meets_the_scenarios_http_faults_over_http() -> No
     assert stand_in.deliveries > 2
     # first delivery: the token (call 1), then the read (call 2) fails; second: the token request is the third call,
     # the kill point (committed, then the connection dropped); no read follows it
-    assert stand_in.seen == [(200, None), (503, "7"), "RemoteProtocolError"], stand_in.seen
+    # Retry-After: the rule's 7 simulated seconds told in wall seconds at forty days per second: 0, retry at once
+    assert stand_in.seen == [(200, None), (503, "0"), "RemoteProtocolError"], stand_in.seen
     assert kills == ["c2c-loopback-server"], "called once, from the server's thread"
     assert result.fault_counts["server_error"] == 1 and result.fault_counts["process_killed"] == 1
     assert result.trace_counts["fault"] == sum(result.fault_counts.values())
@@ -109,3 +110,25 @@ def test_a_connector_in_process_meets_the_faults_in_its_own_transport_only() -> 
     result = serve(scenario, 1, SPEED, announced)
     assert seen == [200], "the served app asks no fault plan when the connector is in process"
     assert result.fault_counts["server_error"] > 0, "the in-process connector met the rule in its own transport"
+
+
+def test_a_server_errors_retry_after_is_told_in_wall_seconds() -> None:
+    """The scenario's Retry-After is simulated seconds; a served app tells it in wall seconds, rounded down."""
+    from mocks.core.faults import SERVER_ERROR, HttpFault
+    from simulator.served import WallClockFaults
+
+    class Plan:
+        def __init__(self, retry_after_s: int | None) -> None:
+            self.retry_after_s = retry_after_s
+
+        def http_fault(self, system: str, method: str, path: str) -> HttpFault:
+            return HttpFault(SERVER_ERROR, 503, retry_after_s=self.retry_after_s)
+
+        def dies_after(self, system: str, method: str, path: str, status: int) -> bool:
+            return status == 201
+
+    hour_per_second = 3600.0
+    assert WallClockFaults(Plan(7200), hour_per_second).http_fault("crm", "GET", "/accounts").retry_after_s == 2
+    assert WallClockFaults(Plan(5399), hour_per_second).http_fault("crm", "GET", "/accounts").retry_after_s == 1
+    assert WallClockFaults(Plan(None), hour_per_second).http_fault("crm", "GET", "/accounts").retry_after_s is None
+    assert WallClockFaults(Plan(1), hour_per_second).dies_after("crm", "POST", "/accounts", 201)

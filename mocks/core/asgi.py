@@ -28,7 +28,8 @@ here. What a client (httpx) sees, per kind:
   transport answers, byte for byte, with ``Retry-After`` when the rule
   gives one; the system never sees the request.
 - ``latency``: the request is handled after ``delay_s`` wall seconds (at
-  most ``longest_delay_s``, when the app is given one),
+  most ``longest_delay_s``, when the app is given one: it caps a
+  ``timeout``'s hold too),
   waited without the lock (other requests and the firm go on meanwhile);
   a client whose read timeout is shorter gets ``ReadTimeout`` and the
   request is handled anyway, as in process.
@@ -120,7 +121,7 @@ class SystemsApp:
                  on_answered: Callable[[str, str, str, int], None] | None = None,
                  longest_delay_s: float | None = None) -> None:
         self.services = services
-        self.longest_delay_s = longest_delay_s  # a latency fault's delay, capped (None: as the fault says)
+        self.longest_delay_s = longest_delay_s  # a latency or timeout fault's hold, capped (None: as it says)
         self.lock = lock or threading.Lock()
         self.faults = faults
         self.on_connector_killed = on_connector_killed
@@ -287,7 +288,8 @@ async def _gateway_error(exchange: Exchange, fault: HttpFault) -> None:
 
 @asgi_effect(TIMEOUT)
 async def _timeout(exchange: Exchange, fault: HttpFault) -> None:
-    await exchange.hold(TIMEOUT_HOLD_S)
+    longest = exchange.app.longest_delay_s
+    await exchange.hold(TIMEOUT_HOLD_S if longest is None else min(TIMEOUT_HOLD_S, longest))
     await exchange.drop()
 
 

@@ -9,9 +9,11 @@ none; that is how a conformance check tells the two apart.
 
 The bucket refills on the system's clock, as the scenario's limit says
 (tokens per simulated second). ``Retry-After`` is what the client measures:
-by default on the same clock; after :meth:`RateLimiter.tell_wait_on` (served
-mode) in seconds of another clock, the wall clock, which runs ``speed`` times
-slower: the wait is converted and rounded up, never under 1 second, and an
+by default on the same clock, at least 1 second; after
+:meth:`RateLimiter.tell_wait_on` (served mode) in seconds of another clock,
+the wall clock, which runs ``speed`` times slower: the wait is converted and
+rounded down (often to 0: retry at once, since the bucket refills that much
+faster), never making a client wait longer than the limit demands, and an
 early request is one that comes before that wall-clock instant.
 """
 
@@ -67,7 +69,9 @@ class RateLimiter:
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return
-        wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second / self._speed))
+        wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second))
+        if self._speed != 1:  # told on a slower clock: whole seconds of it, rounded down (0: retry at once)
+            wait = int(wait / self._speed)
         bucket.not_before = self._client_now() + wait
         self.refused[client_id] += 1
         raise RateLimited(f"rate limit of {self.per_second}/s (burst {self.burst}) exceeded; retry in {wait} s",
