@@ -40,11 +40,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference_impl.api import SystemClient
+from reference_impl.api import ApiError, SystemClient
 from reference_impl.ledger import ItemRecord, Ledger
 
 BATCH_LIMIT = 500
 WRITER = "c2c-reference"  # lineage ``written_by`` of every charge this writer creates
+
+
+class OutcomeUnknown(ApiError):
+    """A batch's key was first used for another batch: that earlier attempt's answer was lost, and what it wrote
+    is not in the ledger. The source changed since, so the plan did too (a new payload under the same key).
+
+    Nothing more can be written for the contract until the ledger adopts what the ERP holds (the
+    reconciliation of ``contract_id``, which also gives every drifted item a fresh key); the work is retried
+    after that, like any failed write.
+    """
+
+    def __init__(self, contract_id: str, cause: ApiError) -> None:
+        Exception.__init__(self, f"{cause}; reconciling contract {contract_id} before writing again")
+        self.contract_id = contract_id
+        self.status = cause.status
+        self.retry_after = None
+        self.problem = cause.problem
 
 
 @dataclass
@@ -182,8 +199,13 @@ class ChargeWriter:
             records = {p.record.key: p.record for p in chunk}
             state = "|".join(f"{key}:{records[key].writes}" for key in sorted(records))
             key = "c2c:batch:" + hashlib.sha256(state.encode()).hexdigest()[:40]
-            created = self.erp.call("POST", "/charge-batches", json={"charges": [p.payload for p in chunk]},
-                                    headers={"idempotency-key": key})["data"]
+            try:
+                created = self.erp.call("POST", "/charge-batches", json={"charges": [p.payload for p in chunk]},
+                                        headers={"idempotency-key": key})["data"]
+            except ApiError as exc:
+                if exc.status == 422 and str(exc.problem.get("type", "")).endswith("/idempotency_error"):
+                    raise OutcomeUnknown(contract.contract_id, exc) from exc
+                raise
             for plan, charge in zip(chunk, created, strict=True):
                 bucket = getattr(plan.record, plan.bucket)
                 if plan.reverses is not None:

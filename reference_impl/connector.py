@@ -53,7 +53,7 @@ from typing import Any
 import httpx
 
 from reference_impl.api import ApiError, SystemClient
-from reference_impl.billing import ChargeWriter
+from reference_impl.billing import ChargeWriter, OutcomeUnknown
 from reference_impl.cadence import PRODUCTION, Cadence
 from reference_impl.contracts import Contracts
 from reference_impl.feeds import ChangeFeeds
@@ -168,6 +168,10 @@ class ReferenceConnector:
         try:
             self.handlers[entry["type"]](entry["entity"])
         except (ApiError, Unrateable, httpx.TransportError) as exc:
+            if isinstance(exc, OutcomeUnknown):  # adopt what a lost answer wrote before writing again
+                self.inbox.accept(f"reconcile:outcome-unknown:{entry['id']}:{entry['attempts']}", RECONCILE,
+                                  exc.contract_id)
+                self.runtime.scheduler.call_later(0, self.drain)
             retry_after = exc.retry_after if isinstance(exc, ApiError) else None
             delay = self.inbox.failed(entry, f"{type(exc).__name__}: {exc}", retry_after)
             self.runtime.log.warning("%s %s failed (attempt %d): %s", entry["type"], entry["entity"],
