@@ -10,10 +10,11 @@ the same state directory. Its output is kept in the work directory.
 The reference connector run this way (``python -m reference_impl``)
 loses and duplicates nothing through kills after committed writes, kills
 between acknowledging a webhook and doing its work, random crashes and a
-30-hour downtime; a variant that keeps its state in memory instead of its
-state directory (``tests/broken_connectors/no_durable_state.py``, run by
-the same shell) bills work again after the same kills, so the test can
-fail.
+30-hour downtime; a variant that writes to the ERP without
+``Idempotency-Key`` (``tests/broken_connectors/no_idempotency_keys.py``,
+run by the same shell) bills work twice after the same kills (a write
+committed just before its process died is written again by the next one),
+so the test can fail.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from simulator.served import run_black_box
 from tests.conftest import ROOT
 
 REFERENCE = f"{sys.executable} -m reference_impl"
-NO_DURABLE_STATE = f"{sys.executable} -m reference_impl tests.broken_connectors.no_durable_state:build"
+NO_IDEMPOTENCY_KEYS = f"{sys.executable} -m reference_impl tests.broken_connectors.no_idempotency_keys:build"
 SPEED = 1_728_000  # twenty simulated days per wall second
 
 
@@ -75,9 +76,9 @@ def test_the_reference_as_a_process_loses_and_duplicates_nothing_through_real_ki
 
 
 @pytest.mark.slow
-def test_a_connector_without_state_on_disk_bills_again_after_real_kills(tmp_path: Path) -> None:
+def test_a_connector_without_idempotency_keys_bills_twice_after_real_kills(tmp_path: Path) -> None:
     scenario = load_scenario(_crash_scenario(tmp_path))
-    result = run_black_box(scenario, 1, NO_DURABLE_STATE, tmp_path / "work", speed=SPEED)
+    result = run_black_box(scenario, 1, NO_IDEMPOTENCY_KEYS, tmp_path / "work", speed=SPEED)
     assert result.fault_counts["process_killed"] >= 6
     assert not result.reconciliation.ok
 

@@ -1,0 +1,126 @@
+"""The suite certifies a black-box connector: ``pytest conformance/ --connector-cmd CMD``.
+
+The connector is a process started under the black-box contract; every
+scenario is served over real HTTP and judged by the same checks and the same
+oracle as in process. What this shows:
+
+- bad options and bad manifests are one-line usage errors;
+- planted defects run as processes (the reference's shell,
+  ``python -m reference_impl MODULE:build``, serves any variant) fail their
+  requirements: forged webhooks accepted (C2C-SEC-001), state kept in
+  memory lost at real kills (C2C-REPLAY-003);
+- the reference connector as a process passes the requirements whose
+  faults act on the socket and the process (lost responses, real kills,
+  replays aged on the wall clock, throttling);
+- (``thorough``) the reference is certified on the whole ``core`` profile
+  three times in a row, the same verdict each time, and the Node.js example
+  is certified for what its manifest declares.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = ROOT / "conformance"
+REFERENCE = f"{sys.executable} -m reference_impl"
+NODE_EXAMPLE = ROOT / "examples" / "node-connector"
+
+
+def run_suite(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    report_dir = pytester.path / "report"
+    pytester.chdir()
+    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--c2c-report-dir", str(report_dir),
+                                          *args)
+    return result, json.loads((report_dir / "conformance-report.json").read_text())
+
+
+def outcomes(report: dict) -> dict[str, str]:
+    return {entry["id"]: entry["outcome"] for entry in report["requirements"]}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--connector-cmd", " "), "--connector-cmd: expected a command line"),
+    (("--connector-manifest", "m.json"), "give its --connector-cmd too"),
+    (("--connector-cmd", "run-me", "--connector", "tests.subjects.tm_only:build"), "give one"),
+    (("--connector-cmd", "run-me", "--connector-manifest", "missing.json"), "cannot read it"),
+])
+def test_bad_black_box_options_are_one_line_errors(pytester: pytest.Pytester, args: tuple[str, ...],
+                                                   message: str) -> None:
+    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str(), result.stderr.str()
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    ("not json", "not JSON"),
+    ('["webhooks"]', "expected a JSON object"),
+    ('{"name": "x", "langauge": "go"}', "unknown field(s) langauge"),
+    ('{"capabilities": ["webhooks", "teleport"]}', "unknown capabilities teleport"),
+    ('{"capabilities": "webhooks"}', "must be a list of capability names"),
+    ('{"version": 2}', "version must be a string"),
+])
+def test_a_bad_manifest_is_named(pytester: pytest.Pytester, manifest: str, message: str) -> None:
+    path = pytester.path / "c2c-connector.json"
+    path.write_text(manifest)
+    result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--connector-cmd", "run-me",
+                                          "--connector-manifest", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str(), result.stderr.str()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("variant", "requirement_id"), [
+    ("skips_signature_check", "C2C-SEC-001"),
+    ("no_durable_state", "C2C-REPLAY-003"),
+])
+def test_a_planted_defect_run_as_a_process_fails_its_requirement(pytester: pytest.Pytester, variant: str,
+                                                                 requirement_id: str) -> None:
+    command = f"PYTHONPATH={ROOT} {REFERENCE} tests.broken_connectors.{variant}:build"  # run from the test's folder
+    result, report = run_suite(pytester, "--connector-cmd", command, "-k", requirement_id)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
+    entry = next(r for r in report["requirements"] if r["id"] == requirement_id)
+    assert entry["outcome"] == "fail"
+    assert entry["failure"]["findings_total"] > 0, entry["failure"]
+    assert any("--connector-cmd" in line for line in entry["failure"]["reproduce"])
+    assert report["connector"]["mode"] == "black-box"
+
+
+@pytest.mark.slow
+def test_the_reference_as_a_process_passes_what_the_socket_and_the_kills_test(pytester: pytest.Pytester) -> None:
+    chosen = ("C2C-IDEMP-002", "C2C-REPLAY-003", "C2C-SEC-002", "C2C-RATE-001")
+    result, report = run_suite(pytester, "--connector-cmd", REFERENCE, "-k", " or ".join(chosen))
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-4000:]
+    assert {i: outcomes(report)[i] for i in chosen} == dict.fromkeys(chosen, "pass")
+    logs = pytester.path / "report" / "connector" / "conformance-crashes"
+    assert "--- c2c: start 2 " in (logs / "connector.stderr.log").read_text()  # it was killed and restarted
+
+
+@pytest.mark.thorough
+def test_the_reference_as_a_process_is_certified_core_three_times_running(pytester: pytest.Pytester) -> None:
+    verdicts = []
+    for attempt in range(3):
+        report_dir = f"report-{attempt}"
+        result = pytester.runpytest_inprocess(str(SUITE), "-p", "no:cacheprovider", "--connector-cmd", REFERENCE,
+                                              "--c2c-report-dir", report_dir)
+        report = json.loads((pytester.path / report_dir / "conformance-report.json").read_text())
+        assert result.ret == pytest.ExitCode.OK, (attempt, result.stdout.str()[-4000:])
+        verdicts.append((report["verdicts"]["core"]["certified"], outcomes(report)))
+    assert verdicts[0][0] and verdicts.count(verdicts[0]) == 3
+
+
+@pytest.mark.thorough
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed; the Node example needs node 20")
+def test_the_node_example_is_certified_core_for_what_it_declares(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "--connector-cmd", f"node {NODE_EXAMPLE / 'connector.js'}",
+                               "--connector-manifest", str(NODE_EXAMPLE / "c2c-connector.json"))
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-4000:]
+    assert report["verdicts"]["core"]["certified"]
+    assert outcomes(report)["C2C-BILL-001"] == "not-applicable"  # it declares no capped contracts
