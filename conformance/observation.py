@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -126,7 +127,10 @@ def runner(subject: Subject, artifacts: Path) -> Run:
     from simulator.served import run_black_box
 
     def served(scenario: Scenario, path: Path, seed: int, sink: Callable[[dict[str, Any]], None]) -> SimulationResult:
-        folder = artifacts / "connector" / (scenario.name if scenario.faults != Faults() else f"{scenario.name}-calm")
+        parent = artifacts / "connector"
+        parent.mkdir(parents=True, exist_ok=True)
+        calm = "-calm" if scenario.faults == Faults() else ""  # a fault-free run: a companion, or a calm scenario
+        folder = Path(tempfile.mkdtemp(prefix=f"{scenario.name}{calm}-", dir=parent))  # its own state, always
         return run_black_box(scenario, seed, subject.command, folder, sink=sink)
     return served
 

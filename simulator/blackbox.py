@@ -88,6 +88,7 @@ class ConnectorCommand:
         self.unexpected_exits: list[int] = []  # exit statuses of deaths the harness did not cause
         self.on_revived: Callable[[], None] | None = None  # told after the watchdog restarted a dead process
         self.subscriptions: frozenset[str] | None = None  # what its GET /healthz says it wants, if it says
+        self.after_run: Callable[[], None] = self.close  # what ends the run for it (the host's close)
         self._env: dict[str, str] | None = None
         self._credentials: tuple[str, str, str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -112,7 +113,7 @@ class ConnectorCommand:
             with released(self.lock):
                 self._start()
         return ForwardingConnector(self.url, self.lock, httpx.Client(timeout=30.0),
-                                   lambda: self.subscriptions)
+                                   lambda: self.subscriptions, on_close=self.after_run)
 
     def launch(self, urls: dict[str, str]) -> None:
         """Start the process for the first time, now that the systems answer at ``urls``."""

@@ -45,9 +45,11 @@ def released(lock: threading.Lock | None) -> Iterator[None]:
 
 class ForwardingConnector:
     def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client,
-                 subscriptions: Callable[[], frozenset[str] | None] = lambda: None) -> None:
+                 subscriptions: Callable[[], frozenset[str] | None] = lambda: None,
+                 on_close: Callable[[], None] = lambda: None) -> None:
         self.url = url.rstrip("/")
         self._subscriptions = subscriptions
+        self._on_close = on_close
         self.lock = lock
         self.http = http
         self.unreachable = 0
@@ -71,12 +73,15 @@ class ForwardingConnector:
         return response.status_code
 
     def close(self) -> None:
+        """The run is over: no more deliveries, and ``on_close`` (served mode stops the connector's requests)."""
         self.http.close()
+        self._on_close()
 
 
-def forward_to(url: str, lock: threading.Lock | None = None) -> Callable[[Runtime], ForwardingConnector]:
+def forward_to(url: str, lock: threading.Lock | None = None,
+               on_close: Callable[[], None] = lambda: None) -> Callable[[Runtime], ForwardingConnector]:
     """A connector factory: every instance forwards to ``url`` (a restart after a crash makes a new client)."""
     def build(runtime: Any) -> ForwardingConnector:
-        return ForwardingConnector(url, lock, httpx.Client(timeout=TIMEOUT_S))
+        return ForwardingConnector(url, lock, httpx.Client(timeout=TIMEOUT_S), on_close=on_close)
     build.__qualname__ = f"forward_to({url!r})"
     return build

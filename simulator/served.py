@@ -153,10 +153,20 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
     lock = threading.Lock()
     env = ServedEnvironment(speed, lock)
     servers: list[SystemsServer] = []
+    apps: list[SystemsApp] = []
     command = None
+
+    def run_over() -> None:
+        """The host closes the connector: an external one is stopped before the verdict reads the systems."""
+        with lock:
+            for app in apps:
+                app.open = False
+        if command is not None:
+            command.close()
     if connector_cmd is not None:
         folder = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-connector-"))
         command = ConnectorCommand(connector_cmd, folder / "state", folder, speed, lock)
+        command.after_run = run_over
     external = connector_url is not None or command is not None
 
     def started(systems: Systems, faults: FaultPlan, calls: TracingTransport) -> None:
@@ -189,6 +199,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
         app = SystemsApp(systems.services, lock, faults=WallClockFaults(faults, speed) if external else None,
                          on_connector_killed=killed, on_answered=answered if external else None,
                          longest_delay_s=longest_delay_s)
+        apps.append(app)
         servers.append(SystemsServer(app, host, port).start())
         if command is not None:
             command.launch(servers[0].urls)
@@ -196,7 +207,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
         announce(servers[0], systems)
 
     try:
-        factory = command or (forward_to(connector_url, lock) if connector_url is not None else None)
+        factory = command or (forward_to(connector_url, lock, run_over) if connector_url is not None else None)
         return simulate(scenario, seed, env=env, started=started, progress=progress, factory=factory, sink=sink)
     finally:
         if command is not None:

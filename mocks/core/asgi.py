@@ -89,7 +89,7 @@ from mocks.core.faults import (
     HttpFault,
     gateway_problem,
 )
-from mocks.core.problems import NotFound, PayloadTooLarge
+from mocks.core.problems import NotFound, PayloadTooLarge, ServiceClosed
 from mocks.core.routing import ApiRequest, ApiResponse, problem_response
 from mocks.core.service import Service
 
@@ -122,6 +122,7 @@ class SystemsApp:
                  longest_delay_s: float | None = None) -> None:
         self.services = services
         self.longest_delay_s = longest_delay_s  # a latency or timeout fault's hold, capped (None: as it says)
+        self.open = True  # False once the run is over: the systems answer 503 and change no more
         self.lock = lock or threading.Lock()
         self.faults = faults
         self.on_connector_killed = on_connector_killed
@@ -156,6 +157,8 @@ class SystemsApp:
         if path == HEALTH_PATH:
             return ApiResponse(200, {"status": "ok", "systems": sorted(self.services)})
         name, _, rest = path.lstrip("/").partition("/")
+        if not self.open and name in self.services:
+            return problem_response(ServiceClosed(f"the run is over; {name} is closed and changes no more"))
         service = self.services.get(name)
         if service is None:
             return problem_response(NotFound(f"no mock system is served at /{name}; "

@@ -135,3 +135,11 @@ class IdempotencyError(Problem):
     status = 400
     kind = "idempotency_error"
     title = "Idempotency key reused with a different request"
+
+
+class ServiceClosed(Problem):
+    """503: the served run is over; the systems are kept as they ended, for the verdict."""
+
+    status = 503
+    kind = "closed"
+    title = "Service closed"
