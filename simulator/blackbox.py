@@ -35,6 +35,7 @@ them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -128,8 +129,14 @@ class ConnectorCommand:
             "C2C_LISTEN": f"{self.host}:{self.port}", "C2C_STATE_DIR": str(self.state_dir),
             "C2C_TIME_SCALE": f"{self.time_scale:g}",
         }
+        atexit.register(self._kill_at_exit)  # a harness interrupted mid-run leaves no connector behind
         self._start()
         self._watchdog.start()
+
+    def _kill_at_exit(self) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            _signal_group(process, signal.SIGKILL)
 
     def halt(self) -> None:
         """The simulated process dies: SIGKILL, and it stays down until the host builds the next connector."""
