@@ -171,11 +171,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
 
     def started(systems: Systems, faults: FaultPlan, calls: TracingTransport) -> None:
         for service in systems.services.values():
-            service.keep_time_with(time.time)
-            limiter = service.rate_limiter
-            if limiter is not None:  # the scenario's limit is per simulated second; Retry-After is told in wall s
-                limiter.now = service.backend.clock.now
-                limiter.tell_wait_on(time.time, speed)
+            service.keep_time_with(time.time, speed)
         if external:
             for outbox in systems.outboxes.values():
                 outbox.timestamp = lambda: int(time.time())

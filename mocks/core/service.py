@@ -96,16 +96,20 @@ class Service:
     def _openapi(self, request: ApiRequest) -> ApiResponse:
         return ApiResponse(200, self.openapi())
 
-    def keep_time_with(self, now: Callable[[], float]) -> None:
+    def keep_time_with(self, now: Callable[[], float], speed: float = 1.0) -> None:
         """Measure what HTTP clients measure with ``now`` from here on: token lifetime, ``Idempotency-Key``
-        retention, rate-limit refills and ``Retry-After``. Business dates stay the backend's clock.
+        retention and ``Retry-After``. Business dates stay the backend's clock, and so does a rate limit's
+        refill (the scenario's limit is per simulated second); ``speed`` is how many of the backend's seconds
+        pass per second of ``now``, to tell a 429's wait on ``now``.
 
         Served mode calls it with the wall clock before the first request: a client counts those in wall
         seconds, whatever the simulated calendar's speed.
         """
-        for measured in (self.tokens, self.idempotency, self.rate_limiter):
+        for measured in (self.tokens, self.idempotency):
             if measured is not None:
                 measured.now = now
+        if self.rate_limiter is not None:
+            self.rate_limiter.tell_wait_on(now, speed)
 
     def _events(self, request: ApiRequest) -> ApiResponse:
         """``GET /events?after=CURSOR&limit=N[&types=a,b]``: the change feed, optionally filtered by type."""
