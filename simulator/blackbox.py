@@ -84,9 +84,7 @@ class ConnectorCommand:
         self.port = free_port(host)
         self.stdout_path = self.log_dir / "connector.stdout.log"
         self.stderr_path = self.log_dir / "connector.stderr.log"
-        self.starts = 0
-        self.kills = 0
-        self.unexpected_exits: list[int] = []  # exit statuses of deaths the harness did not cause
+        self.starts = 0  # numbers the marker line of each start in the logs
         self.on_revived: Callable[[], None] | None = None  # told after the watchdog restarted a dead process
         self.subscriptions: frozenset[str] | None = None  # what its GET /healthz says it wants, if it says
         self.after_run: Callable[[], None] = self.close  # what ends the run for it (the host's close)
@@ -150,7 +148,6 @@ class ConnectorCommand:
         process = self._process
         if process is not None and process.poll() is None:
             self._up.clear()
-            self.kills += 1
             _signal_group(process, signal.SIGKILL)
 
     def await_restart(self) -> float:
@@ -190,7 +187,7 @@ class ConnectorCommand:
             self._spawn()
         self._await_health()
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> None:
         """Start the command (the caller holds ``_guard``); stdout and stderr appended to the log files."""
         self.starts += 1
         marker = f"--- c2c: start {self.starts} at {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n".encode()
@@ -203,7 +200,6 @@ class ConnectorCommand:
                                              stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                              start_new_session=True)
         self._held_down = False
-        return self._process
 
     def _await_health(self) -> None:
         """Wait until the current process answers ``GET /healthz`` with 200.
@@ -239,7 +235,6 @@ class ConnectorCommand:
     def _kill(self) -> None:
         process = self._process
         if process is not None and process.poll() is None:
-            self.kills += 1
             _signal_group(process, signal.SIGKILL)
             process.wait()
 
@@ -250,8 +245,6 @@ class ConnectorCommand:
                 process = self._process
                 if self._held_down or self._closing.is_set() or process is None or process.poll() is None:
                     continue
-                if process.returncode != -signal.SIGKILL:
-                    self.unexpected_exits.append(process.returncode)
                 self._spawn()
             try:
                 self._await_health()
