@@ -3,7 +3,17 @@
 Callers import from here: every model and limit, and the loader's entry points.
 """
 
-from simulator.scenario.loader import Replace, ScenarioError, dump_scenario, load_scenario, parse_scenario
+from simulator.scenario.loader import (
+    Lines,
+    Replace,
+    ScenarioError,
+    dump_scenario,
+    load_scenario,
+    parse_scenario,
+    read_scenario_document,
+    read_yaml,
+    validate_scenario,
+)
 from simulator.scenario.models import (
     BILLING_TYPES,
     CONCURRENT_EDIT,
@@ -46,5 +56,6 @@ __all__ = [
     "Amendments", "Contracts", "Crashes", "Customers", "Drift", "Faults", "Firm", "HttpFaultRule", "LegalEntity",
     "Outage", "People", "Pipeline", "Poison", "RateIncrease", "RateLimit", "Role", "Scenario", "ScriptedDelivery",
     "SystemName", "WebhookFaults", "Window",
-    "Replace", "ScenarioError", "dump_scenario", "load_scenario", "parse_scenario",
+    "Lines", "Replace", "ScenarioError", "dump_scenario", "load_scenario", "parse_scenario", "read_scenario_document",
+    "read_yaml", "validate_scenario",
 ]

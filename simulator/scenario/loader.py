@@ -116,16 +116,7 @@ def _overlay(base: dict, base_lines: Lines, own: dict, own_lines: Lines, path: t
 
 def _raw_scenario(text: str, source: str, base_dir: Path, lines: Lines, chain: tuple[Path, ...] = ()) -> dict:
     """The file's mapping with any ``extends:`` chain resolved; ``lines`` says where each value was written."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if root is None:
-        raise ScenarioError(f"{source}: the file is empty")
-    own_lines: Lines = {}
-    raw = _to_python(root, (), own_lines, source)
+    raw, own_lines = read_yaml(text, source)
     if not isinstance(raw, dict):
         raise ScenarioError(f"{source} line 1: a scenario must be a mapping of fields")
     if "extends" not in raw:
@@ -165,6 +156,46 @@ def _message(error: Any) -> str:
     return error["msg"]
 
 
+def read_yaml(text: str, source: str) -> tuple[Any, Lines]:
+    """A YAML document checked as strictly as a scenario (no key twice, no unknown tag, no self-containing alias),
+    and where each of its values was written: ``(value, {path: (source, line)})``. Other files that point their
+    errors at lines (a sweep file) read themselves with it."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if root is None:
+        raise ScenarioError(f"{source}: the file is empty")
+    lines: Lines = {}
+    return _to_python(root, (), lines, source), lines
+
+
+def read_scenario_document(path: str | Path) -> tuple[dict, Lines]:
+    """A scenario file's mapping with its ``extends:`` chain resolved, not yet validated, and where each value was
+    written. Change it (keeping ``lines`` true for what you change) and pass both to :func:`validate_scenario`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from None
+    lines: Lines = {}
+    raw = _raw_scenario(text, str(path), path.parent, lines, (path.resolve(),))
+    return raw, lines
+
+
+def validate_scenario(raw: dict, lines: Lines, source: str) -> Scenario:
+    """``raw`` as a :class:`Scenario`; each error names the file and line ``lines`` gives for its field (``source``
+    when none does) and its dotted path, one error per line of the :class:`ScenarioError`'s message."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        messages = [f"{_where(tuple(error['loc']), lines, source)}: {_dotted(tuple(error['loc']))}: {_message(error)}"
+                    for error in exc.errors()]
+        raise ScenarioError("\n".join(messages)) from None
+
+
 def parse_scenario(text: str, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """A validated scenario; ``extends:`` paths are resolved against ``base_dir`` (default: the working directory).
 
@@ -176,12 +207,7 @@ def parse_scenario(text: str, source: str = "<scenario>", base_dir: Path | None 
     lines: Lines = {}
     raw = _raw_scenario(text, source, base_dir or Path.cwd(), lines,
                         (Path(source).resolve(),) if base_dir is not None else ())
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        messages = [f"{_where(tuple(error['loc']), lines, source)}: {_dotted(tuple(error['loc']))}: {_message(error)}"
-                    for error in exc.errors()]
-        raise ScenarioError("\n".join(messages)) from None
+    return validate_scenario(raw, lines, source)
 
 
 def load_scenario(path: str | Path) -> Scenario:
