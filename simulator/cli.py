@@ -412,5 +412,49 @@ def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, o
     say(f"wrote {out_file}")
 
 
+# -- c2c report ----------------------------------------------------------------------------------
+
+
+def _report_file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value is not None and not value:
+        raise click.BadParameter("must name a file; got an empty string")
+    return None if value is None else Path(value)
+
+
+def _contract_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must name a contract, e.g. ctr_000003; got an empty string")
+    return value
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), callback=_report_file, default=None,
+              help="Where to write the page [default: SOURCE/report.html; X.html beside a compare file X.json].")
+@click.option("--contract", default=None, metavar="ID", callback=_contract_id,
+              help="The contract whose timeline a run's report shows [default: the one with the most money at stake "
+                   "in mismatches, else the one with the most events].")
+def report(source: Path, out_file: Path | None, contract: str | None) -> None:
+    """Write one self-contained HTML report of SOURCE: a c2c simulate --out directory, a c2c compare output
+    (compare.json) or a c2c sweep directory. Charts are inline SVG; the page loads nothing, and the same files
+    give a byte-identical page."""
+    from simulator.report_html import ReportInputError, build_report, default_output, locate
+
+    try:
+        found = locate(source)
+        page = build_report(found, contract)
+    except ReportInputError as exc:
+        fail(str(exc))
+        sys.exit(2)
+    out_file = out_file or default_output(found)
+    try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {out_file}: {exc.strerror}")
+        sys.exit(2)
+    say(f"wrote {out_file}")
+
+
 if __name__ == "__main__":
     main()
