@@ -24,6 +24,7 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from simulator.report_html.compare_view import CompareView
 from simulator.report_html.contract_timeline import LANES, Timeline
@@ -58,19 +59,29 @@ STYLE: dict[str, Any] = {
     "path.simplify": False,
 }
 
+_OWN_ID = re.compile(r'(\bid="|url\(#|xlink:href="#)')
 _SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
-def render(name: str, draw: Callable[[Figure], None], width: float, height: float, label: str) -> str:
-    """Draw a ``width`` × ``height`` inch figure with ``draw`` and return it as an inline ``<svg>`` element."""
+def render(name: str, draw: Callable[[Figure], None], width: float, height: float, label: str,
+           spacing: tuple[float, float] = (0.25, 0.6)) -> str:
+    """Draw a ``width`` × ``height`` inch figure with ``draw`` and return it as an inline ``<svg>`` element.
+
+    Axes are spaced by ``spacing`` (``wspace``, ``hspace``) and the figure cropped to what was drawn
+    (``bbox_inches="tight"``): a third of the time matplotlib's constrained layout takes, for a grid of panels.
+    Every ``id`` is prefixed with the chart's name, so the charts of one page never share one.
+    """
     with matplotlib.rc_context({**STYLE, "svg.hashsalt": f"c2c-report-{name}"}):
-        figure = Figure(figsize=(width, height), layout="constrained")
+        figure = Figure(figsize=(width, height))
         FigureCanvasSVG(figure)
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9, wspace=spacing[0], hspace=spacing[1])
         draw(figure)
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight",
+                       pad_inches=0.06)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
+    text = _OWN_ID.sub(lambda m: f'{m.group(1)}{name}-', text)
     match = _SIZE.search(text)
     if match is not None:  # scale with the page, never past the size it was drawn at
         pixels = round(float(match.group(2)) * 4 / 3)
@@ -214,6 +225,7 @@ def money_chart(view: RunView) -> str:
             left.set_yticks(range(len(bars)), [label for label, *_ in bars])
             left.set_ylim(-0.7, max(len(bars), 3) - 0.3)
             left.xaxis.set_major_formatter("{x:,.0f}")
+            left.xaxis.set_major_locator(MaxNLocator(4))
             left.set_xlabel("major units of the currency named")
         else:
             _empty(left, "no leakage, no over-billing")
@@ -224,11 +236,13 @@ def money_chart(view: RunView) -> str:
             right.set_yticks(range(len(shown)), [label for label, _ in shown])
             right.set_ylim(-0.7, max(len(shown), 3) - 0.3)
             right.xaxis.set_major_formatter("{x:,.0f}")
+            right.xaxis.set_major_locator(MaxNLocator(5))
             right.set_xlabel("major units of the currency named")
         else:
             _empty(right, "no mismatch puts money at stake")
 
-    return render("money", draw, 9.6, 2.9, "revenue leakage, over-billing and money at stake by rule")
+    return render("money", draw, 9.6, 2.9, "revenue leakage, over-billing and money at stake by rule",
+                  spacing=(0.7, 0.3))
 
 
 def activity_chart(view: RunView) -> str:
@@ -260,7 +274,7 @@ def activity_chart(view: RunView) -> str:
                         transform=bottom.transAxes)
             bottom.set_yticks([])
 
-    return render("activity", draw, 9.6, 4.2, "API calls and injected faults per day")
+    return render("activity", draw, 9.6, 4.0, "API calls and injected faults per day", spacing=(0.2, 0.35))
 
 
 def timeline_chart(timeline: Timeline) -> str:
@@ -318,6 +332,7 @@ def compare_chart(view: CompareView) -> str:
             ax.set_ylim(-0.7, 1.7)
             ax.set_xlabel(line.unit, fontsize=7.5)
             ax.xaxis.set_major_formatter(_number)
+            ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.tick_params(axis="x", labelsize=7)
             ax.grid(axis="y", visible=False)
             if line.tone:
@@ -326,7 +341,7 @@ def compare_chart(view: CompareView) -> str:
         for ax in axes[len(lines):]:
             ax.set_visible(False)
 
-    return render("compare", draw, 9.6, 0.3 + 1.25 * rows,
+    return render("compare", draw, 9.6, 0.3 + 1.75 * rows, spacing=(0.3, 1.2), label=
                   f"each KPI's mean and 95% interval for A ({view.a_name}) and B ({view.b_name})")
 
 
@@ -357,11 +372,12 @@ def sweep_chart(view: SweepView) -> str:
             ax.set_xticks(positions, labels, fontsize=7, rotation=0 if max(map(len, labels)) < 9 else 20)
             ax.set_ylabel(panel.unit)
             ax.yaxis.set_major_formatter(_number)
+            ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.set_xlabel(view.parameter, fontsize=7.5)
             if any(series.name for series in panel.series) and panel is view.panels[0]:
                 ax.legend(loc="best", fontsize=6.5)
         for ax in axes[len(view.panels):]:
             ax.set_visible(False)
 
-    return render("sweep", draw, 9.6, 0.4 + 2.3 * rows,
-                  f"each KPI against {view.parameter}, with its 95% interval band")
+    return render("sweep", draw, 9.6, 0.4 + 2.4 * rows, f"each KPI against {view.parameter}, with its 95% interval band",
+                  spacing=(0.3, 0.75))

@@ -19,9 +19,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictInt, ValidationError
 
 
 class ReportInputError(Exception):
@@ -32,7 +32,13 @@ class _Read(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-Number = StrictInt | float
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+Number = Annotated[float, PlainValidator(_number)]  # an int or a float as JSON wrote it; not a string, not a bool
 
 
 # -- kpis.json ---------------------------------------------------------------------------------------
@@ -257,16 +263,17 @@ def locate(source: Path) -> Source:
     compare output (``compare.json`` or any JSON file ``c2c compare --out`` wrote, or a directory holding
     ``compare.json``)."""
     if source.is_file():
-        return CompareFile(source, _model(Comparison, _json(source), source))
+        return CompareFile(source, _versioned(_model(Comparison, _json(source), source), source))
     if not source.is_dir():
         raise ReportInputError(f"{source}: no such file or directory")
     if (source / "kpis.json").is_file():
         return _run_files(source)
     if (source / "sweep.json").is_file():
-        return SweepFiles(source, _model(SweepSummary, _json(source / "sweep.json"), source / "sweep.json"))
+        path = source / "sweep.json"
+        return SweepFiles(source, _versioned(_model(SweepSummary, _json(path), path), path))
     if (source / "compare.json").is_file():
         path = source / "compare.json"
-        return CompareFile(path, _model(Comparison, _json(path), path))
+        return CompareFile(path, _versioned(_model(Comparison, _json(path), path), path))
     raise ReportInputError(f"{source}: not a c2c output: expected kpis.json (c2c simulate --out), sweep.json "
                            f"(c2c sweep) or compare.json (c2c compare) in it")
 
@@ -276,10 +283,7 @@ def _run_files(directory: Path) -> RunFiles:
         if not (directory / name).is_file():
             raise ReportInputError(f"{directory / name}: missing; a c2c simulate --out directory has kpis.json, "
                                    f"events.jsonl, mismatches.jsonl and run.json")
-    kpis = _model(Kpis, _json(directory / "kpis.json"), directory / "kpis.json")
-    if not kpis.schema_version.startswith("1."):
-        raise ReportInputError(f"{directory / 'kpis.json'}: schema_version: {kpis.schema_version!r} is not 1.x, "
-                               f"the version this report reads")
+    kpis = _versioned(_model(Kpis, _json(directory / "kpis.json"), directory / "kpis.json"), directory / "kpis.json")
     mismatches = [_model(MismatchRecord, record, directory / "mismatches.jsonl", line)
                   for line, record in _json_lines(directory / "mismatches.jsonl")]
     run = _model(RunFile, _json(directory / "run.json"), directory / "run.json")
@@ -350,6 +354,14 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield line, record
         except UnicodeDecodeError as exc:
             raise ReportInputError(f"{path} line {line + 1}: not UTF-8 text ({exc.reason})") from None
+
+
+def _versioned(document: Any, path: Path) -> Any:
+    """The document, if its ``schema_version`` is one this report reads (1.x: fields are only ever added)."""
+    if not document.schema_version.startswith("1."):
+        raise ReportInputError(f"{path}: schema_version: {document.schema_version!r} is not 1.x, the version this "
+                               f"report reads")
+    return document
 
 
 def _model(model: type[BaseModel], value: Any, path: Path, line: int | None = None) -> Any:
