@@ -412,6 +412,174 @@ def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, o
     say(f"wrote {out_file}")
 
 
+# -- c2c sweep -----------------------------------------------------------------------------------
+
+
+def _dask_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A Dask scheduler address such as tcp://127.0.0.1:8786."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise click.BadParameter(f"{value!r} is not a scheduler address such as tcp://127.0.0.1:8786")
+    return value
+
+
+def _sweep_table(summary: dict[str, Any], shown: tuple[str, ...]) -> Any:
+    """The per-point table: the swept values, then mean ± 95% interval of the KPIs the sweep file's table names."""
+    import json
+
+    from rich.table import Table
+
+    from simulator.compare import format_summary
+
+    seeds = summary["seeds"]
+    span = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds"
+    columns = [kpi for kpi in summary["kpis"] if kpi["metric"] in shown]
+    columns.sort(key=lambda kpi: shown.index(kpi["metric"]))
+    table = Table(title=escape(f"c2c sweep · {summary['sweep']} · {len(summary['points'])} points × {span}"),
+                  header_style="bold", caption="mean ± 95% Student-t interval across seeds (none with one seed)")
+    table.add_column("point")
+    for parameter in summary["parameters"]:
+        # a path wraps at its dots first; a name too long for the column folds rather than losing its end
+        table.add_column(escape(parameter["path"].replace(".", ".\n")), justify="right", overflow="fold")
+    for kpi in columns:
+        table.add_column(escape(kpi["label"] + (f" ({kpi['currency']})" if kpi["currency"] else "")), justify="right")
+    for point in summary["points"]:
+        values = [json.dumps(point["parameters"][parameter["path"]]) for parameter in summary["parameters"]]
+        cells = [format_summary(point["kpis"][kpi["id"]], kpi["unit"], kpi["currency"]) for kpi in columns]
+        table.add_row(point["id"], *(escape(value) for value in values), *cells)
+    return table
+
+
+@main.command()
+@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: the number of CPUs]; the results do not depend on it.")
+@click.option("--dask", "dask_address", default=None, metavar="tcp://HOST:PORT", callback=_dask_address,
+              help="Run on the Dask distributed cluster whose scheduler is at this address instead of locally "
+                   "(its workers need c2c installed: pip install 'c2c[dask]').")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
+              help="Output directory [default: out/NAME-sweep]; finished runs in it are reused.")
+@click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
+def sweep(sweep_file: Path, jobs: int | None, dask_address: str | None, out_dir: Path | None, quiet: bool) -> None:
+    """Run every grid point of SWEEP.yaml on every seed; write runs.csv, points.csv and sweep.json.
+
+    Each finished run is kept in DIR/runs/ under its scenario's hash and seed, so running the sweep again (after
+    an interruption, or with more points or seeds) runs only what is not finished yet.
+    """
+    import os
+
+    from simulator.runtime import load_factory
+    from simulator.sweep import point_rows, run_key, run_rows, sweep_summary
+    from simulator.sweep_file import SweepError, load_sweep
+    from simulator.sweep_store import RunStore, write_results
+    from simulator.sweep_workers import ExecutorError, RunTask, run_locally, run_on_dask
+
+    if jobs is not None and dask_address is not None:
+        fail("--jobs and --dask both say where to run; give one")
+        sys.exit(2)
+    try:
+        loaded = load_sweep(sweep_file)
+    except SweepError as exc:
+        fail(str(exc))
+        sys.exit(2)
+    for connector in sorted({point.scenario.connector for point in loaded.points}):
+        try:
+            load_factory(connector)
+        except ConnectorLoadError as exc:
+            first = next(point for point in loaded.points if point.scenario.connector == connector)
+            fail(f"{sweep_file}: point {first.id} ({first.describe()}): connector: {exc}")
+            sys.exit(2)
+    out_dir = out_dir or Path("out") / f"{loaded.name}-sweep"
+    store = RunStore(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for point in loaded.points:
+            store.save_scenario(point)
+    except OSError as exc:
+        fail(f"cannot write to output directory {out_dir}: {exc.strerror}")
+        sys.exit(2)
+
+    runs: dict[str, dict[str, Any]] = {}  # by run key: points that describe the same scenario share their runs
+    tasks: dict[str, RunTask] = {}
+    for point in loaded.points:
+        for seed in loaded.seeds:
+            key = run_key(point, seed)
+            if key in runs or key in tasks:
+                continue
+            kpis = store.finished(key, seed)
+            if kpis is not None:
+                runs[key] = kpis
+            else:
+                tasks[key] = RunTask(key, point.id, seed, point.scenario)
+    reused = len(runs)
+    workers = 1 if dask_address else min(jobs or os.cpu_count() or 1, max(len(tasks), 1))
+    where = f"the Dask cluster at {dask_address}" if dask_address else f"{workers} worker{'s' if workers > 1 else ''}"
+    crashes: list[tuple[RunTask | Any, Path | None]] = []
+    started = time.perf_counter()
+    queue = list(tasks.values())
+    try:  # connect to a cluster before any progress bar, so that failing to is one line of its own
+        outcomes = run_on_dask(queue, dask_address) if dask_address and queue else run_locally(queue, workers)
+    except ExecutorError as exc:
+        fail(str(exc))
+        sys.exit(2)
+    try:
+        with Progress(TextColumn("[bold]sweeping[/] {task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(), console=console,
+                      disable=quiet, transient=True) as progress:
+            bar = progress.add_task(escape(f"{loaded.name} ({len(loaded.points)} points × {len(loaded.seeds)} seeds)"),
+                                    total=reused + len(tasks), completed=reused)
+            for outcome in outcomes:
+                if outcome.connector_error:
+                    scenario = store.scenario_path(next(p for p in loaded.points if p.id == outcome.point))
+                    fail(f"{sweep_file}: point {outcome.point} seed {outcome.seed}: {outcome.error}\n"
+                         f"reproduce with: c2c simulate {shlex.quote(str(scenario))} --seed {outcome.seed}")
+                    sys.exit(2)
+                if outcome.kpis is None:
+                    try:
+                        crashes.append((outcome, store.save_crash(outcome.key, outcome.error or "")))
+                    except OSError:
+                        crashes.append((outcome, None))
+                else:
+                    runs[outcome.key] = outcome.kpis
+                    try:
+                        store.save(outcome.key, outcome.kpis)
+                    except OSError as exc:
+                        fail(f"cannot write {store.run_dir(outcome.key)}/kpis.json: {exc.strerror}")
+                        sys.exit(2)
+                progress.advance(bar)
+    finally:
+        outcomes.close()  # stops the pool or lets go of the cluster, also when leaving early
+    wall = time.perf_counter() - started
+    if crashes:
+        outcome, report = crashes[0]
+        scenario = store.scenario_path(next(p for p in loaded.points if p.id == outcome.point))
+        details = f"details in {report}" if report else (outcome.error or "").strip().splitlines()[-1]
+        fail(f"{len(crashes)} of {len(tasks)} runs failed in the harness; the first, point {outcome.point} seed "
+             f"{outcome.seed}: {details}\nreproduce with: c2c simulate {shlex.quote(str(scenario))} --seed "
+             f"{outcome.seed}\nthe {len(runs)} finished runs are kept in {out_dir}/runs; running the sweep again runs "
+             f"only the others", label="internal error")
+        sys.exit(3)
+    by_point = {(point.id, seed): runs[run_key(point, seed)] for point in loaded.points for seed in loaded.seeds}
+    summary = sweep_summary(loaded, by_point)
+    try:
+        written = write_results(out_dir, run_rows(loaded, by_point), point_rows(summary), summary)
+    except OSError as exc:
+        fail(f"cannot write results to {out_dir}: {exc.strerror}")
+        sys.exit(2)
+    if not quiet:
+        console.print(_sweep_table(summary, loaded.table))
+        say(f"wall {wall:.1f} s for {len(tasks)} runs on {where}; {reused} finished runs reused")
+    say(f"wrote {', '.join(str(path) for path in written)}")
+
+
 # -- c2c report ----------------------------------------------------------------------------------
 
 
