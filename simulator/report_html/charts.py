@@ -121,25 +121,33 @@ def _x(t: float) -> float:
 
 
 def wip_chart(wip: dict[str, list[WipPoint]]) -> str:
+    columns = min(2, max(1, len(wip)))
+    rows = max(1, math.ceil(len(wip) / columns))
+
     def draw(figure: Figure) -> None:
         if not wip:
             _empty(figure.add_subplot(), "no unbilled work at any month end")
             return
-        axes = figure.subplots(1, len(wip), squeeze=False)[0]
-        for ax, (currency, points) in zip(axes, wip.items(), strict=True):
+        axes = figure.subplots(rows, columns, squeeze=False).ravel()
+        for ax, (currency, points) in zip(axes, wip.items(), strict=False):
             x = list(range(len(points)))
             ax.plot(x, [p.unbilled for p in points], marker="o", color=PALETTE[0], label="unbilled WIP")
             if any(p.held_over_cap for p in points):
                 ax.plot(x, [p.held_over_cap for p in points], marker="s", linestyle="--", color=PALETTE[1],
                         label="held over caps")
-            ax.set_xticks(x, [p.month_end.isoformat() for p in points])
+            many = len(points) > 4  # a year of month ends: the month only, turned
+            ax.set_xticks(x, [p.month_end.strftime("%Y-%m") if many else p.month_end.isoformat() for p in points],
+                          rotation=45 if many else 0, ha="right" if many else "center")
             ax.set_title(f"unbilled WIP at each month end ({currency})")
             ax.set_ylabel(currency)
             ax.set_ylim(bottom=0)
             ax.yaxis.set_major_formatter("{x:,.0f}")
             ax.legend(loc="upper left")
+        for ax in axes[len(wip):]:
+            ax.set_visible(False)
 
-    return render("wip", draw, max(4.8, 4.2 * len(wip)), 2.8, "unbilled WIP at each month end, per currency")
+    return render("wip", draw, 4.8 if columns == 1 else 9.6, 2.8 * rows,
+                  "unbilled WIP at each month end, per currency", spacing=(0.3, 0.7))
 
 
 def _in_unit(minutes: list[float]) -> tuple[float, str]:
@@ -205,8 +213,10 @@ def pickup_chart(pickup: list[Distribution]) -> str:
             _histogram(ax, [s / scale for s in dist.samples], color)
             _percentile_lines(ax, dist.kpi, scale, "to ERP")
             never = f"\n{dist.unmatched:,} never read" if dist.unmatched else ""
-            ax.text(0.98, 0.62, f"n={len(dist.samples):,}{never}", ha="right", va="top", fontsize=7, color=MUTED,
-                    transform=ax.transAxes)
+            same = (f", all {dist.samples[0] / scale:,.3g} {unit}"
+                    if min(dist.samples) == max(dist.samples) else "")
+            ax.text(0.98, 0.62, f"n={len(dist.samples):,}{same}{never}", ha="right", va="top", fontsize=7,
+                    color=MUTED, transform=ax.transAxes)
             ax.set_xlabel(f"{unit} to the connector's read")
             ax.legend(loc="upper right", fontsize=7)
         axes[0].set_ylabel("changes")
