@@ -77,7 +77,6 @@ class Distribution:
 
     name: str
     samples: list[float]
-    kpi_label: str
     kpi: Percentiles | None
     unmatched: int = 0  # events the measure could not close (never read by id)
 
@@ -140,10 +139,9 @@ def run_view(files: RunFiles, digest: TraceDigest, timeline: Timeline | None) ->
         cards=_cards(files, digest),
         wip=wip,
         cycle=Distribution("invoice cycle time: approval → the PSA shows the item billed (hours)", digest.cycle_hours,
-                           "kpis.json: approval → invoice posted", kpis.invoices.cycle_time_hours),
-        pickup=[Distribution(interface, digest.pickup_minutes[interface],
-                             f"kpis.json: {KPI_OF_INTERFACE[interface].removesuffix('_minutes').replace('_', ' ')}",
-                             latency.get(KPI_OF_INTERFACE[interface]), digest.never_read[interface])
+                           kpis.invoices.cycle_time_hours),
+        pickup=[Distribution(interface, digest.pickup_minutes[interface], latency.get(KPI_OF_INTERFACE[interface]),
+                             digest.never_read[interface])
                 for interface in INTERFACES],
         leakage={c: major(v, c) for c, v in kpis.revenue_leakage.items() if v},
         over_billing={c: major(v, c) for c, v in kpis.over_billing.items() if v},
