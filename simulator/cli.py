@@ -3,6 +3,7 @@ and the wall clock; the simulation core gets none of them."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import time
@@ -622,6 +623,135 @@ def report(source: Path, out_file: Path | None, contract: str | None) -> None:
         fail(f"cannot write {out_file}: {exc.strerror}")
         sys.exit(2)
     say(f"wrote {out_file}")
+
+
+# -- c2c load ------------------------------------------------------------------------------------
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """A duration such as 60, 60s, 2m or 1h30m, in seconds."""
+    import re
+
+    text = value.strip().lower()
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
+    if not text or parts is None or not any(parts.groups()):
+        raise click.BadParameter(f"{value!r} is not a duration; write e.g. 60s, 2m or 1h30m")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in parts.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < 1:
+        raise click.BadParameter(f"{value!r} is shorter than a second")
+    return total
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--users", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Locust users at the peak (consultants, managers and a finance clerk, 8:2:1).")
+@click.option("--spawn-rate", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Users started per second.")
+@click.option("--duration", "duration_s", default="60s", show_default=True, callback=_duration,
+              help="How long locust runs: 30s, 2m, 1h...")
+@click.option("--profile", type=click.Choice(["steady", "step"]), default="steady", show_default=True,
+              help="steady: every user from the start; step: --step-users more every --step-time (to find the knee).")
+@click.option("--step-users", type=click.IntRange(min=1), default=None, help="With --profile step [default: a fifth "
+              "of --users].")
+@click.option("--step-time", "step_s", default="10s", show_default=True, callback=_duration,
+              help="With --profile step: how long each step lasts.")
+@click.option("--connector-cmd", default=None, metavar="COMMAND",
+              help="The connector under test, started as a process (the black-box contract) [default: the reference, "
+                   "python -m reference_impl].")
+@click.option("--locustfile", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="The locustfile [default: loadtests/end_to_end.py].")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Run locust distributed: a master and this many workers on loopback (0: one process).")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
+              help="Directory for locust's CSV and HTML, load.json, the oracle's findings, the connector's logs "
+                   "[default: out/load-SCENARIO-sSEED].")
+@click.option("--drain", "drain_s", default="60s", show_default=True, callback=_duration,
+              help="After locust ends, how long the connector may take to finish its work.")
+def load(scenario: Path, users: int, spawn_rate: float, duration_s: float, profile: str, step_users: int | None,
+         step_s: float, connector_cmd: str | None, locustfile: Path | None, workers: int, seed: int,
+         out_dir: Path | None, drain_s: float) -> None:
+    """Load the integration over real HTTP with locust, then reconcile the ERP.
+
+    Serves SCENARIO's systems, starts the connector, prepares the firm (contracts, projects, staffing) on a
+    compressed calendar, then slows to real time and runs locust headless (a subprocess) while consultants log
+    hours and managers approve them; the connector turns every approval into ERP charges. After a drain, the
+    calendar finishes fast (the month-end billing run) and the oracle reconciles. Writes locust's CSV and HTML
+    report, load.json (approval-to-charge lag p50/p95/p99 and its growth, the approvals per second) and
+    mismatches.jsonl. Exit 1 when the ERP does not reconcile or locust made no request.
+    """
+    from simulator.load import END_TO_END, REFERENCE_COMMAND, LoadPlan, opening, run_load
+    from simulator.locust_run import LoadProfile
+
+    try:
+        parsed = load_scenario(scenario)
+    except ScenarioError as exc:
+        fail(str(exc))
+        sys.exit(2)
+    plan = LoadPlan(LoadProfile(users, spawn_rate, duration_s, profile, step_users, step_s),
+                    locustfile=(locustfile or END_TO_END).resolve(), workers=workers, drain_s=drain_s)
+    try:
+        opening(parsed, plan.opens_after_days)
+    except ValueError as exc:
+        fail(f"{scenario}: {exc}")
+        sys.exit(2)
+    out_dir = out_dir or Path("out") / f"load-{parsed.name}-s{seed}"
+    connector = connector_cmd or REFERENCE_COMMAND
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        events = (out_dir / "events.jsonl").open("w")
+    except OSError as exc:
+        fail(f"cannot write to {out_dir}: {exc.strerror}")
+        sys.exit(2)
+
+    def announce(server: Any, systems: Any) -> None:
+        say(f"serving {parsed.name} (seed {seed}) on {server.base_url}; connector {connector!r}; preparing the firm")
+        console.file.flush()
+
+    try:
+        with events:
+            outcome = run_load(parsed, seed, plan, out_dir, connector_cmd=connector, sink=JsonLinesSink(events),
+                               announce=announce)
+    except ConnectorLoadError as exc:
+        fail(f"connector: {exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        fail("interrupted; the server, the connector and locust are stopped", label="stopped:")
+        sys.exit(130)
+    report = outcome.to_json(parsed, seed, plan, connector)
+    try:
+        (out_dir / "load.json").write_text(json.dumps(report, indent=2) + "\n")
+        write_kpis(out_dir / "kpis.json", outcome.result.kpis)
+        write_mismatches(out_dir / "mismatches.jsonl", outcome.result.reconciliation.mismatches,
+                         outcome.result.systems)
+    except OSError as exc:
+        fail(f"cannot write results to {out_dir}: {exc.strerror}")
+        sys.exit(2)
+    totals, lag = outcome.totals, outcome.lag
+    if totals is None:
+        fail(f"locust wrote no statistics; its output is in {out_dir}/locust.master.log")
+        say(outcome.window.locust.output()[-2000:] if outcome.window.locust is not None else "locust never started")
+    else:
+        say(f"locust: {totals.requests:,} requests, {totals.failures:,} failures, {totals.requests_per_s:,.1f} req/s, "
+            f"median {totals.median_ms:g} ms, p95 {totals.p95_ms:g} ms")
+    if lag:
+        say(f"approvals: {lag['approvals']:,} billable in the window ({report['approvals_per_s']:g}/s); "
+            f"approval to ERP charge p50 {lag['p50_s']} s, p95 {lag['p95_s']} s, p99 {lag['p99_s']} s; "
+            f"{lag['missing']} never charged")
+        say("  p95 by span: " + " · ".join(f"{g['p95_s'] if g['p95_s'] is not None else '-'}" for g in lag["growth"]))
+    recon = outcome.result.reconciliation
+    if recon.ok:
+        say(("reconciled", "bold green"), f": 0 mismatches of {recon.items_checked:,} items checked")
+    else:
+        for line in mismatch_lines(outcome.result.kpis, full_list=str(out_dir / "mismatches.jsonl")):
+            say("  ", ("•", "red"), " ", line)
+        say((f"{len(recon.mismatches)} reconciliation mismatches", "bold red"), f" of {recon.items_checked:,} items")
+    say(f"wrote {out_dir}/load.json, locust_stats.csv, locust.html, kpis.json, mismatches.jsonl, events.jsonl, "
+        "connector/")
+    if report["verdict"] != "pass":
+        sys.exit(1)
 
 
 if __name__ == "__main__":

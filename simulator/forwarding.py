@@ -46,8 +46,10 @@ def released(lock: threading.Lock | None) -> Iterator[None]:
 class ForwardingConnector:
     def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client,
                  subscriptions: Callable[[], frozenset[str] | None] = lambda: None,
-                 on_close: Callable[[], None] = lambda: None) -> None:
+                 on_close: Callable[[], None] = lambda: None,
+                 on_delivered: Callable[[], None] = lambda: None) -> None:
         self.url = url.rstrip("/")
+        self._on_delivered = on_delivered
         self._subscriptions = subscriptions
         self._on_close = on_close
         self.lock = lock
@@ -61,7 +63,9 @@ class ForwardingConnector:
 
     def receive(self, delivery: Delivery) -> int:
         with released(self.lock):
-            return self._post(delivery)
+            status = self._post(delivery)
+        self._on_delivered()
+        return status
 
     def _post(self, delivery: Delivery) -> int:
         try:
@@ -79,9 +83,12 @@ class ForwardingConnector:
 
 
 def forward_to(url: str, lock: threading.Lock | None = None,
-               on_close: Callable[[], None] = lambda: None) -> Callable[[Runtime], ForwardingConnector]:
-    """A connector factory: every instance forwards to ``url`` (a restart after a crash makes a new client)."""
+               on_close: Callable[[], None] = lambda: None,
+               on_delivered: Callable[[], None] = lambda: None) -> Callable[[Runtime], ForwardingConnector]:
+    """A connector factory: every instance forwards to ``url`` (a restart after a crash makes a new client);
+    ``on_delivered`` is called after each delivery is answered (or failed)."""
     def build(runtime: Any) -> ForwardingConnector:
-        return ForwardingConnector(url, lock, httpx.Client(timeout=TIMEOUT_S), on_close=on_close)
+        return ForwardingConnector(url, lock, httpx.Client(timeout=TIMEOUT_S), on_close=on_close,
+                                   on_delivered=on_delivered)
     build.__qualname__ = f"forward_to({url!r})"
     return build

@@ -26,10 +26,13 @@ What is simulated and what is wall time:
 - fault windows and outages are simulated time, as the scenario says.
 
 While the firm hands a webhook to a connector, its step waits for the
-answer, so the simulated clock stands still while the connector does
-work inside its webhook handler: that work takes no simulated time, as in
-process. What the connector does later (retries, polls) runs while the
-calendar moves on, S simulated seconds per wall second.
+answer, and before each step the firm waits until an external connector
+is quiet (:mod:`simulator.quiescence`): none of its requests in flight and
+none answered (but with a 429) in the last few wall milliseconds. So the
+work a connector does inside its webhook handler, or right after it
+acknowledges one, takes no simulated time, as in process. What a connector
+puts off (a retry after a backoff, the next poll) waits while the calendar
+moves on, S simulated seconds per wall second.
 
 The connector is the scenario's own, in this process (as in ``c2c
 simulate``), or one that runs elsewhere (``connector_url``): then every
@@ -67,11 +70,12 @@ from mocks.systems import Systems
 from simulator.blackbox import ConnectorCommand
 from simulator.faults import FaultPlan
 from simulator.forwarding import forward_to
+from simulator.quiescence import ConnectorActivity
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Scenario
 from simulator.trace import Sink, TracingTransport, null_sink
 
-MAX_NAP_S = 0.25  # the longest single sleep, so an interrupt is seen quickly
+MAX_NAP_S = 0.05  # the longest single sleep: an interrupt, or an earlier event a request scheduled, is seen quickly
 BLACK_BOX_WALL_S = 20.0  # what a conformance scenario's calendar takes against a black-box connector
 # The longest a latency or timeout fault holds a black-box connector's request in a certification run: a real
 # delay on the socket, but a scenario's 15-60 s delays, each stalling the firm while the connector waits, would
@@ -92,16 +96,36 @@ class ServedEnvironment(RealtimeEnvironment):
         self.lock = lock
         self.hold: Callable[[], float] = lambda: 0.0  # waits while the firm must stand still; returns the wait
 
+    @property
+    def speed(self) -> float:
+        return 1.0 / self.factor
+
+    def set_speed(self, speed: float) -> None:
+        """From now on, ``speed`` simulated seconds per wall second (called between steps, e.g. by a process)."""
+        self.env_start = self.now
+        self.real_start = time.monotonic()
+        self._factor = 1.0 / speed  # simpy.rt keeps it read-only: a new speed is a new pace from now
+
     def step(self) -> None:
-        due = self.peek()
-        if due is Infinity:
+        if self.peek() is Infinity:
             raise EmptySchedule
         self.real_start += self.hold()  # the calendar stood still meanwhile: it resumes where it was
-        wall_due = self.real_start + (due - self.env_start) * self.factor
-        while (wait := wall_due - time.monotonic()) > 0:
+        # The next event is looked up again at every nap: a request may have scheduled an earlier one meanwhile
+        # (a webhook to deliver), which must not wait behind a later event of the firm's.
+        while (wait := self.real_start + (self.peek() - self.env_start) * self.factor - time.monotonic()) > 0:
             time.sleep(min(wait, MAX_NAP_S))
         with self.lock:
             Environment.step(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServedRun:
+    """A served run as it starts, for whoever drives it further (``c2c load`` adds its window to ``env``)."""
+
+    env: ServedEnvironment
+    systems: Systems
+    server: SystemsServer
+    activity: ConnectorActivity | None  # None: the connector is the scenario's own, in this process
 
 
 class WallClockFaults:
@@ -127,7 +151,9 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
           connector_cmd: str | None = None, work_dir: Path | None = None,
           progress: Callable[[float], None] | None = None,
           on_connector_killed: Callable[[], None] | None = None, sink: Sink = null_sink,
-          longest_delay_s: float | None = None) -> SimulationResult:
+          longest_delay_s: float | None = None,
+          on_ready: Callable[[ServedRun], None] | None = None,
+          connector_time_scale: float | None = None) -> SimulationResult:
     """Run ``scenario`` in real time with its systems served on ``host:port``; reconcile at the end.
 
     ``announce`` is called once the server accepts requests (and a
@@ -146,7 +172,10 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
     without it a kill point only drops that request's connection. Either
     way the kill is recorded. With ``connector_cmd`` the process is killed
     there instead, and its death and restart are traced as the host traces
-    the crashes it makes.
+    the crashes it makes. ``on_ready`` is called after ``announce``, before
+    the firm's first step, with what the run is made of.
+    ``connector_time_scale`` is the ``C2C_TIME_SCALE`` a ``connector_cmd``
+    process is told (default: ``speed``).
     """
     if connector_url is not None and connector_cmd is not None:
         raise ValueError("a served run has one connector: connector_url or connector_cmd, not both")
@@ -165,9 +194,14 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
             command.close()
     if connector_cmd is not None:
         folder = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="c2c-connector-"))
-        command = ConnectorCommand(connector_cmd, folder / "state", folder, speed, lock)
+        command = ConnectorCommand(connector_cmd, folder / "state", folder, connector_time_scale or speed, lock)
         command.after_run = run_over
     external = connector_url is not None or command is not None
+    activity = ConnectorActivity() if external else None
+    if activity is not None:
+        env.hold = activity.await_quiet
+    if command is not None:
+        command.on_delivered = activity.delivered
 
     def started(systems: Systems, faults: FaultPlan, calls: TracingTransport) -> None:
         for service in systems.services.values():
@@ -191,19 +225,22 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
                 with lock:
                     calls.trace.record("connector_restart", how="restarted after a kill point")
             command.on_revived = revived
-            env.hold = command.await_restart
+            env.hold = lambda: command.await_restart() + activity.await_quiet()
         app = SystemsApp(systems.services, lock, faults=WallClockFaults(faults, speed) if external else None,
                          on_connector_killed=killed, on_answered=answered if external else None,
-                         longest_delay_s=longest_delay_s)
+                         longest_delay_s=longest_delay_s, activity=activity)
         apps.append(app)
         servers.append(SystemsServer(app, host, port).start())
         if command is not None:
             command.launch(servers[0].urls)
         env.sync()  # the calendar starts now, not when the environment was made
         announce(servers[0], systems)
+        if on_ready is not None:
+            on_ready(ServedRun(env, systems, servers[0], activity))
 
     try:
-        factory = command or (forward_to(connector_url, lock, run_over) if connector_url is not None else None)
+        factory = command or (forward_to(connector_url, lock, run_over, activity.delivered)
+                              if connector_url is not None else None)
         return simulate(scenario, seed, env=env, started=started, progress=progress, factory=factory, sink=sink)
     finally:
         if command is not None:

@@ -74,7 +74,7 @@ import contextvars
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from mocks.core.faults import (
     CONNECTION_RESET,
@@ -105,6 +105,14 @@ Send = Callable[[dict[str, Any]], Any]
 log = logging.getLogger("c2c.mocks")
 
 
+class RequestActivity(Protocol):
+    """Told when each request to a system begins and ends (``status``: 0 or None if it was dropped or failed)."""
+
+    def began(self) -> None: ...
+
+    def ended(self, status: int | None) -> None: ...
+
+
 class SystemsApp:
     """An ASGI 3 application serving ``services`` (system name -> Service), each under ``/{name}``.
 
@@ -112,15 +120,19 @@ class SystemsApp:
     effect done for real (:data:`ASGI_EFFECTS`); ``on_connector_killed`` is
     called at each kill point, without the lock; ``on_answered`` (optional)
     is told each request to a system once it is answered (status 0: the
-    connection was dropped), without the lock.
+    connection was dropped), without the lock. ``activity`` (optional) is
+    told when each request to a system begins and ends (with its status; 0
+    or None: dropped or failed), so a served firm can wait while the
+    connector works (:class:`RequestActivity`).
     """
 
     def __init__(self, services: Mapping[str, Service], lock: threading.Lock | None = None, *,
                  faults: FaultInjector | None = None,
                  on_connector_killed: Callable[[], None] | None = None,
                  on_answered: Callable[[str, str, str, int], None] | None = None,
-                 longest_delay_s: float | None = None) -> None:
+                 longest_delay_s: float | None = None, activity: RequestActivity | None = None) -> None:
         self.services = services
+        self.activity = activity
         self.longest_delay_s = longest_delay_s  # a latency or timeout fault's hold, capped (None: as it says)
         self.open = True  # False once the run is over: the systems answer 503 and change no more
         self.lock = lock or threading.Lock()
@@ -142,6 +154,9 @@ class SystemsApp:
         if isinstance(exchange, ApiResponse):
             await _send(send, exchange)
             return
+        watched = self.activity is not None and not exchange.request.path.startswith(CONTROL_PREFIX)
+        if watched:
+            self.activity.began()
         try:
             fault = self._fault(exchange)
             if fault is None:
@@ -150,6 +165,9 @@ class SystemsApp:
                 await ASGI_EFFECTS[fault.kind](exchange, fault)
         except _Killed:
             await exchange.killed()
+        finally:
+            if watched:
+                self.activity.ended(exchange.status)
 
     def route(self, scope: dict[str, Any], body: bytes, receive: Receive, send: Send) -> Exchange | ApiResponse:
         """The request to the system its path names, or the app's own answer (health, no such system)."""
@@ -223,6 +241,7 @@ class Exchange:
         self.request = request
         self._receive = receive
         self._send = send
+        self.status: int | None = None  # the status answered; 0: the connection was dropped; None: not yet
 
     def handle(self, *, ask_dies_after: bool = True) -> ApiResponse:
         """The system's answer, handled under the lock; raises :class:`_Killed` if the injector says the caller
@@ -238,6 +257,7 @@ class Exchange:
 
     async def respond(self, response: ApiResponse) -> None:
         await _send(self._send, response)
+        self.status = response.status
         self.app.answered(self, response.status)
 
     async def hold(self, seconds: float) -> None:
@@ -255,6 +275,7 @@ class Exchange:
         await self._send({"type": "http.response.start", "status": DROPPED_STATUS,
                           "headers": [(b"content-type", b"application/problem+json"), (b"content-length", b"1"),
                                       (b"connection", b"close")]})
+        self.status = 0
         self.app.answered(self, 0)
 
     async def killed(self) -> None:

@@ -1,0 +1,95 @@
+"""Served mode: the firm's calendar stands still while an external connector works.
+
+In process, a connector's work takes no simulated time: its HTTP calls
+return at once in the firm's clock, and only its own timers (retry
+backoff, polls, a ``Retry-After`` it honours) let the calendar move. A
+connector in another process cannot share that clock. It answers a webhook
+and then works on its own worker; at a certification's speed (hundreds of
+thousands of simulated seconds per wall second) the few wall milliseconds
+of that work would be hours of simulated lag, and a queue-based connector
+would be judged late for being built well.
+
+So the served firm waits before each step until the connector is quiet
+(:meth:`ConnectorActivity.await_quiet`): none of its requests to the
+systems in flight, and neither a productive answer nor a webhook delivery
+in the last :data:`QUIET_S` wall seconds. Work a connector does right
+after it acknowledges a webhook therefore happens, as in process, before
+the calendar moves on.
+
+What does not hold the calendar:
+
+- a ``429`` answer: a throttled connector waits, and waiting takes
+  simulated time, which is also what refills the scenario's rate limit (per
+  simulated second). A connector retrying at once meets 429s until the firm
+  has moved on far enough;
+- a connector that never stops (a tight poll loop): a hold lasts at most
+  :data:`LONGEST_HOLD_S` per step, then the firm takes the step anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+QUIET_S = 0.015  # how long a connector must have been idle before the firm steps (wall seconds)
+LONGEST_HOLD_S = 3.0  # the longest the firm waits for a busy connector before one step (wall seconds)
+NAP_S = 0.002
+THROTTLED = 429
+
+
+class ConnectorActivity:
+    """What an external connector is doing, as the served systems see it (thread-safe).
+
+    The server calls :meth:`began` and :meth:`ended` around each request
+    the connector makes; the firm calls :meth:`delivered` after each webhook
+    it hands over, and :meth:`await_quiet` before each step.
+    """
+
+    def __init__(self, quiet_s: float = QUIET_S, longest_s: float = LONGEST_HOLD_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.quiet_s = quiet_s
+        self.longest_s = longest_s
+        self._clock = clock
+        self._guard = threading.Lock()
+        self._in_flight = 0
+        self._last_work = float("-inf")
+        self.held_s = 0.0  # wall seconds the firm has waited for the connector, in all
+        self.holding = True  # False: the firm never waits (a run in real time, where work must take time)
+
+    def began(self) -> None:
+        with self._guard:
+            self._in_flight += 1
+
+    def ended(self, status: int | None) -> None:
+        """A request is over (``status`` 0 or None: its connection was dropped); a 429 is no work done."""
+        with self._guard:
+            self._in_flight -= 1
+            if status != THROTTLED:
+                self._last_work = self._clock()
+
+    def delivered(self) -> None:
+        """A webhook was answered: the connector may be starting the work it acknowledged."""
+        with self._guard:
+            self._last_work = self._clock()
+
+    def quiet(self) -> bool:
+        with self._guard:
+            return self._in_flight == 0 and self._clock() - self._last_work >= self.quiet_s
+
+    def idle_for(self) -> float:
+        """Wall seconds since the connector last worked or was handed a webhook (0 while a request is in flight)."""
+        with self._guard:
+            return 0.0 if self._in_flight else max(0.0, self._clock() - self._last_work)
+
+    def await_quiet(self) -> float:
+        """Wait until the connector is quiet, or :attr:`longest_s` has passed; the wall seconds waited
+        (none while :attr:`holding` is off)."""
+        if not self.holding:
+            return 0.0
+        started = self._clock()
+        while not self.quiet() and self._clock() - started < self.longest_s:
+            time.sleep(NAP_S)
+        waited = self._clock() - started
+        self.held_s += waited
+        return waited

@@ -1,0 +1,73 @@
+"""The served firm waits while an external connector works, and only then."""
+
+from __future__ import annotations
+
+import time
+
+from simulator.quiescence import ConnectorActivity
+
+
+def activity(**kw) -> ConnectorActivity:
+    return ConnectorActivity(quiet_s=kw.pop("quiet_s", 0.02), longest_s=kw.pop("longest_s", 0.5))
+
+
+def test_a_connector_that_never_worked_is_quiet():
+    assert activity().quiet()
+    assert activity().await_quiet() < 0.05
+
+
+def test_a_request_in_flight_holds_the_firm_until_it_ends_and_a_little_after():
+    a = activity()
+    a.began()
+    assert not a.quiet()
+    a.ended(201)
+    assert not a.quiet()  # it may go on with the answer
+    time.sleep(0.03)
+    assert a.quiet()
+
+
+def test_a_429_is_no_work_done():
+    a = activity()
+    a.began()
+    a.ended(429)
+    assert a.quiet()  # a throttled connector waits, and waiting takes simulated time
+
+
+def test_a_dropped_connection_is_work_the_connector_will_retry():
+    a = activity()
+    a.began()
+    a.ended(0)
+    assert not a.quiet()
+
+
+def test_a_delivered_webhook_holds_the_firm_while_the_connector_starts_on_it():
+    a = activity()
+    a.delivered()
+    assert not a.quiet()
+    waited = a.await_quiet()
+    assert 0.01 <= waited < 0.3
+    assert a.quiet()
+
+
+def test_a_connector_that_never_stops_holds_the_firm_at_most_longest_s():
+    a = activity(longest_s=0.1)
+    a.began()  # never ends
+    waited = a.await_quiet()
+    assert 0.1 <= waited < 0.3
+    assert a.held_s == waited
+
+
+def test_a_firm_in_real_time_never_waits():
+    a = activity()
+    a.holding = False
+    a.began()
+    assert a.await_quiet() == 0.0
+
+
+def test_idle_for_counts_from_the_last_work():
+    a = activity()
+    a.began()
+    assert a.idle_for() == 0.0
+    a.ended(200)
+    time.sleep(0.02)
+    assert 0.015 <= a.idle_for() < 0.5
