@@ -449,6 +449,34 @@ def test_a_sweep_page_plots_each_kpi_against_the_first_parameter(tmp_path: Path)
     assert "revenue leakage (USD)" in page and "invoice cycle time p50" in page
 
 
+def test_the_page_of_what_c2c_sweep_writes(tmp_path: Path) -> None:
+    """sweep.json as simulator.sweep writes it (a numeric first axis): every KPI column has its panel."""
+    from simulator.sweep import sweep_summary
+    from simulator.sweep_file import load_sweep
+    from tests.test_compare import kpis
+
+    path = tmp_path / "rejections.yaml"
+    path.write_text(f"name: rejections\nscenario: {ROOT / 'tests' / 'scenarios' / 'small.yaml'}\nseeds: [1, 2, 3]\n"
+                    "grid:\n  people.rejection_rate: [0.0, 0.1, 0.2]\n")
+    sweep = load_sweep(path)
+    runs = {(point.id, seed): kpis(seed, mismatches=n + seed, leakage={"USD": 1000 * n * seed})
+            for n, point in enumerate(sweep.points) for seed in sweep.seeds}
+    summary = sweep_summary(sweep, runs)
+    kept = {"reconciliation.mismatches", "revenue_leakage.USD", "invoices.cycle_time_hours.p50"}  # three panels
+    summary["kpis"] = [kpi for kpi in summary["kpis"] if kpi["id"] in kept]  # draw quickly; the rest is as written
+    assert {kpi["id"] for kpi in summary["kpis"]} == kept
+    (tmp_path / "sweep.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report.html").read_text()
+    assert "3 grid points, each on seeds 1–3" in page
+    for kpi in summary["kpis"]:
+        title = kpi["label"] + (f" ({kpi['currency']})" if kpi["currency"] else "")
+        assert f">{textwrap.wrap(title, 50)[0]}" in page, title
+    for tick in (">0</text>", ">0.1</text>", ">0.2</text>"):  # a numeric axis, at the swept values
+        assert tick in page
+
+
 def test_the_sweep_view_keeps_bands_where_there_are_intervals() -> None:
     from simulator.report_html.inputs import SweepSummary
     from simulator.report_html.sweep_view import sweep_view
