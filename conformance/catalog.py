@@ -48,6 +48,9 @@ MILESTONES = "milestones"
 CAPS = "capped_tm"
 DURABLE_STATE = "durable_state"  # keeps its state across a restart (no requirement waives this)
 CAPABILITIES = (WEBHOOKS, RETAINERS, MILESTONES, CAPS, DURABLE_STATE)
+# Not declared but given: a connector certified as a process (--connector-cmd) runs over real HTTP; a factory
+# certified in process does not, and what only a real load over HTTP shows is not applicable to it.
+PROCESS = "process"
 BILLING_TYPE_OF = {RETAINERS: "retainer", MILESTONES: "fixed_fee_milestones", CAPS: "capped_tm"}
 
 
@@ -242,6 +245,14 @@ CATALOG: tuple[Requirement, ...] = (
         money="A connector that falls behind on billing day, or puts throttled work off for hours, posts charges after "
               "the cut-off: a month of billing lag.",
         scenario="load.yaml"),
+    Requirement(
+        id="C2C-LOAD-002", family=Family.LOAD, level=MUST,
+        statement="Loaded over real HTTP at the stated rate of timesheet approvals through the PSA's API (20 a second "
+                  "for 30 s unless the run states another), nothing is lost or billed twice and 95% of approvals reach "
+                  "the ERP within 30 s.",
+        money="A connector that keeps up with a simulated firm but not with a real Friday afternoon falls behind for "
+              "hours: charges land after the cut-off, or never.",
+        scenario="approvals_under_load.yaml", needs=PROCESS, optional=True),
 )
 
 BY_ID: dict[str, Requirement] = {requirement.id: requirement for requirement in CATALOG}

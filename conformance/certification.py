@@ -28,7 +28,7 @@ from conformance.checks import CheckContext, run_check
 from conformance.checks.evidence import Evidence
 from conformance.checks.registry import pytest_command
 from conformance.findings import Finding, RequirementFailed
-from conformance.observation import Observation, Observations
+from conformance.observation import LoadTarget, Observation, Observations
 from conformance.ownership import Ownership
 from conformance.subject import Subject
 from conformance.verdict import Outcome, Profile, in_profile
@@ -90,9 +90,10 @@ class Certification:
     reasons: dict[str, str] = field(default_factory=dict)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
     unbuildable: tuple[str, str] | None = None  # (the requirement it was reported under, why) once build() raised
+    load_target: LoadTarget = field(default_factory=LoadTarget)
 
     def __post_init__(self) -> None:
-        self.observations = Observations(self.subject, self.seed, self.artifacts)
+        self.observations = Observations(self.subject, self.seed, self.artifacts, self.load_target)
         self.ownership = Ownership()
         self.context = CheckContext(self.subject, self.seed, self.profile, self.observations, self.artifacts)
 

@@ -161,11 +161,23 @@ def observe_with(scenario: Scenario, scenario_path: Path, seed: int, run: Run) -
     return Observation(scenario_path, seed, result, records, per_hour, list(sent), throttled)
 
 
+@dataclass(frozen=True)
+class LoadTarget:
+    """The rate a load requirement is judged at: timesheet approvals a second over real HTTP, for how long, and
+    the approval-to-charge p95 it must keep (``--load-rate``, ``--load-duration``)."""
+
+    rate_per_s: float = 20.0
+    duration_s: float = 30.0
+    p95_s: float = 30.0
+
+
 class Observations:
     """Every scenario the session needs, run on demand against one subject and one seed."""
 
-    def __init__(self, subject: Subject, seed: int, artifacts: Path) -> None:
+    def __init__(self, subject: Subject, seed: int, artifacts: Path, load_target: LoadTarget | None = None) -> None:
         self.subject = subject
+        self.load_target = load_target or LoadTarget()
+        self._loads: dict[str, Any] = {}  # scenario -> its simulator.load.LoadOutcome
         self.seed = seed
         self.artifacts = artifacts
         self.unsupported = frozenset(BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if subject.lacks(c))
@@ -215,6 +227,25 @@ class Observations:
 
     def of(self, name: str) -> Observation:
         return self._observed(*self._job(name))
+
+    def loaded(self, name: str) -> tuple[Observation, Any]:
+        """The run of ``name`` under a real load (``c2c load``, at :attr:`load_target`) against a black-box
+        connector, and its :class:`simulator.load.LoadOutcome`; it stands as the scenario's observation."""
+        if name not in self._loads:
+            from simulator.load import LoadPlan, run_load
+            from simulator.locust_run import LoadProfile
+
+            _, scenario, path = self._job(name)
+            target = self.load_target
+            plan = LoadPlan(LoadProfile.for_rate(target.rate_per_s, target.duration_s))
+            folder = Path(tempfile.mkdtemp(prefix=f"{scenario.name}-", dir=self.artifacts))
+
+            def run(scenario: Scenario, path: Path, seed: int, sink: Callable[[dict[str, Any]], None]) -> SimulationResult:
+                outcome = run_load(scenario, seed, plan, folder, connector_cmd=self.subject.command, sink=sink)
+                self._loads[name] = outcome
+                return outcome.result
+            self._runs[name] = observe_with(scenario, path, self.seed, run)
+        return self._hand_out(name), self._loads[name]
 
     def judged(self) -> list[tuple[str, Observation]]:
         """The scenario runs requirements were judged on so far (not their fault-free companions), by name."""

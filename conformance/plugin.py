@@ -36,6 +36,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--connector-manifest", default=None, metavar="FILE",
                     help="the black-box connector's JSON manifest: name, version, capabilities [default: all]")
     group.addoption("--c2c-seed", default="1", metavar="N", help="seed of every scenario run [default: 1]")
+    group.addoption("--load-rate", default="20", metavar="N",
+                    help="black-box only: timesheet approvals a second C2C-LOAD-002 loads the connector with over real "
+                         "HTTP; the report states the rate certified [default: 20]")
+    group.addoption("--load-duration", default="30", metavar="SECONDS",
+                    help="black-box only: how long C2C-LOAD-002's load lasts [default: 30]")
     group.addoption("--c2c-profile", default="core", metavar="core|full",
                     help="core: every MUST; full: every MUST and SHOULD, longer property runs [default: core]")
     group.addoption("--c2c-report-dir", default="conformance-report", metavar="DIR",

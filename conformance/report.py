@@ -46,6 +46,8 @@ def build_report(certification: Certification) -> dict[str, Any]:
         "connector": certification.subject.to_json(),
         "seeds": [certification.seed],
         "profile": str(certification.profile),
+        "load": ({"rate_per_s": certification.load_target.rate_per_s, "duration_s": certification.load_target.duration_s,
+                  "p95_s": certification.load_target.p95_s} if certification.subject.black_box else None),
         "verdicts": {str(p): verdict(outcomes, p, ran=certification.profile).to_json() for p in Profile},
         "requirements": requirements,
     }
@@ -66,7 +68,11 @@ def markdown(report: dict[str, Any]) -> str:
              f"- connector: `{connector['spec']}` {connector['version']} (source sha256 "
              f"`{connector['source_sha256'][:12]}`)",
              f"- suite {report['suite_version']}, catalog `{report['catalog_hash'][:19]}`, "
-             f"profile run: **{report['profile']}**, seed {', '.join(map(str, report['seeds']))}", ""]
+             f"profile run: **{report['profile']}**, seed {', '.join(map(str, report['seeds']))}"]
+    if report.get("load"):
+        lines.append(f"- load requirements judged at **{report['load']['rate_per_s']:g} approvals/s** for "
+                     f"{report['load']['duration_s']:g} s (C2C-LOAD-002)")
+    lines.append("")
     for profile, result in report["verdicts"].items():
         word, blockers = verdict_words(result)
         lines.append(f"- **{profile}: {word}**{blockers}")

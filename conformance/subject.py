@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import DEFAULT_CONNECTOR
-from conformance.catalog import CAPABILITIES
+from conformance.catalog import CAPABILITIES, PROCESS
 from simulator.runtime import ConnectorLoadError, load_factory
 
 
@@ -59,6 +59,8 @@ class Subject:
         return self.command is not None
 
     def lacks(self, capability: str | None) -> bool:
+        if capability == PROCESS:
+            return not self.black_box
         return capability is not None and capability not in self.capabilities
 
     def to_json(self) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from conformance import DEFAULT_CONNECTOR
-from conformance.catalog import BY_ID, CATALOG
+from conformance.catalog import BY_ID, CATALOG, PROCESS
 from conformance.certification import Certification
+from conformance.observation import LoadTarget
 from conformance.report import JSON_NAME, JUNIT_NAME, MARKDOWN_NAME, verdict_words, write_report
 from conformance.subject import Subject, SubjectError, load_black_box_subject, load_subject
 from conformance.verdict import NOT_RUN, Profile, in_profile
@@ -58,6 +59,21 @@ def _subject(config: pytest.Config) -> Subject:
     return load_black_box_subject(command, Path(manifest) if manifest is not None else None)
 
 
+def _positive(option: str, value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise pytest.UsageError(f"{option} {value!r}: expected a number") from None
+    if not low <= number <= high:
+        raise pytest.UsageError(f"{option} {value!r}: expected a number from {low:g} to {high:g}")
+    return number
+
+
+def _load_target(config: pytest.Config) -> LoadTarget:
+    return LoadTarget(_positive("--load-rate", config.getoption("--load-rate"), 0.5, 10_000),
+                      _positive("--load-duration", config.getoption("--load-duration"), 5, 3_600))
+
+
 def start(config: pytest.Config) -> None:
     """Check the options and set up the session's certification (called by the plugin when the suite is collected)."""
     try:
@@ -69,7 +85,8 @@ def start(config: pytest.Config) -> None:
     except SubjectError as exc:
         raise pytest.UsageError(str(exc)) from None
     report_dir = _writable_directory(config.getoption("--c2c-report-dir"))
-    certification = Certification(subject, _seed(config.getoption("--c2c-seed")), profile, report_dir)
+    certification = Certification(subject, _seed(config.getoption("--c2c-seed")), profile, report_dir,
+                                  load_target=_load_target(config))
     config.stash[CERTIFICATION] = certification
     config.pluginmanager.register(_Recorder(certification), "c2c-recorder")
     config.stash[REPORT_DIR] = report_dir
@@ -93,7 +110,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if certification is None or not certification.subject.black_box:
         return
     chosen = [BY_ID[r] for item in session.items if (r := _selected_requirement(item)) is not None]
-    wanted = [r.scenario for r in chosen if not certification.subject.lacks(r.needs)]
+    # A load run is made when its requirement is judged, on its own: overlapping it would load the machine, not
+    # the connector.
+    wanted = [r.scenario for r in chosen if not certification.subject.lacks(r.needs) and r.needs != PROCESS]
     certification.observations.prefetch(wanted, BLACK_BOX_RUNS_AT_ONCE)
 
 

@@ -38,6 +38,10 @@ _numbers = itertools.count()
 TODAY = dt.date.fromisoformat(os.environ.get("C2C_LOAD_DAY") or dt.date.today().isoformat())  # the firm's date
 
 
+CONSULTANT_WEIGHT = 8
+WEIGHTS = 11  # consultants 8, managers 2, a finance clerk 1
+
+
 def _setting(name: str, default: float) -> float:
     value = os.environ.get(f"C2C_LOAD_{name}")
     return float(value) if value else default
@@ -103,11 +107,21 @@ class FirmUser(FastHttpUser):
                 return records
 
 
+def _sheets_per_consultant_s() -> float:
+    """Each consultant's pace: ``C2C_LOAD_RATE`` (timesheets a second, all consultants together) shared among the
+    consultants of ``C2C_LOAD_USERS`` users (8 in 11 are consultants), or one a second each."""
+    rate = _setting("RATE", 0)
+    if not rate:
+        return 1.0
+    consultants = max(1, round(_setting("USERS", 10) * CONSULTANT_WEIGHT / WEIGHTS))
+    return rate / consultants
+
+
 class Consultant(FirmUser):
     """Logs a day's hours on the project they are staffed on, and submits the sheet."""
 
-    weight = 8
-    wait_time = constant_throughput(_setting("SHEETS_PER_USER_S", 1.0))
+    weight = CONSULTANT_WEIGHT
+    wait_time = constant_throughput(_sheets_per_consultant_s())
 
     def on_start(self) -> None:
         super().on_start()

@@ -12,7 +12,8 @@ second) while locust plays the consultants and approvers, so these are wall
 seconds. Growth tells whether the connector keeps up: the approvals are cut
 by approval time into ``buckets`` equal spans of the window, and the p95 of
 each span is given; a connector that falls behind shows a p95 that climbs
-span after span.
+span after span. On a step profile the spans are its steps, and
+:func:`knee` reads the rate at which the lag starts to grow.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ def lag_summary(lags: Sequence[ApprovalLag], since_s: float, until_s: float, buc
         start = since_s + i * span
         inside = [lag.lag_s for lag in lags if start <= lag.approved_s < start + span]
         growth.append({"from_s": round(i * span, 1), "to_s": round((i + 1) * span, 1), "approvals": len(inside),
+                       "approvals_per_s": round(len(inside) / span, 2) if span else 0.0,
                        "p95_s": percentile(inside, 95)})
     return {
+        "knee_approvals_per_s": knee(growth),
         "approvals": len(lags),
         "missing": sum(1 for lag in lags if not lag.charged),
         "p50_s": percentile(values, 50),
@@ -91,3 +94,20 @@ def lag_summary(lags: Sequence[ApprovalLag], since_s: float, until_s: float, buc
         "max_s": max(values, default=None),
         "growth": growth,
     }
+
+
+KNEE_P95_S = 5.0  # a span whose p95 lag is above this has passed the knee
+
+
+def knee(growth: list[dict[str, Any]], p95_s: float = KNEE_P95_S) -> float | None:
+    """The approval rate at which lag starts to grow: the rate of the busiest span before the first span whose
+    p95 is over ``p95_s`` (every span is under it: the busiest rate seen; the first is over: None). Read on a
+    step profile, whose spans are its steps, each busier than the one before."""
+    rates = []
+    for span in growth:
+        if span["p95_s"] is None:
+            continue
+        if span["p95_s"] > p95_s:
+            return max(rates) if rates else None
+        rates.append(span["approvals_per_s"])
+    return max(rates) if rates else None

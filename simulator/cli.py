@@ -647,6 +647,9 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--users", type=click.IntRange(min=1), default=20, show_default=True,
               help="Locust users at the peak (consultants, managers and a finance clerk, 8:2:1).")
+@click.option("--rate", "rate_per_s", type=click.FloatRange(min=0.1), default=None, metavar="N",
+              help="Instead of --users: timesheets submitted (and approved) per second, all consultants together; "
+                   "the users it takes are started at once.")
 @click.option("--spawn-rate", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Users started per second.")
 @click.option("--duration", "duration_s", default="60s", show_default=True, callback=_duration,
@@ -670,7 +673,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
                    "[default: out/load-SCENARIO-sSEED].")
 @click.option("--drain", "drain_s", default="60s", show_default=True, callback=_duration,
               help="After locust ends, how long the connector may take to finish its work.")
-def load(scenario: Path, users: int, spawn_rate: float, duration_s: float, profile: str, step_users: int | None,
+def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float, duration_s: float, profile: str,
+         step_users: int | None,
          step_s: float, connector_cmd: str | None, locustfile: Path | None, workers: int, seed: int,
          out_dir: Path | None, drain_s: float) -> None:
     """Load the integration over real HTTP with locust, then reconcile the ERP.
@@ -690,7 +694,12 @@ def load(scenario: Path, users: int, spawn_rate: float, duration_s: float, profi
     except ScenarioError as exc:
         fail(str(exc))
         sys.exit(2)
-    plan = LoadPlan(LoadProfile(users, spawn_rate, duration_s, profile, step_users, step_s),
+    if rate_per_s is not None and profile == "step":
+        fail("--rate sets a steady pace; a step profile climbs by --users and --step-users")
+        sys.exit(2)
+    shape = LoadProfile.for_rate(rate_per_s, duration_s) if rate_per_s is not None else \
+        LoadProfile(users, spawn_rate, duration_s, profile, step_users, step_s)
+    plan = LoadPlan(shape,
                     locustfile=(locustfile or END_TO_END).resolve(), workers=workers, drain_s=drain_s)
     try:
         opening(parsed, plan.opens_after_days)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import shutil
 import sys
 from collections.abc import Callable
@@ -123,6 +124,13 @@ class LoadOutcome:
         }
 
 
+def spans(profile: LoadProfile) -> int:
+    """How many spans the lag's growth is read in: a step profile's steps, else six."""
+    if profile.shape == "step":
+        return max(1, math.ceil(profile.duration_s / profile.step_s))
+    return 6
+
+
 def opening(scenario: Scenario, after_days: int) -> float:
     """The firm's epoch second the window opens: 10:00 on the first working day ``after_days`` in."""
     day = scenario.start + dt.timedelta(days=after_days)
@@ -197,5 +205,5 @@ def run_load(scenario: Scenario, seed: int, plan: LoadPlan, out_dir: Path, *, co
     outcome = LoadOutcome(result, window, totals)
     if window.opened_s is not None and window.locust_ended_s is not None:
         lags = approval_lags(result.systems, window.opened_s, window.locust_ended_s, window.drained_s)
-        outcome.lag = lag_summary(lags, window.opened_s, window.locust_ended_s)
+        outcome.lag = lag_summary(lags, window.opened_s, window.locust_ended_s, buckets=spans(plan.profile))
     return outcome

@@ -13,6 +13,7 @@ starting them there with ``--worker --master-host HOST`` (see the README).
 from __future__ import annotations
 
 import csv
+import math
 import os
 import signal
 import socket
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROFILES = ("steady", "step")
+CONSULTANT_SHARE_INVERSE = 11 / 8  # the end-to-end locustfile's weights: 8 consultants, 2 managers, 1 clerk
 STOP_GRACE_S = 10.0
 
 
@@ -37,6 +39,14 @@ class LoadProfile:
     shape: str = "steady"
     step_users: int | None = None
     step_s: float = 10.0
+    rate_per_s: float | None = None  # timesheets submitted a second by all consultants (None: one per consultant)
+
+    @classmethod
+    def for_rate(cls, rate_per_s: float, duration_s: float) -> LoadProfile:
+        """Enough users for ``rate_per_s`` timesheets a second (each consultant at most two), all at once."""
+        consultants = max(2, math.ceil(rate_per_s / 2))
+        users = math.ceil(consultants * CONSULTANT_SHARE_INVERSE)
+        return cls(users, float(users), duration_s, rate_per_s=rate_per_s)
 
     def environment(self) -> dict[str, str]:
         """The ``C2C_LOAD_*`` variables a locustfile's shape reads."""
@@ -45,6 +55,8 @@ class LoadProfile:
                     "C2C_LOAD_STEP_S": str(self.step_s)}
         if self.step_users is not None:
             settings["C2C_LOAD_STEP_USERS"] = str(self.step_users)
+        if self.rate_per_s is not None:
+            settings["C2C_LOAD_RATE"] = f"{self.rate_per_s:g}"
         return settings
 
 

@@ -1,4 +1,10 @@
-"""LOAD: at a stated event rate, throttled while approvals flow, the connector loses nothing and keeps its lag bounded.
+"""LOAD: at a stated event rate, the connector loses nothing and keeps its lag bounded.
+
+C2C-LOAD-001 is the simulated firm's peak, throttled while approvals flow.
+C2C-LOAD-002 is a real load over HTTP (:mod:`simulator.load`, black-box
+connectors only): locust's consultants and managers submit and approve
+timesheets at the stated rate, in real time; the rate reached is measured,
+and a run that fell short of 90% of it shows nothing.
 
 The rate is measured, not assumed: the check counts the webhooks the
 connector was offered in each simulated hour and fails the run as not
@@ -16,13 +22,22 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conformance.checks.evidence import Evidence, billable_approvals, first_charges, lag_words, minutes_between
+from conformance.checks.evidence import (
+    Evidence,
+    billable_approvals,
+    first_charges,
+    lag_words,
+    minutes_between,
+    not_shown,
+)
 from conformance.checks.registry import CheckContext, check
 from conformance.findings import Finding
 from conformance.observation import Observation
 from simulator.kpis import epoch_seconds
 
 LOAD = "load.yaml"
+LOADED = "approvals_under_load.yaml"
+RATE_SHOWN = 0.9  # the share of the stated approval rate a load run must reach to show anything
 PEAK_PER_HOUR = 250
 P95_MINUTES = 60
 PEAK_APPROVAL_SHARE = 0.5  # a peak approval hour has at least this share of the busiest hour's approvals
@@ -66,3 +81,34 @@ def lag_under_load(run: Observation) -> Evidence:
     summary = (f"peak {peak} webhooks/h, {throttled} 429s in the {len(hours)} peak approval hours, "
                f"approval-to-charge p95 {lag_words(p95)}")
     return Evidence(findings, summary if findings else "", claimed=list(run.result.reconciliation.mismatches))
+
+
+@check("C2C-LOAD-002")
+def stated_rate(ctx: CheckContext) -> Evidence:
+    run, outcome = ctx.observations.loaded(LOADED)
+    return rate_under_load(run, outcome, ctx.observations.load_target)
+
+
+def rate_under_load(run: Observation, outcome, target) -> Evidence:
+    """The evidence of one load run: mismatches, the rate not reached, approvals never charged, the p95 lag."""
+    findings = [Finding.of(m) for m in run.result.reconciliation.mismatches]
+    totals, lag = outcome.totals, outcome.lag
+    reached = outcome.approvals_per_s()
+    stated = f"{target.rate_per_s:g} approvals/s for {target.duration_s:g} s"
+    if totals is None or not totals.requests:
+        findings.append(not_shown("load", "locust made no request (see locust.master.log in the run's folder)"))
+    elif reached < RATE_SHOWN * target.rate_per_s:
+        findings.append(Finding("load:approvals_per_s", f">= {RATE_SHOWN * target.rate_per_s:g}", reached,
+                                detail=f"the load reached {reached:g} of the stated {stated}; nothing was shown"))
+    if lag.get("missing"):
+        findings.append(Finding("psa:approval_to_erp_charge/missing", 0, lag["missing"],
+                                detail=f"{lag['missing']} of {lag['approvals']} billable approvals had no ERP charge "
+                                       "when the connector had drained (or the drain timed out)"))
+    p95 = lag.get("p95_s")
+    if p95 is not None and p95 > target.p95_s:
+        growth = " → ".join(f"{g['p95_s']:g}" for g in lag["growth"] if g["p95_s"] is not None)
+        findings.append(Finding("psa:approval_to_erp_charge/p95", f"<= {target.p95_s:g} s", f"{p95:g} s",
+                                detail=f"at {reached:g} approvals/s; p95 by sixth of the window: {growth} s"))
+    summary = (f"stated {stated}; reached {reached:g}/s over {lag.get('approvals', 0)} billable approvals; "
+               f"approval-to-charge p50 {lag.get('p50_s')} s, p95 {p95} s, p99 {lag.get('p99_s')} s")
+    return Evidence(findings, summary, claimed=list(run.result.reconciliation.mismatches))

@@ -76,21 +76,34 @@ def test_a_bad_manifest_is_named(pytester: pytest.Pytester, manifest: str, messa
     assert message in result.stderr.str(), result.stderr.str()
 
 
-@pytest.mark.parametrize(("variant", "requirement_id"), [
-    pytest.param("skips_signature_check", "C2C-SEC-001", marks=pytest.mark.slow),
+@pytest.mark.parametrize(("variant", "requirement_id", "options"), [
+    pytest.param("skips_signature_check", "C2C-SEC-001", (), marks=pytest.mark.slow),
+    # a real load, in real time, at 20 approvals a second: a connector taking one webhook a second falls behind
+    pytest.param("one_webhook_a_second", "C2C-LOAD-002", ("--load-duration", "15"), marks=pytest.mark.slow),
     # each restart rereads every feed from the start: minutes of runs
-    pytest.param("no_durable_state", "C2C-REPLAY-003", marks=pytest.mark.thorough),
+    pytest.param("no_durable_state", "C2C-REPLAY-003", (), marks=pytest.mark.thorough),
 ])
 def test_a_planted_defect_run_as_a_process_fails_its_requirement(pytester: pytest.Pytester, variant: str,
-                                                                 requirement_id: str) -> None:
+                                                                 requirement_id: str, options: tuple[str, ...]) -> None:
     command = f"PYTHONPATH={ROOT} {REFERENCE} tests.broken_connectors.{variant}:build"  # run from the test's folder
-    result, report = run_suite(pytester, "--connector-cmd", command, "-k", requirement_id)
+    result, report = run_suite(pytester, "--connector-cmd", command, "-k", requirement_id, *options)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     entry = next(r for r in report["requirements"] if r["id"] == requirement_id)
     assert entry["outcome"] == "fail"
     assert entry["failure"]["findings_total"] > 0, entry["failure"]
     assert any("--connector-cmd" in line for line in entry["failure"]["reproduce"])
     assert report["connector"]["mode"] == "black-box"
+
+
+@pytest.mark.slow
+def test_the_reference_keeps_up_with_the_stated_load_and_the_report_states_the_rate(pytester: pytest.Pytester) -> None:
+    result, report = run_suite(pytester, "--connector-cmd", REFERENCE, "-k", "LOAD-002", "--load-rate", "20",
+                               "--load-duration", "15")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-4000:]
+    assert outcomes(report)["C2C-LOAD-002"] == "pass"
+    assert report["load"] == {"rate_per_s": 20.0, "duration_s": 15.0, "p95_s": 30.0}
+    summary = (pytester.path / "report" / "conformance-summary.md").read_text()
+    assert "judged at **20 approvals/s** for 15 s" in summary
 
 
 @pytest.mark.thorough  # 90 s of served runs: CI's ten minutes hold the planted defect and tests/test_black_box.py

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conformance.catalog import CAPABILITIES, CATALOG, Family, Level, Requirement
+from conformance.catalog import CAPABILITIES, CATALOG, PROCESS, Family, Level, Requirement
 from conformance.catalog_hash import catalog_hash
 from conformance.checks import CHECKS
 from conformance.checks.registry import check
@@ -39,7 +39,7 @@ def test_requirement_is_one_sentence_with_its_money_and_a_loadable_scenario(requ
     assert requirement.statement.endswith(".") and "\n" not in requirement.statement
     assert requirement.money.endswith(".")
     load_scenario(SCENARIOS / requirement.scenario)
-    assert requirement.needs is None or requirement.needs in CAPABILITIES
+    assert requirement.needs is None or requirement.needs in (*CAPABILITIES, PROCESS)
     assert not requirement.optional or requirement.needs is not None, "only a capability can be waived"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from mocks.core.clock import iso
-from simulator.approval_lag import approval_lags, lag_summary, percentile
+from simulator.approval_lag import approval_lags, knee, lag_summary, percentile
 
 T0 = 1_768_903_200.0  # 2026-01-20T10:00:00Z
 
@@ -60,3 +60,19 @@ def test_growth_shows_a_connector_falling_behind():
     assert p95s == sorted(p95s) and p95s[-1] > p95s[0]
     assert [span["approvals"] for span in summary["growth"]] == [10] * 6
     assert summary["approvals"] == 60 and summary["missing"] == 0
+
+
+def test_the_knee_is_the_busiest_rate_before_the_lag_grows():
+    growth = [{"approvals_per_s": r, "p95_s": p} for r, p in ((10, 1), (20, 1), (30, 2), (40, 9), (50, 30))]
+    assert knee(growth) == 30
+    assert knee(growth[:3]) == 30  # never over: the busiest rate seen
+    assert knee([{"approvals_per_s": 10, "p95_s": 8}]) is None  # over from the first step
+    assert knee([{"approvals_per_s": 0, "p95_s": None}]) is None
+
+
+def test_a_step_profile_reads_its_growth_step_by_step():
+    approvals = [(f"a{n}", n, True) for n in range(40)]
+    charges = [(f"a{n}", n + (1 if n < 20 else 10)) for n in range(40)]  # lag jumps in the second half
+    summary = lag_summary(approval_lags(systems(approvals, charges), T0, T0 + 40), T0, T0 + 40, buckets=4)
+    assert [g["approvals_per_s"] for g in summary["growth"]] == [1.0] * 4
+    assert summary["knee_approvals_per_s"] == 1.0
