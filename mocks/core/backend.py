@@ -30,13 +30,21 @@ class Backend:
         self.clock = clock
         self.feed = ChangeFeed(self.system, feed_retention)
         self._counters: dict[str, int] = defaultdict(int)
+        self._last_iso: tuple[float | None, str] = (None, "")  # the last time :meth:`now_iso` rendered, and how
 
     def next_id(self, prefix: str) -> str:
         self._counters[prefix] += 1
         return f"{prefix}_{self._counters[prefix]:06d}"
 
     def now_iso(self) -> str:
-        return iso(self.clock.now())
+        """The clock's time as :func:`~mocks.core.clock.iso` renders it, rendered once per distinct time (a write
+        stamps its entity and its event at the same instant; rendering is most of a stamp's cost)."""
+        now = self.clock.now()
+        last = self._last_iso
+        if last[0] != now:
+            last = (now, iso(now))
+            self._last_iso = last  # one tuple, swapped whole: a reader on another thread never sees half of it
+        return last[1]
 
     def publish(self, type_: str, entity_id: str, version: int) -> None:
         if type_ not in self.events:

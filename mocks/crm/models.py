@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from mocks.core.backend import Backend
@@ -24,8 +24,14 @@ class Account:
     updated_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, in declaration order, with a copy of the address: what ``dataclasses.asdict`` gives,
+        without its deep copy of every string (the bulk of a read's cost over HTTP)."""
+        body = {name: getattr(self, name) for name in _ACCOUNT_FIELDS}
+        body["billing_address"] = dict(self.billing_address)
+        return body
 
+
+_ACCOUNT_FIELDS = tuple(f.name for f in fields(Account))
 
 STAGES = ("prospecting", "proposal", "negotiation", "closed_won", "closed_lost")
 
@@ -46,9 +52,12 @@ class Opportunity:
         return self.stage.startswith("closed_")
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "status": "won" if self.stage == "closed_won" else
+        return {**{name: getattr(self, name) for name in _OPPORTUNITY_FIELDS},
+                "status": "won" if self.stage == "closed_won" else
                 "lost" if self.stage == "closed_lost" else "open"}
 
+
+_OPPORTUNITY_FIELDS = tuple(f.name for f in fields(Opportunity))  # every one a string or an integer
 
 UPDATABLE = ("legal_name", "billing_country", "tax_id", "tax_jurisdiction", "billing_address")
 
