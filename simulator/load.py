@@ -11,8 +11,10 @@ given):
    staffs them. As in any compressed served run, the firm waits while the
    connector works (:mod:`simulator.quiescence`).
 2. **The load window**: the calendar slows to real time (one simulated
-   second per wall second, so every timestamp the systems write is a wall
-   clock reading) and the firm no longer waits for the connector: its work
+   second per wall second) and every timestamp the systems write is read
+   off the wall clock (:meth:`ServedEnvironment.keep_wall_time`), even when
+   the firm's own steps (webhook deliveries among them) fall behind the
+   load; the firm no longer waits for the connector: its work
    takes the time it takes. Locust runs headless, as a subprocess
    (:mod:`simulator.locust_run`), against a second server over the same
    systems (the people's door: not traced as the connector's calls, never
@@ -148,6 +150,7 @@ def load_window(run: ServedRun, plan: LoadPlan, window: LoadWindow, opens_s: flo
     env, clock, activity = run.env, run.systems.psa.clock, run.activity
     yield env.timeout(max(0.0, opens_s - clock.now()))
     env.set_speed(1.0)
+    env.keep_wall_time(True)  # timestamps are the wall clock's even when the firm's steps fall behind the load
     if activity is not None:
         activity.holding = False
     people = SystemsServer(SystemsApp(run.systems.services, env.lock), run.server.host).start()
@@ -169,6 +172,7 @@ def load_window(run: ServedRun, plan: LoadPlan, window: LoadWindow, opens_s: flo
             people.stop()
             if window.locust is not None:
                 window.locust_status = window.locust.stop()
+    env.keep_wall_time(False)
     env.set_speed(fast_speed)
     if activity is not None:
         activity.holding = True

@@ -95,6 +95,23 @@ class ServedEnvironment(RealtimeEnvironment):
         super().__init__(factor=1.0 / speed, strict=False)
         self.lock = lock
         self.hold: Callable[[], float] = lambda: 0.0  # waits while the firm must stand still; returns the wait
+        self._on_the_wall = False
+        self._floor = 0.0
+
+    @property
+    def now(self) -> float:
+        """The current time. Between steps SimPy's clock stands at the last event; while :meth:`keep_wall_time`
+        is on it reads the wall clock at the run's pace instead (never earlier than the last event), so records a
+        request makes between steps carry the instant it was made, even when the firm's steps fall behind."""
+        if self._on_the_wall:
+            return max(self._now, self._floor, self.env_start + (time.monotonic() - self.real_start) / self.factor)
+        return max(self._now, self._floor)
+
+    def keep_wall_time(self, on: bool) -> None:
+        """Read the time off the wall clock (on), or off the events again (off: never earlier than it last read)."""
+        if not on:
+            self._floor = self.now
+        self._on_the_wall = on
 
     @property
     def speed(self) -> float:
