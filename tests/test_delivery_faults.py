@@ -19,6 +19,7 @@ from tests.broken_connectors import no_cursor_resync, no_feed_polling
 from tests.conftest import ROOT
 
 SEED = 1
+MUTANT_SEED = 2  # a seed on which a lost event is found only by a resync after a 410 (not every seed loses one)
 DELIVERY_FAULTS = ("webhook_drop", "webhook_duplicate", "webhook_delay", "endpoint_down")
 
 
@@ -63,7 +64,7 @@ def test_duplicates_reach_the_connector_and_change_nothing(faulty) -> None:
 
 @pytest.mark.parametrize("mutant", [no_feed_polling, no_cursor_resync], ids=["no_feed_polling", "no_cursor_resync"])
 def test_a_connector_without_the_defence_leaks_on_these_faults_alone(mutant, faulty, baseline) -> None:
-    assert simulate(baseline, seed=SEED, factory=mutant.build).reconciliation.ok, "harmless without faults"
-    result = simulate(faulty, seed=SEED, factory=mutant.build)
+    assert simulate(baseline, seed=MUTANT_SEED, factory=mutant.build).reconciliation.ok, "harmless without faults"
+    result = simulate(faulty, seed=MUTANT_SEED, factory=mutant.build)
     assert not result.reconciliation.ok
     assert result.reconciliation.leakage, "lost events are work never billed"

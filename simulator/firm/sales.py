@@ -3,7 +3,9 @@
 Deals arrive as a Poisson process (``contracts.per_month``) plus an initial
 backlog. Each deal is an opportunity in the CRM, worked through its stages
 and won or lost. A won deal becomes a contract in the CLM, of a billing
-type drawn from the scenario's mix, with terms sized from the team and
+type drawn from the scenario's mix (or dealt, for the first deals a
+scenario scripts and, with ``contracts.initial_covers_mix``, one initial
+deal of each type, so no seed misses one), with terms sized from the team and
 duration: rate cards (with an effective-dated increase on some), caps below
 the expected T&M value (so some work goes on hold), milestone schedules and
 monthly retainer fees. After signing, some contracts are amended: rate
@@ -20,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from mocks.clm.models import MilestoneTerm, RateCardEntry, Terms
 from simulator.firm.context import DAY, FirmContext, add_months
 from simulator.firm.delivery import plan_team
-from simulator.scenario import CURRENCY_MINOR_UNITS, LegalEntity
+from simulator.scenario import CURRENCY_MINOR_UNITS, LegalEntity, Scenario
 
 HOURS_PER_MONTH = 21 * 7.5
 
@@ -130,7 +132,28 @@ def _healthy(ctx: FirmContext, deal: int) -> bool:
     return deal <= ctx.scenario.faults.poison.healthy_deals
 
 
-def close_deal(ctx: FirmContext, deal: int, delay_s: float):
+def initial_deal_types(scenario: Scenario, rng: random.Random) -> dict[int, str]:
+    """The deals whose billing type is dealt rather than drawn, so the initial backlog covers the mix.
+
+    With ``contracts.initial_covers_mix``, the initial deals right after the
+    ``first_billing_types`` ones get each billing type of the mix once, in
+    an order shuffled by ``rng``; :func:`close_deal` wins them whatever the
+    draw, so every seed signs a contract of every type in the mix at the
+    start of the run (the scenario's validation guarantees there are enough
+    initial deals). Empty without the option.
+    """
+    plan = scenario.contracts
+    if not plan.initial_covers_mix:
+        return {}
+    types = plan.mix_types
+    rng.shuffle(types)
+    first = len(plan.scripted_types) + 1
+    return {deal: billing_type for deal, billing_type in enumerate(types, start=first)}
+
+
+def close_deal(ctx: FirmContext, deal: int, delay_s: float, dealt_type: str | None = None):
+    """Deal ``deal`` worked through the pipeline and, if won, signed; ``dealt_type`` (see
+    :func:`initial_deal_types`) fixes its billing type and wins it whatever the draw."""
     rng = ctx.streams.get("deal", str(deal))
     yield ctx.env.timeout(delay_s)
     scenario = ctx.scenario
@@ -144,9 +167,11 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
         account_id = rng.choice(same_currency)
     mix = scenario.contracts.billing_types
     billing_type = rng.choices(list(mix), weights=list(mix.values()))[0]
-    scripted = [t for t in scenario.contracts.first_billing_types if mix.get(t)]
+    scripted = scenario.contracts.scripted_types
     if deal <= len(scripted):  # stratified: these deals' types are the scenario's, the draw above is spent anyway
         billing_type = scripted[deal - 1]
+    elif dealt_type is not None:  # the same: one initial deal of each type in the mix
+        billing_type = dealt_type
     months = rng.randint(*scenario.contracts.duration_months)
 
     # The opportunity is worked through the pipeline before anything is drafted.
@@ -158,7 +183,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float):
     for stage in ("proposal", "negotiation"):
         yield ctx.env.timeout(rng.uniform(*scenario.pipeline.stage_days) * DAY)
         crm.move_opportunity(opportunity.id, stage)
-    if rng.random() >= scenario.pipeline.win_rate and deal > scenario.pipeline.won_first:
+    if rng.random() >= scenario.pipeline.win_rate and deal > scenario.pipeline.won_first and dealt_type is None:
         crm.move_opportunity(opportunity.id, "closed_lost")
         return
     crm.move_opportunity(opportunity.id, "closed_won")
@@ -329,10 +354,11 @@ def _correct_account(ctx: FirmContext, account_id: str, after_s: float):
 def sales(ctx: FirmContext):
     rng = ctx.streams.get("sales")
     plan = ctx.scenario.contracts
+    dealt = initial_deal_types(ctx.scenario, ctx.streams.get("initial_deal_types"))
     deals = 0
     for _ in range(plan.initial):
         deals += 1
-        ctx.env.process(close_deal(ctx, deals, rng.uniform(0, 3 * DAY)))
+        ctx.env.process(close_deal(ctx, deals, rng.uniform(0, 3 * DAY), dealt.get(deals)))
     if plan.per_month <= 0:
         return
     mean_gap = 30 * DAY / plan.per_month

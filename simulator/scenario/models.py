@@ -171,6 +171,9 @@ class Contracts(_Model):
     # the first deals' types, whatever the draw (a type not in the mix is skipped); those contracts are never
     # amended, so each shows its type's plain case on every seed
     first_billing_types: list[Literal[BILLING_TYPES]] = Field(default=[], max_length=100)
+    # the initial deals after those hold one deal of each type in the mix, in a seeded order, won whatever the
+    # draw and amended like any other (simulator/firm/sales.py:initial_deal_types): every type on every seed
+    initial_covers_mix: bool = False
 
     @field_validator("billing_types")
     @classmethod
@@ -181,6 +184,28 @@ class Contracts(_Model):
         if not any(mix.values()):
             raise ValueError("at least one billing type needs a positive weight")
         return mix
+
+    @property
+    def scripted_types(self) -> list[str]:
+        """``first_billing_types`` without the types the mix gives no weight (those are skipped)."""
+        return [t for t in self.first_billing_types if self.billing_types.get(t)]
+
+    @property
+    def mix_types(self) -> list[str]:
+        """The billing types the mix gives a positive weight, in the catalog's order."""
+        return [t for t in BILLING_TYPES if self.billing_types.get(t)]
+
+    @model_validator(mode="after")
+    def _room_to_cover_the_mix(self) -> Contracts:
+        needed = len(self.scripted_types) + len(self.mix_types)
+        if self.initial_covers_mix and self.initial < needed:
+            error = InitErrorDetails(type=PydanticCustomError(
+                "initial_too_small", "{message}",
+                {"message": f"must be at least {needed} with initial_covers_mix: one deal per billing type in the "
+                           f"mix ({len(self.mix_types)}) after the {len(self.scripted_types)} first_billing_types"}),
+                loc=("initial",), input=self.initial)
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
+        return self
 
 
 class Pipeline(_Model):
