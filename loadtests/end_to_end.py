@@ -28,8 +28,9 @@ import datetime as dt
 import itertools
 import os
 import random
+import time
 
-from locust import FastHttpUser, LoadTestShape, between, constant_throughput, task
+from locust import FastHttpUser, LoadTestShape, between, constant_pacing, task
 
 CLIENT_ID = os.environ.get("C2C_CLIENT_ID", "")
 CLIENT_SECRET = os.environ.get("C2C_CLIENT_SECRET", "")
@@ -38,8 +39,7 @@ _numbers = itertools.count()
 TODAY = dt.date.fromisoformat(os.environ.get("C2C_LOAD_DAY") or dt.date.today().isoformat())  # the firm's date
 
 
-CONSULTANT_WEIGHT = 8
-WEIGHTS = 11  # consultants 8, managers 2, a finance clerk 1
+MANAGERS, CLERKS = 3, 1  # however many consultants: the rest of the users are consultants
 
 
 def _setting(name: str, default: float) -> float:
@@ -107,21 +107,33 @@ class FirmUser(FastHttpUser):
                 return records
 
 
-def _sheets_per_consultant_s() -> float:
-    """Each consultant's pace: ``C2C_LOAD_RATE`` (timesheets a second, all consultants together) shared among the
-    consultants of ``C2C_LOAD_USERS`` users (8 in 11 are consultants), or one a second each."""
+STARTED = time.monotonic()  # this process's start: the step profile's clock
+
+
+def _consultants() -> int:
+    return max(1, int(_setting("USERS", 10)) - MANAGERS - CLERKS)
+
+
+def _rate_now() -> float:
+    """Timesheets a second, all consultants together, at this moment: ``C2C_LOAD_RATE``, or with the step profile
+    ``C2C_LOAD_STEP_RATE`` more every ``C2C_LOAD_STEP_S`` seconds, up to ``C2C_LOAD_RATE``."""
     rate = _setting("RATE", 0)
-    if not rate:
-        return 1.0
-    consultants = max(1, round(_setting("USERS", 10) * CONSULTANT_WEIGHT / WEIGHTS))
-    return rate / consultants
+    step = _setting("STEP_RATE", 0)
+    if step and os.environ.get("C2C_LOAD_PROFILE") == "step":
+        return min(rate, step * (1 + int((time.monotonic() - STARTED) // _setting("STEP_S", 10))))
+    return rate
+
+
+def consultant_pace(user: FastHttpUser) -> float:
+    """Seconds until this consultant's next sheet: one a second each, or their share of the rate right now."""
+    rate = _rate_now()
+    return constant_pacing(_consultants() / rate if rate else 1.0)(user)
 
 
 class Consultant(FirmUser):
     """Logs a day's hours on the project they are staffed on, and submits the sheet."""
 
-    weight = CONSULTANT_WEIGHT
-    wait_time = constant_throughput(_sheets_per_consultant_s())
+    wait_time = consultant_pace
 
     def on_start(self) -> None:
         super().on_start()
@@ -169,7 +181,7 @@ class Consultant(FirmUser):
 class Manager(FirmUser):
     """Approves the sheets waiting for approval, oldest first, a page at a time."""
 
-    weight = 2
+    fixed_count = MANAGERS
     wait_time = between(0.2, 0.5)
 
     @task
@@ -184,7 +196,7 @@ class Manager(FirmUser):
 class FinanceClerk(FirmUser):
     """Follows what reaches the ERP: the unbilled charges and the period's invoices."""
 
-    weight = 1
+    fixed_count = CLERKS
     wait_time = between(1, 2)
 
     @task(3)
@@ -199,14 +211,15 @@ class FinanceClerk(FirmUser):
 class FirmDay(LoadTestShape):
     """How many people are at work: steady (``C2C_LOAD_PROFILE=steady``: ``USERS`` from the start, joining
     ``SPAWN_RATE`` a second) or in steps (``step``: ``STEP_USERS`` more every ``STEP_S`` seconds, up to
-    ``USERS``), for ``DURATION_S`` seconds."""
+    ``USERS``; with ``STEP_RATE`` the users are all there and their pace climbs instead), for ``DURATION_S``
+    seconds."""
 
     def tick(self) -> tuple[int, float] | None:
         elapsed = self.get_run_time()
         if elapsed >= _setting("DURATION_S", 60):
             return None
         users, rate = int(_setting("USERS", 10)), _setting("SPAWN_RATE", 10)
-        if os.environ.get("C2C_LOAD_PROFILE", "steady") == "step":
+        if os.environ.get("C2C_LOAD_PROFILE", "steady") == "step" and not _setting("STEP_RATE", 0):
             step = int(_setting("STEP_USERS", max(1, users // 5)))
             users = min(users, step * (1 + int(elapsed // _setting("STEP_S", 10))))
         return users, rate

@@ -646,7 +646,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--users", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Locust users at the peak (consultants, managers and a finance clerk, 8:2:1).")
+              help="Locust users at the peak: 3 managers, a finance clerk, and consultants (each a timesheet a second).")
 @click.option("--rate", "rate_per_s", type=click.FloatRange(min=0.1), default=None, metavar="N",
               help="Instead of --users: timesheets submitted (and approved) per second, all consultants together; "
                    "the users it takes are started at once.")
@@ -660,6 +660,9 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
               "of --users].")
 @click.option("--step-time", "step_s", default="10s", show_default=True, callback=_duration,
               help="With --profile step: how long each step lasts.")
+@click.option("--step-rate", "step_rate_per_s", type=click.FloatRange(min=0.1), default=None, metavar="N",
+              help="With --profile step and --rate: the pace climbs by N timesheets a second every step, up to --rate "
+                   "[default: a tenth of --rate].")
 @click.option("--connector-cmd", default=None, metavar="COMMAND",
               help="The connector under test, started as a process (the black-box contract) [default: the reference, "
                    "python -m reference_impl].")
@@ -667,6 +670,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
               help="The locustfile [default: loadtests/end_to_end.py].")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Run locust distributed: a master and this many workers on loopback (0: one process).")
+@click.option("--remote-workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Workers you start on other machines: the master listens on --master-bind and waits for them; "
+                   "the command to start each is printed when the load begins.")
+@click.option("--master-bind", default=None, metavar="HOST:PORT",
+              help="Where locust's master listens for workers [default: 127.0.0.1 on a free port; with "
+                   "--remote-workers, 0.0.0.0:5557].")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="Directory for locust's CSV and HTML, load.json, the oracle's findings, the connector's logs "
@@ -674,8 +683,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--drain", "drain_s", default="60s", show_default=True, callback=_duration,
               help="After locust ends, how long the connector may take to finish its work.")
 def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float, duration_s: float, profile: str,
-         step_users: int | None,
-         step_s: float, connector_cmd: str | None, locustfile: Path | None, workers: int, seed: int,
+         step_users: int | None, step_s: float, step_rate_per_s: float | None, connector_cmd: str | None,
+         locustfile: Path | None, workers: int, remote_workers: int, master_bind: str | None, seed: int,
          out_dir: Path | None, drain_s: float) -> None:
     """Load the integration over real HTTP with locust, then reconcile the ERP.
 
@@ -694,13 +703,25 @@ def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float
     except ScenarioError as exc:
         fail(str(exc))
         sys.exit(2)
-    if rate_per_s is not None and profile == "step":
-        fail("--rate sets a steady pace; a step profile climbs by --users and --step-users")
+    if step_rate_per_s is not None and (rate_per_s is None or profile != "step"):
+        fail("--step-rate climbs a --profile step run's --rate; give both")
         sys.exit(2)
-    shape = LoadProfile.for_rate(rate_per_s, duration_s) if rate_per_s is not None else \
-        LoadProfile(users, spawn_rate, duration_s, profile, step_users, step_s)
-    plan = LoadPlan(shape,
-                    locustfile=(locustfile or END_TO_END).resolve(), workers=workers, drain_s=drain_s)
+    if rate_per_s is None:
+        shape = LoadProfile(users, spawn_rate, duration_s, profile, step_users, step_s)
+    elif profile == "step":
+        shape = LoadProfile.for_rate(rate_per_s, duration_s, step_rate_per_s=step_rate_per_s or rate_per_s / 10,
+                                     step_s=step_s)
+    else:
+        shape = LoadProfile.for_rate(rate_per_s, duration_s)
+    bind = None
+    if master_bind is not None or remote_workers:
+        host_part, _, port_part = (master_bind or "0.0.0.0:5557").rpartition(":")
+        if not host_part or not port_part.isdigit() or not 0 < int(port_part) < 65536:
+            fail(f"--master-bind {master_bind!r}: expected HOST:PORT, e.g. 0.0.0.0:5557")
+            sys.exit(2)
+        bind = (host_part, int(port_part))
+    plan = LoadPlan(shape, locustfile=(locustfile or END_TO_END).resolve(), workers=workers, drain_s=drain_s,
+                    remote_workers=remote_workers, master_bind=bind)
     try:
         opening(parsed, plan.opens_after_days)
     except ValueError as exc:
@@ -719,10 +740,17 @@ def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float
         say(f"serving {parsed.name} (seed {seed}) on {server.base_url}; connector {connector!r}; preparing the firm")
         console.file.flush()
 
+    def workers_wanted(locust: Any) -> None:
+        if remote_workers:
+            say(f"locust's master waits for {remote_workers} more worker(s); on each machine, from a copy of this "
+                f"repository, run (HOST: this machine's address as the workers reach it):")
+            say("  " + locust.worker_command("HOST"))
+            console.file.flush()
+
     try:
         with events:
             outcome = run_load(parsed, seed, plan, out_dir, connector_cmd=connector, sink=JsonLinesSink(events),
-                               announce=announce)
+                               announce=announce, on_locust=workers_wanted)
     except ConnectorLoadError as exc:
         fail(f"connector: {exc}")
         sys.exit(2)

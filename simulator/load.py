@@ -70,6 +70,8 @@ class LoadPlan:
     profile: LoadProfile
     locustfile: Path = END_TO_END
     workers: int = 0
+    remote_workers: int = 0  # workers started by hand on other machines, which the master waits for
+    master_bind: tuple[str, int] | None = None
     opens_after_days: int = 19  # a week is too soon: contracts are signed, then teams start on their start date
     drain_s: float = 60.0
 
@@ -126,10 +128,10 @@ class LoadOutcome:
         }
 
 
-def spans(profile: LoadProfile) -> int:
-    """How many spans the lag's growth is read in: a step profile's steps, else six."""
+def spans(profile: LoadProfile, window_s: float) -> int:
+    """How many spans the lag's growth is read in: as many as a step profile's steps fit in the window, else six."""
     if profile.shape == "step":
-        return max(1, math.ceil(profile.duration_s / profile.step_s))
+        return max(1, math.ceil(window_s / profile.step_s))
     return 6
 
 
@@ -180,7 +182,8 @@ def load_window(run: ServedRun, plan: LoadPlan, window: LoadWindow, opens_s: flo
 
 def run_load(scenario: Scenario, seed: int, plan: LoadPlan, out_dir: Path, *, connector_cmd: str = REFERENCE_COMMAND,
              sink: Sink = null_sink, announce: Callable[[Any, Any], None] = lambda server, systems: None,
-             progress: Callable[[float], None] | None = None) -> LoadOutcome:
+             progress: Callable[[float], None] | None = None,
+             on_locust: Callable[[LocustRun], None] = lambda locust: None) -> LoadOutcome:
     """Prepare the firm, load it through locust for the plan's profile, drain, finish the calendar, reconcile."""
     opens_s = opening(scenario, plan.opens_after_days)
     fast = black_box_speed(scenario, PREPARED_WALL_S)
@@ -193,8 +196,11 @@ def run_load(scenario: Scenario, seed: int, plan: LoadPlan, out_dir: Path, *, co
         announce(server, systems)
 
     def start_locust(host: str, day: str) -> LocustRun:
-        return LocustRun(plan.locustfile, host, plan.profile, out_dir / "locust", workers=plan.workers,
-                         environment={**credentials, "C2C_LOAD_DAY": day}).start()
+        locust = LocustRun(plan.locustfile, host, plan.profile, out_dir / "locust", workers=plan.workers,
+                           environment={**credentials, "C2C_LOAD_DAY": day}, remote_workers=plan.remote_workers,
+                           master_bind=plan.master_bind).start()
+        on_locust(locust)
+        return locust
 
     def on_ready(run: ServedRun) -> None:
         run.env.process(load_window(run, plan, window, opens_s, fast, start_locust))
@@ -209,5 +215,8 @@ def run_load(scenario: Scenario, seed: int, plan: LoadPlan, out_dir: Path, *, co
     outcome = LoadOutcome(result, window, totals)
     if window.opened_s is not None and window.locust_ended_s is not None:
         lags = approval_lags(result.systems, window.opened_s, window.locust_ended_s, window.drained_s)
-        outcome.lag = lag_summary(lags, window.opened_s, window.locust_ended_s, buckets=spans(plan.profile))
+        buckets = spans(plan.profile, window.locust_ended_s - window.opened_s)
+        outcome.lag = lag_summary(lags, window.opened_s, window.locust_ended_s, buckets=buckets)
+        if plan.profile.shape != "step":  # a knee is read off climbing steps; a steady load has none
+            outcome.lag["knee_approvals_per_s"] = None
     return outcome

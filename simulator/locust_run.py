@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROFILES = ("steady", "step")
-CONSULTANT_SHARE_INVERSE = 11 / 8  # the end-to-end locustfile's weights: 8 consultants, 2 managers, 1 clerk
+OTHER_USERS = 4  # the end-to-end locustfile's managers and finance clerk; every other user is a consultant
 STOP_GRACE_S = 10.0
 
 
@@ -40,13 +41,17 @@ class LoadProfile:
     step_users: int | None = None
     step_s: float = 10.0
     rate_per_s: float | None = None  # timesheets submitted a second by all consultants (None: one per consultant)
+    step_rate_per_s: float | None = None  # with shape "step" and a rate: the rate climbs by this every step
 
     @classmethod
-    def for_rate(cls, rate_per_s: float, duration_s: float) -> LoadProfile:
-        """Enough users for ``rate_per_s`` timesheets a second (each consultant at most two), all at once."""
+    def for_rate(cls, rate_per_s: float, duration_s: float, *, step_rate_per_s: float | None = None,
+                 step_s: float = 10.0) -> LoadProfile:
+        """Enough users for ``rate_per_s`` timesheets a second (each consultant at most two), all at once; with
+        ``step_rate_per_s``, their pace climbs from that rate by that much every ``step_s`` up to ``rate_per_s``."""
         consultants = max(2, math.ceil(rate_per_s / 2))
-        users = math.ceil(consultants * CONSULTANT_SHARE_INVERSE)
-        return cls(users, float(users), duration_s, rate_per_s=rate_per_s)
+        users = consultants + OTHER_USERS
+        return cls(users, float(users), duration_s, "step" if step_rate_per_s else "steady", step_s=step_s,
+                   rate_per_s=rate_per_s, step_rate_per_s=step_rate_per_s)
 
     def environment(self) -> dict[str, str]:
         """The ``C2C_LOAD_*`` variables a locustfile's shape reads."""
@@ -57,6 +62,8 @@ class LoadProfile:
             settings["C2C_LOAD_STEP_USERS"] = str(self.step_users)
         if self.rate_per_s is not None:
             settings["C2C_LOAD_RATE"] = f"{self.rate_per_s:g}"
+        if self.step_rate_per_s is not None:
+            settings["C2C_LOAD_STEP_RATE"] = f"{self.step_rate_per_s:g}"
         return settings
 
 
@@ -86,12 +93,16 @@ class LocustRun:
     ``{prefix}.html``, its output in ``{prefix}.log`` (one file per process)."""
 
     def __init__(self, locustfile: Path, host: str, profile: LoadProfile, prefix: Path, *, workers: int = 0,
-                 environment: dict[str, str] | None = None) -> None:
+                 environment: dict[str, str] | None = None, remote_workers: int = 0,
+                 master_bind: tuple[str, int] | None = None) -> None:
         self.locustfile = locustfile
         self.host = host
         self.profile = profile
         self.prefix = prefix
         self.workers = workers
+        self.remote_workers = remote_workers  # started elsewhere by hand (worker_command), waited for
+        self.master_bind = master_bind  # where the master listens for workers (default: loopback, a free port)
+        self.overrides = {**profile.environment(), **(environment or {})}
         self.environment = {**os.environ, **profile.environment(), **(environment or {})}
         self.processes: list[subprocess.Popen] = []
         self._logs: list = []
@@ -114,15 +125,23 @@ class LocustRun:
 
     def start(self) -> LocustRun:
         self.prefix.parent.mkdir(parents=True, exist_ok=True)
-        if self.workers <= 0:
+        if self.workers + self.remote_workers <= 0:
             self._spawn(self.master_arguments(), "master")
             return self
-        port = free_port()
-        self._spawn([*self.master_arguments(), "--master", "--master-bind-host", "127.0.0.1",
-                     "--master-bind-port", str(port), "--expect-workers", str(self.workers)], "master")
+        bind, port = self.master_bind or ("127.0.0.1", free_port())
+        self.master_port = port
+        self._spawn([*self.master_arguments(), "--master", "--master-bind-host", bind, "--master-bind-port", str(port),
+                     "--expect-workers", str(self.workers + self.remote_workers)], "master")
         for n in range(self.workers):
             self._spawn(["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)], f"worker{n + 1}")
         return self
+
+    def worker_command(self, master_host: str) -> str:
+        """The command that starts one more worker on another machine (with this repository) for this run."""
+        variables = " ".join(f"{name}={shlex.quote(value)}" for name, value in sorted(self.overrides.items()))
+        shown = os.path.relpath(self.locustfile) if self.locustfile.is_relative_to(Path.cwd()) else str(self.locustfile)
+        return (f"{variables} locust -f {shlex.quote(shown)} --worker --master-host {master_host} "
+                f"--master-port {self.master_port}")
 
     @property
     def master(self) -> subprocess.Popen:
