@@ -67,6 +67,75 @@ def _directory(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return Path(value)
 
 
+def _file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """An output file: an empty name is refused, not read as the working directory."""
+    if value is None:
+        return None
+    if not value:
+        raise click.BadParameter("must name a file; got an empty string")
+    return Path(value)
+
+
+def _load_gates(gate_file: Path | None, junit_file: Path | None, section: str, command: str) -> Any:
+    """The gates of ``--gate`` (None without it), checked before anything runs; exits 2 on a bad file."""
+    from simulator.gates import GateError, load_gates
+
+    if gate_file is None:
+        if junit_file is not None:
+            fail("--junit writes the gates' results; give --gate GATES.yaml too")
+            sys.exit(2)
+        return None
+    try:
+        gates = load_gates(gate_file)
+    except GateError as exc:
+        fail(str(exc))
+        sys.exit(2)
+    if not (gates.thresholds if section == "kpis" else gates.judgements):
+        other = {"kpis": "compare: gates are for c2c compare", "compare": "kpis: gates are for c2c simulate"}
+        fail(f"{gate_file}: no {section}: gates for {command} to judge ({other[section]})")
+        sys.exit(2)
+    return gates
+
+
+def _gate_lines(outcomes: list[Any], source: str) -> None:
+    """The gate table, as aligned lines that stay whole (a gate's text is what a CI log is grepped for)."""
+    styles = {"pass": ("pass ", "green"), "fail": ("FAIL ", "bold red"), "error": ("ERROR", "bold red")}
+    width = max([len("gate"), *(len(o.gate.text) for o in outcomes)])
+    say((f"gates · {source}", "bold"))
+    say(("  result  " + "gate".ljust(width) + "  actual", "bold"))
+    for outcome in outcomes:
+        word, style = styles[outcome.status]
+        say("  ", (word, style), "   ", outcome.gate.text.ljust(width), "  ", outcome.actual or "n/a")
+
+
+def _report_gates(outcomes: list[Any], source: str, junit: Path, suite: str, classname: str,
+                  properties: dict[str, str], quiet: bool) -> int:
+    """Show the gates' results, write them as JUnit XML; 2 if a gate could not be judged, 1 if one was breached."""
+    from simulator.gates import errors, failures, junit_cases
+    from simulator.junit import write_junit
+
+    if not quiet:
+        _gate_lines(outcomes, source)
+    failed, broken = failures(outcomes), errors(outcomes)
+    for outcome in failed:
+        say("  ", ("•", "red"), " ", ("FAIL", "bold red"), f" {outcome.gate.where}: {outcome.message}")
+    for outcome in broken:
+        say("  ", ("•", "red"), " ", ("ERROR", "bold red"), f" {outcome.message}")
+    passed = len(outcomes) - len(failed) - len(broken)
+    verdict = (f"gates: {passed} passed, {len(failed)} failed" + (f", {len(broken)} in error" if broken else ""),
+               "bold red" if failed or broken else "bold green")
+    try:
+        write_junit(junit, suite, junit_cases(outcomes, classname), {**properties, "gates": source})
+    except OSError as exc:
+        fail(f"cannot write {junit}: {exc.strerror}")
+        return 2
+    say(verdict, f"; wrote {junit}")
+    if broken:
+        fail(f"{len(broken)} gate(s) name what the KPIs do not have; fix {source}")
+        return 2
+    return 1 if failed else 0
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
@@ -75,8 +144,18 @@ def _directory(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--connector", default=None, metavar="MODULE:FUNCTION",
               help="Integrate with this connector factory instead of the scenario's own.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
-def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | None, quiet: bool) -> None:
-    """Run SCENARIO and write kpis.json, events.jsonl, run.json and mismatches.jsonl."""
+@click.option("--gate", "gate_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="GATES.yaml", help="Judge the run's KPIs by the kpis: gates of this file (docs/gates.md); "
+                                         "exit 1 if any is breached.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=_file, default=None,
+              help="Where to write the gates as JUnit XML [default: OUT/gates.xml].")
+def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | None, quiet: bool,
+             gate_file: Path | None, junit_file: Path | None) -> None:
+    """Run SCENARIO and write kpis.json, events.jsonl, run.json and mismatches.jsonl.
+
+    With --gate, the run's KPIs are then judged by the file's kpis: gates (written as JUnit XML too): exit 1 if
+    any is breached or the ERP does not reconcile, 2 if a gate names a KPI the run does not have.
+    """
     from simulator.run import simulate as run_simulation
     from simulator.runtime import load_factory
 
@@ -85,6 +164,7 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
     except ScenarioError as exc:
         fail(str(exc))
         sys.exit(2)
+    gates = _load_gates(gate_file, junit_file, "kpis", "c2c simulate")
     try:
         factory = load_factory(connector) if connector is not None else None
     except ConnectorLoadError as exc:  # before anything is written: a bad option leaves no empty output behind
@@ -99,6 +179,8 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
     reproduce = f"c2c simulate {shlex.quote(str(scenario))} --seed {seed} --out {shlex.quote(str(out_dir))}"
     if connector is not None:
         reproduce += f" --connector {shlex.quote(connector)}"
+    if gate_file is not None:
+        reproduce += f" --gate {shlex.quote(str(gate_file))}"
     try:
         events = (out_dir / "events.jsonl").open("w")
     except OSError as exc:
@@ -151,9 +233,19 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
             say("  ", line)
         if result.reconciliation.ok:
             say(f"reproduce with: {reproduce}")
+    gated = 0
+    if gates is not None:  # every output is written by now: a breached gate still leaves the whole run to read
+        from simulator.gates import evaluate
+
+        gated = _report_gates(evaluate(gates, result.kpis), gates.source, junit_file or out_dir / "gates.xml",
+                              f"c2c simulate {parsed.name} seed {seed}", f"c2c.simulate.{parsed.name}",
+                              {"scenario": parsed.name, "seed": str(seed), "command": reproduce}, quiet)
     if not result.reconciliation.ok:
         say((f"{len(result.reconciliation.mismatches)} reconciliation mismatches", "bold red"),
             f"; reproduce with: {reproduce}")
+    if gated == 2:
+        sys.exit(2)  # a gate the KPIs cannot answer is the gates file's fault, not the run's
+    if gated == 1 or not result.reconciliation.ok:
         sys.exit(1)  # every file is written; a pipeline gating on the run sees the failure
 
 
@@ -307,27 +399,32 @@ def _json_file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
 def _compare_table(result: dict[str, Any], seeds: list[int]) -> Any:
     from rich.table import Table
 
-    from simulator.compare import format_delta, format_summary
+    from simulator.compare import BETTER, WORSE, format_delta, format_summary
 
     a, b = result["a"]["scenario"], result["b"]["scenario"]
     span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
     table = Table(title=escape(f"c2c compare · A {a} vs B {b} · {span}"), header_style="bold",
-                  caption="mean ± 95% Student-t interval across seeds (none with one seed); Δ ± paired interval, "
-                          "green/red when it excludes 0 and B is better/worse")
+                  caption="mean ± 95% Student-t interval across seeds (none with one seed); Δ ± paired interval")
     table.add_column("KPI")
     table.add_column(escape(f"A {a}"), justify="right")
     table.add_column(escape(f"B {b}"), justify="right")
     table.add_column("Δ B − A", justify="right")
+    table.add_column("B vs A")
     for row in result["metrics"]:
         label = row["label"] + (f" ({row['currency']})" if row["currency"] else "")
         delta = format_delta(row["delta"], row["unit"], row["currency"])
-        style = ""
-        if row["delta"]["excludes_zero"] and row["better"]:
-            b_is_lower = row["delta"]["mean"] < 0
-            style = "green" if b_is_lower == (row["better"] == "lower") else "red"
+        verdict = row["delta"]["verdict"]
+        style = {BETTER: "green", WORSE: "red"}.get(verdict, "")
         table.add_row(escape(label), format_summary(row["a"], row["unit"], row["currency"]),
-                      format_summary(row["b"], row["unit"], row["currency"]), Text(delta, style=style))
+                      format_summary(row["b"], row["unit"], row["currency"]), Text(delta, style=style),
+                      Text(VERDICT_MARKS.get(verdict, "n/a"), style=style))
     return table
+
+
+VERDICT_MARKS = {"better": "better *", "worse": "worse *", "differs": "differs *", "not significant": "n.s."}
+SIGNIFICANCE_LEGEND = ("B vs A: * significant, the paired 95% interval of B − A excludes 0 (a difference seed-to-seed "
+                       "noise does not explain); n.s. not significant, the interval includes 0 (no difference shown "
+                       "at these seeds, which is not proof of none: more seeds narrow it); n/a fewer than 2 seeds")
 
 
 @main.command()
@@ -341,15 +438,30 @@ def _compare_table(result: dict[str, Any], seeds: list[int]) -> Any:
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes; the results do not depend on it.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output path.")
+@click.option("--gate", "gate_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="GATES.yaml", help="Judge B against A by the compare: gates of this file (docs/gates.md); "
+                                         "exit 1 if any is breached.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=_file, default=None,
+              help="Where to write the gates as JUnit XML [default: gates.xml next to --out].")
 def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, out_file: Path, jobs: int,
-            quiet: bool) -> None:
-    """Run SCENARIO_A and SCENARIO_B on the same seeds and compare their KPIs: mean, 95% interval and delta B − A."""
+            quiet: bool, gate_file: Path | None, junit_file: Path | None) -> None:
+    """Run SCENARIO_A and SCENARIO_B on the same seeds and compare their KPIs: mean, 95% interval and delta B − A.
+
+    A delta is significant when its paired 95% interval excludes 0 (marked * in the B vs A column, and
+    delta.verdict in the JSON). With --gate, B is judged against A by the file's compare: gates (written as JUnit
+    XML too): exit 1 if any is breached.
+    """
     import json
     import multiprocessing
 
     import simulator.run  # noqa: F401  (imported once here, so forked workers start warm)
     from simulator.compare import compare as compare_runs
     from simulator.runtime import load_factory
+
+    gates = _load_gates(gate_file, junit_file, "compare", "c2c compare")
+    if gates is not None and n_seeds < 2:
+        fail(f"--gate judges B by the paired 95% interval of B − A, which needs 2 seeds or more; got --seeds {n_seeds}")
+        sys.exit(2)
 
     parsed = []
     for path in (scenario_a, scenario_b):
@@ -409,8 +521,20 @@ def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, o
         sys.exit(2)
     if not quiet:
         console.print(_compare_table(result, seeds))
+        say(SIGNIFICANCE_LEGEND)
         say(f"wall {wall:.1f} s for {len(tasks)} runs on {workers} worker{'s' if workers > 1 else ''}")
     say(f"wrote {out_file}")
+    if gates is not None:
+        from simulator.gates import evaluate_compare
+
+        a, b = parsed[0].name, parsed[1].name
+        command = (f"c2c compare {shlex.quote(str(scenario_a))} {shlex.quote(str(scenario_b))} --seeds {n_seeds} "
+                   f"--first-seed {first_seed} --gate {shlex.quote(str(gate_file))}")
+        gated = _report_gates(evaluate_compare(gates, result), gates.source, junit_file or out_file.parent / "gates.xml",
+                              f"c2c compare {a} vs {b} seeds {seeds[0]}-{seeds[-1]}", f"c2c.compare.{a}.{b}",
+                              {"a": a, "b": b, "seeds": f"{seeds[0]}-{seeds[-1]}", "command": command}, quiet)
+        if gated:
+            sys.exit(gated)
 
 
 # -- c2c sweep -----------------------------------------------------------------------------------

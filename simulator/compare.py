@@ -11,7 +11,12 @@ it reports, per scenario, the mean across seeds and a 95% confidence
 interval from Student's t distribution (``mean ± t(0.975, n-1) · s/√n``;
 with one seed, no interval), and the delta B − A of the means. Both
 scenarios run the same seeds, so the delta's interval is the paired one:
-the t-interval of the per-seed differences B_i − A_i.
+the t-interval of the per-seed differences B_i − A_i. A delta is
+*significant* when that interval excludes 0: the difference is then not
+explained by seed-to-seed noise at 95% confidence; its :func:`verdict`
+says whether B is better or worse. An interval that includes 0 shows no
+difference at these seeds, which is not proof of none (more seeds narrow
+it).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 
 from simulator.scenario import CURRENCY_MINOR_UNITS
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: delta.verdict
 CONFIDENCE = 0.95
 PLACES = 4  # rounding of every float in the output, so the JSON is byte-identical for the same inputs
 
@@ -178,6 +183,23 @@ METRICS: tuple[Metric, ...] = (
 
 # -- comparing -------------------------------------------------------------------------------
 
+BETTER, WORSE, DIFFERS, NOT_SIGNIFICANT = "better", "worse", "differs", "not significant"
+
+
+def verdict(interval: tuple[float, float] | None, better: str | None) -> str | None:
+    """What the paired interval of B − A says: ``better`` or ``worse`` (B, when it excludes 0 and the metric has
+    a direction), ``differs`` (excludes 0, no direction), ``not significant`` (includes 0), ``None`` (no interval)."""
+    if interval is None:
+        return None
+    low, high = interval
+    if low <= 0 <= high:
+        return NOT_SIGNIFICANT
+    if better is None:
+        return DIFFERS
+    b_is_lower = high < 0
+    return BETTER if b_is_lower == (better == "lower") else WORSE
+
+
 
 def _by_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seeds = [run["seed"] for run in runs]
@@ -219,7 +241,8 @@ def compare(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]], *, a_nam
     Each row: ``a`` and ``b`` (n, mean, stdev, ci95, half_width), and
     ``delta`` (``mean`` = mean B − mean A; ``ci95`` and ``half_width`` the
     paired t-interval over the seeds both measured; ``excludes_zero``
-    whether that interval lies wholly on one side of 0).
+    whether that interval lies wholly on one side of 0; ``verdict``: see
+    :func:`verdict`).
     """
     if not a_runs or not b_runs:
         raise ValueError("each scenario needs at least one run")
@@ -231,14 +254,16 @@ def compare(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]], *, a_nam
             sb = summarize(values_b[s] for s in sorted(values_b))
             paired = summarize(values_b[s] - values_a[s] for s in sorted(values_a.keys() & values_b.keys()))
             delta_mean = None if sa.mean is None or sb.mean is None else sb.mean - sa.mean
-            interval = paired.interval
+            # judged on the interval as written to the JSON, so a reader (or a gate) reading ci95 agrees
+            interval = None if paired.interval is None else (_round(paired.interval[0]), _round(paired.interval[1]))
             rows.append({
                 "id": row_id, "label": metric.label, "unit": metric.unit, "currency": currency,
                 "better": metric.better, "a": sa.to_json(), "b": sb.to_json(),
                 "delta": {"mean": _round(delta_mean), "n_pairs": paired.n,
-                          "ci95": None if interval is None else [_round(interval[0]), _round(interval[1])],
+                          "ci95": None if interval is None else list(interval),
                           "half_width": _round(paired.half_width),
-                          "excludes_zero": None if interval is None else interval[0] > 0 or interval[1] < 0},
+                          "excludes_zero": None if interval is None else interval[0] > 0 or interval[1] < 0,
+                          "verdict": verdict(interval, metric.better)},
             })
     return {
         "schema_version": SCHEMA_VERSION,

@@ -6,6 +6,7 @@ import json
 import math
 import random
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -231,3 +232,54 @@ def test_a_crashing_run_is_reported_with_the_command_that_reproduces_it(two_scen
     assert f"reproduce with: c2c simulate {legacy} --seed 1" in "".join(result.output.splitlines())
     assert "Traceback" not in result.output and "RuntimeError: boom" in (tmp_path / "compare.json.crash.txt").read_text()
     assert not out.exists()
+
+
+# -- significance in text ------------------------------------------------------------------------
+
+
+def test_the_verdict_reads_the_interval_and_the_direction() -> None:
+    from simulator.compare import verdict
+
+    assert verdict((-3.0, -1.0), "lower") == "better" and verdict((1.0, 3.0), "lower") == "worse"
+    assert verdict((1.0, 3.0), "higher") == "better" and verdict((-3.0, -1.0), "higher") == "worse"
+    assert verdict((-1.0, 1.0), "lower") == "not significant" and verdict((0.0, 2.0), "lower") == "not significant"
+    assert verdict((1.0, 3.0), None) == "differs" and verdict(None, "lower") is None
+
+
+def test_compare_json_carries_the_verdict() -> None:
+    a = [kpis(s, mismatches=m, p50=p) for s, m, p in ((1, 5, 100.0), (2, 7, 110.0), (3, 6, 90.0))]
+    b = [kpis(s, mismatches=m, p50=p) for s, m, p in ((1, 0, 150.0), (2, 1, 170.0), (3, 0, 160.0))]
+    result = compare(a, b)
+    assert result["schema_version"] == "1.1"
+    assert row(result, "reconciliation.mismatches")["delta"]["verdict"] == "better"
+    assert row(result, "invoices.cycle_time_hours.p50")["delta"]["verdict"] == "worse"
+    assert row(result, "invoices.count")["delta"]["verdict"] == "not significant"  # 0 ± 0 includes 0
+    assert compare([kpis(1)], [kpis(1)])["metrics"][0]["delta"]["verdict"] is None
+
+
+def test_significance_is_marked_in_plain_text_with_a_legend(two_scenarios, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped output has no colour: the B vs A column says better *, worse *, n.s. or n/a in words."""
+    legacy, modern = two_scenarios
+    values = {"tm_only": ((5, 100.0, 1000), (7, 110.0, 0), (6, 90.0, 2000)),
+              "tm_only_reference": ((0, 150.0, 0), (1, 170.0, 2500), (0, 160.0, 0))}
+
+    def run(scenario: Any, seed: int) -> Any:
+        mismatches, p50, leakage = values[scenario.name][seed - 1]
+        return SimpleNamespace(kpis=kpis(seed, mismatches=mismatches, p50=p50, leakage={"USD": leakage}))
+
+    monkeypatch.setattr("simulator.run.simulate", run)  # --jobs 1 runs in this process
+    result = CliRunner().invoke(main, ["compare", str(legacy), str(modern), "--seeds", "3", "--jobs", "1",
+                                       "--out", str(tmp_path / "compare.json")])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" not in result.output  # no colour codes: the marker is the text
+    lines = result.output.splitlines()
+
+    def last_cell(label: str) -> str:  # a row's first line (the table wraps long labels at 80 columns)
+        return next(line for line in lines if line.startswith(f"│ {label}")).rstrip("│ ").rsplit("│", 1)[1].strip()
+
+    assert "B vs A" in result.output
+    assert last_cell("reconciliation") == "better *"
+    assert last_cell("invoice cycle") == "worse *"
+    assert last_cell("revenue") == "n.s."
+    assert "* significant, the paired 95% interval of B − A excludes 0" in "".join(lines)
