@@ -583,6 +583,57 @@ def _sweep_table(summary: dict[str, Any], shown: tuple[str, ...]) -> Any:
     return table
 
 
+def _report_sweep_gates(gates: Any, loaded: Any, runs: dict[tuple[str, int], dict[str, Any]], store: Any,
+                        junit: Path, quiet: bool) -> int:
+    """Judge every run by the gates, show a line per gate and each breach, write JUnit; 2 if a gate could not be
+    judged, 1 if a run breached one, else 0."""
+    from simulator.junit import write_junit
+    from simulator.sweep_gates import gate_runs, junit_cases, tally
+
+    judged = gate_runs(gates, loaded, runs)
+    tallies = tally(judged)
+    if not quiet:  # aligned lines that stay whole, as c2c simulate's gates are
+        width = max([len("gate"), *(len(gate.outcome.gate.text) for gate in tallies)])
+        say((f"gates · {gates.source} · every run of {len(loaded.points)} points × {len(loaded.seeds)} seeds", "bold"))
+        say(("  result  " + "gate".ljust(width) + "  runs passed  first breach", "bold"))
+        for gate in tallies:
+            word, style = (("pass ", "green") if gate.passed == len(judged) else
+                           ("ERROR", "bold red") if gate.errors else ("FAIL ", "bold red"))
+            first = "" if gate.first_breach is None else (
+                f"{gate.first_breach[0].point.id} seed {gate.first_breach[0].seed}: "
+                f"{gate.first_breach[1].actual or 'n/a'}")
+            say("  ", (word, style), "   ", gate.outcome.gate.text.ljust(width), "  ",
+                f"{gate.passed}/{len(judged)}".rjust(11), "  ", first)
+    breached = [(run, outcome) for run in judged for outcome in run.outcomes if outcome.status == "fail"]
+    broken = list({outcome.gate: outcome for run in reversed(judged) for outcome in run.outcomes
+                   if outcome.status == "error"}.values())[::-1]  # each gate in error once, at its first run
+    for run, outcome in breached[:10]:
+        scenario = store.scenario_path(run.point)
+        say("  ", ("•", "red"), " ", ("FAIL", "bold red"), f" {outcome.gate.where}: point {run.point.id} seed "
+            f"{run.seed}: {outcome.message}; reproduce with: c2c simulate {shlex.quote(str(scenario))} --seed {run.seed}")
+    if len(breached) > 10:
+        say(f"  … and {len(breached) - 10} more (full list: {junit})")
+    for outcome in broken:
+        say("  ", ("•", "red"), " ", ("ERROR", "bold red"), f" {outcome.message}")
+    clean = sum(all(outcome.passed for outcome in run.outcomes) for run in judged)
+    verdict = f"gates: {clean} of {len(judged)} runs met every gate"
+    if breached:
+        verdict += f"; {len(breached)} breach{'es' if len(breached) != 1 else ''}"
+    if broken:
+        verdict += f", {len(broken)} gate{'s' if len(broken) != 1 else ''} in error"
+    try:
+        write_junit(junit, f"c2c sweep {loaded.name}", junit_cases(loaded, judged),
+                    {"sweep": str(loaded.source), "seeds": " ".join(map(str, loaded.seeds)), "gates": gates.source})
+    except OSError as exc:
+        fail(f"cannot write {junit}: {exc.strerror}")
+        return 2
+    say((verdict, "bold red" if breached or broken else "bold green"), f"; wrote {junit}")
+    if broken:
+        fail(f"{len(broken)} gate(s) name what the KPIs do not have; fix {gates.source}")
+        return 2
+    return 1 if breached else 0
+
+
 @main.command()
 @click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
@@ -593,11 +644,18 @@ def _sweep_table(summary: dict[str, Any], shown: tuple[str, ...]) -> Any:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="Output directory [default: out/NAME-sweep]; finished runs in it are reused.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
-def sweep(sweep_file: Path, jobs: int | None, dask_address: str | None, out_dir: Path | None, quiet: bool) -> None:
+@click.option("--gate", "gate_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="GATES.yaml", help="Judge every run of the sweep by the kpis: gates of this file (docs/gates.md); "
+                                         "exit 1 if any run breaches one.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=_file, default=None,
+              help="Where to write the gates as JUnit XML [default: OUT/gates.xml].")
+def sweep(sweep_file: Path, jobs: int | None, dask_address: str | None, out_dir: Path | None, quiet: bool,
+          gate_file: Path | None, junit_file: Path | None) -> None:
     """Run every grid point of SWEEP.yaml on every seed; write runs.csv, points.csv and sweep.json.
 
     Each finished run is kept in DIR/runs/ under its scenario's hash and seed, so running the sweep again (after
-    an interruption, or with more points or seeds) runs only what is not finished yet.
+    an interruption, or with more points or seeds) runs only what is not finished yet. With --gate, every run
+    (each point on each seed) must meet the gates file's kpis: thresholds, as one c2c simulate --gate run must.
     """
     import os
 
@@ -610,6 +668,7 @@ def sweep(sweep_file: Path, jobs: int | None, dask_address: str | None, out_dir:
     if jobs is not None and dask_address is not None:
         fail("--jobs and --dask both say where to run; give one")
         sys.exit(2)
+    gates = _load_gates(gate_file, junit_file, "kpis", "c2c sweep")
     try:
         loaded = load_sweep(sweep_file)
     except SweepError as exc:
@@ -703,6 +762,10 @@ def sweep(sweep_file: Path, jobs: int | None, dask_address: str | None, out_dir:
         console.print(_sweep_table(summary, loaded.table))
         say(f"wall {wall:.1f} s for {len(tasks)} runs on {where}; {reused} finished runs reused")
     say(f"wrote {', '.join(str(path) for path in written)}")
+    if gates is not None:
+        gated = _report_sweep_gates(gates, loaded, by_point, store, junit_file or out_dir / "gates.xml", quiet)
+        if gated:
+            sys.exit(gated)
 
 
 # -- c2c report ----------------------------------------------------------------------------------
