@@ -961,7 +961,7 @@ def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float
         say(f"locust: {totals.requests:,} requests, {totals.failures:,} failures, {totals.requests_per_s:,.1f} req/s, "
             f"median {totals.median_ms:g} ms, p95 {totals.p95_ms:g} ms")
     if lag:
-        say(f"approvals: {lag['approvals']:,} billable in the window ({report['approvals_per_s']:g}/s); "
+        say(f"approvals: {report['approvals_per_s']:g}/s in the window, {lag['approvals']:,} of them billable; "
             f"approval to ERP charge p50 {lag['p50_s']} s, p95 {lag['p95_s']} s, p99 {lag['p99_s']} s; "
             f"{lag['missing']} never charged")
         say("  p95 by span: " + " · ".join(f"{g['p95_s'] if g['p95_s'] is not None else '-'}" for g in lag["growth"]))

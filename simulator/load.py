@@ -49,6 +49,7 @@ from mocks.core.clock import iso, timestamp
 from mocks.server import SystemsServer
 from simulator.approval_lag import approval_lags, lag_summary
 from simulator.forwarding import released
+from simulator.kpis import epoch_seconds
 from simulator.locust_run import LoadProfile, LocustRun, LocustTotals
 from simulator.run import SimulationResult
 from simulator.scenario import Scenario
@@ -104,9 +105,14 @@ class LoadOutcome:
         return self.result.reconciliation.ok
 
     def approvals_per_s(self) -> float:
+        """Timesheet approvals a second in the window, billable or not (what the load offered the PSA)."""
         w = self.window
         span = (w.locust_ended_s or 0) - (w.opened_s or 0)
-        return round(self.lag.get("approvals", 0) / span, 2) if span > 0 else 0.0
+        if span <= 0:
+            return 0.0
+        made = sum(1 for a in self.result.systems.psa.approvals if a["kind"] == "timesheet"
+                   and w.opened_s <= epoch_seconds(a["approved_at"]) < w.locust_ended_s)
+        return round(made / span, 2)
 
     def to_json(self, scenario: Scenario, seed: int, plan: LoadPlan, connector: str) -> dict[str, Any]:
         w, t = self.window, self.totals
