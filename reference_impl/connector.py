@@ -68,6 +68,8 @@ from reference_impl.signatures import InvalidSignature, verify
 from reference_impl.valuation import Valuation
 from reference_impl.writeback import write_back_invoice
 
+THROTTLED = 429  # a system's "not now" (answered, or remembered by the client until its Retry-After passes)
+
 
 class ReferenceConnector:
     name = "c2c reference connector"
@@ -173,6 +175,9 @@ class ReferenceConnector:
                                   exc.contract_id)
                 self.runtime.scheduler.call_later(0, self.drain)
             retry_after = exc.retry_after if isinstance(exc, ApiError) else None
+            if isinstance(exc, ApiError) and exc.status == THROTTLED:  # not a failure: it waits, attempts untouched
+                self.runtime.scheduler.call_later(self.inbox.deferred(entry, retry_after or 0.0), self.drain)
+                return
             delay = self.inbox.failed(entry, f"{type(exc).__name__}: {exc}", retry_after)
             self.runtime.log.warning("%s %s failed (attempt %d): %s", entry["type"], entry["entity"],
                                      entry["attempts"] + 1, exc)

@@ -78,6 +78,13 @@ class Inbox:
         self.put(entry)
         return delay
 
+    def deferred(self, entry: dict[str, Any], wait: float) -> float:
+        """Put a throttled entry back, due once ``wait`` (and at least the base backoff) has passed, with the
+        same attempts: a system that says "not now" has not failed it. Returns the delay."""
+        delay = max(wait, self.cadence.base_backoff_s * self._jitter())
+        self.put({**entry, "due": self.now() + delay})
+        return delay
+
     # -- the dead-letter queue ------------------------------------------------------
     def dead_letters(self) -> list[dict[str, Any]]:
         return [entry for _, entry in self.storage.scan("dlq:")]

@@ -87,6 +87,7 @@ class ConnectorCommand:
         self.starts = 0  # numbers the marker line of each start in the logs
         self.on_revived: Callable[[], None] | None = None  # told after the watchdog restarted a dead process
         self.on_delivered: Callable[[], None] = lambda: None  # told after each webhook delivery is answered
+        self.on_delivering: Callable[[], None] = lambda: None  # told before each webhook delivery
         self.subscriptions: frozenset[str] | None = None  # what its GET /healthz says it wants, if it says
         self.after_run: Callable[[], None] = self.close  # what ends the run for it (the host's close)
         self._env: dict[str, str] | None = None
@@ -114,7 +115,7 @@ class ConnectorCommand:
                 self._start()
         return ForwardingConnector(self.url, self.lock, httpx.Client(timeout=30.0),
                                    lambda: self.subscriptions, on_close=self.after_run,
-                                   on_delivered=self.on_delivered)
+                                   on_delivered=self.on_delivered, on_delivering=self.on_delivering)
 
     def launch(self, urls: dict[str, str]) -> None:
         """Start the process for the first time, now that the systems answer at ``urls``."""

@@ -47,9 +47,11 @@ class ForwardingConnector:
     def __init__(self, url: str, lock: threading.Lock | None, http: httpx.Client,
                  subscriptions: Callable[[], frozenset[str] | None] = lambda: None,
                  on_close: Callable[[], None] = lambda: None,
-                 on_delivered: Callable[[], None] = lambda: None) -> None:
+                 on_delivered: Callable[[], None] = lambda: None,
+                 on_delivering: Callable[[], None] = lambda: None) -> None:
         self.url = url.rstrip("/")
         self._on_delivered = on_delivered
+        self._on_delivering = on_delivering
         self._subscriptions = subscriptions
         self._on_close = on_close
         self.lock = lock
@@ -62,6 +64,7 @@ class ForwardingConnector:
         return self._subscriptions()
 
     def receive(self, delivery: Delivery) -> int:
+        self._on_delivering()
         with released(self.lock):
             status = self._post(delivery)
         self._on_delivered()
@@ -84,11 +87,12 @@ class ForwardingConnector:
 
 def forward_to(url: str, lock: threading.Lock | None = None,
                on_close: Callable[[], None] = lambda: None,
-               on_delivered: Callable[[], None] = lambda: None) -> Callable[[Runtime], ForwardingConnector]:
+               on_delivered: Callable[[], None] = lambda: None,
+               on_delivering: Callable[[], None] = lambda: None) -> Callable[[Runtime], ForwardingConnector]:
     """A connector factory: every instance forwards to ``url`` (a restart after a crash makes a new client);
-    ``on_delivered`` is called after each delivery is answered (or failed)."""
+    ``on_delivering`` is called before each delivery, ``on_delivered`` after it is answered (or failed)."""
     def build(runtime: Any) -> ForwardingConnector:
         return ForwardingConnector(url, lock, httpx.Client(timeout=TIMEOUT_S), on_close=on_close,
-                                   on_delivered=on_delivered)
+                                   on_delivered=on_delivered, on_delivering=on_delivering)
     build.__qualname__ = f"forward_to({url!r})"
     return build

@@ -14,14 +14,18 @@ So the served firm waits before each step until the connector is quiet
 systems in flight, and neither a productive answer nor a webhook delivery
 in the last :data:`QUIET_S` wall seconds. Work a connector does right
 after it acknowledges a webhook therefore happens, as in process, before
-the calendar moves on.
+the calendar moves on. A delivery during which the connector already
+called the systems (it works inside its handler) is not waited after:
+that work is done when the answer comes.
 
 What does not hold the calendar:
 
 - a ``429`` answer: a throttled connector waits, and waiting takes
   simulated time, which is also what refills the scenario's rate limit (per
-  simulated second). A connector retrying at once meets 429s until the firm
-  has moved on far enough;
+  simulated second). Until an answer other than a 429 comes, the
+  connector's requests in flight do not hold the firm either: a connector
+  retrying at once meets 429s until the firm has moved on far enough, and
+  must not stop it from moving on;
 - a connector that never stops (a tight poll loop): a hold lasts at most
   :data:`LONGEST_HOLD_S` per step, then the firm takes the step anyway.
 """
@@ -53,7 +57,10 @@ class ConnectorActivity:
         self._clock = clock
         self._guard = threading.Lock()
         self._in_flight = 0
+        self._throttled = False  # the last answer was a 429: what is in flight is likely throttled too
         self._last_work = float("-inf")
+        self._delivering = False
+        self._worked_in_delivery = False
         self.held_s = 0.0  # wall seconds the firm has waited for the connector, in all
         self.holding = True  # False: the firm never waits (a run in real time, where work must take time)
 
@@ -65,17 +72,28 @@ class ConnectorActivity:
         """A request is over (``status`` 0 or None: its connection was dropped); a 429 is no work done."""
         with self._guard:
             self._in_flight -= 1
-            if status != THROTTLED:
+            self._throttled = status == THROTTLED
+            if self._delivering:
+                self._worked_in_delivery = True  # covered by the delivery: the firm waits for its answer anyway
+            elif not self._throttled:
                 self._last_work = self._clock()
 
-    def delivered(self) -> None:
-        """A webhook was answered: the connector may be starting the work it acknowledged."""
+    def delivering(self) -> None:
+        """A webhook is on its way to the connector (the firm waits for the answer)."""
         with self._guard:
-            self._last_work = self._clock()
+            self._delivering, self._worked_in_delivery = True, False
+
+    def delivered(self) -> None:
+        """A webhook was answered: unless the connector did its work while answering, it may be starting the work
+        it acknowledged."""
+        with self._guard:
+            self._delivering = False
+            if not self._worked_in_delivery:
+                self._last_work = self._clock()
 
     def quiet(self) -> bool:
         with self._guard:
-            return self._in_flight == 0 and self._clock() - self._last_work >= self.quiet_s
+            return (self._in_flight == 0 or self._throttled) and self._clock() - self._last_work >= self.quiet_s
 
     def idle_for(self) -> float:
         """Wall seconds since the connector last worked or was handed a webhook (0 while a request is in flight)."""

@@ -218,7 +218,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
     if activity is not None:
         env.hold = activity.await_quiet
     if command is not None:
-        command.on_delivered = activity.delivered
+        command.on_delivered, command.on_delivering = activity.delivered, activity.delivering
 
     def started(systems: Systems, faults: FaultPlan, calls: TracingTransport) -> None:
         for service in systems.services.values():
@@ -256,7 +256,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
             on_ready(ServedRun(env, systems, servers[0], activity))
 
     try:
-        factory = command or (forward_to(connector_url, lock, run_over, activity.delivered)
+        factory = command or (forward_to(connector_url, lock, run_over, activity.delivered, activity.delivering)
                               if connector_url is not None else None)
         return simulate(scenario, seed, env=env, started=started, progress=progress, factory=factory, sink=sink)
     finally:

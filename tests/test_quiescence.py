@@ -33,6 +33,17 @@ def test_a_429_is_no_work_done():
     assert a.quiet()  # a throttled connector waits, and waiting takes simulated time
 
 
+def test_a_connector_spinning_on_429s_does_not_hold_the_firm_until_an_answer_is_not_a_429():
+    a = activity()
+    a.began()
+    a.ended(429)
+    a.began()  # retried at once, in flight
+    assert a.quiet()  # throttled: the firm must move on for the limit to refill
+    a.ended(201)
+    a.began()
+    assert not a.quiet()  # it got through: what it sends now is work
+
+
 def test_a_dropped_connection_is_work_the_connector_will_retry():
     a = activity()
     a.began()
@@ -71,3 +82,19 @@ def test_idle_for_counts_from_the_last_work():
     a.ended(200)
     time.sleep(0.02)
     assert 0.015 <= a.idle_for() < 0.5
+
+
+def test_a_delivery_the_connector_worked_on_while_answering_is_not_waited_after():
+    a = activity()
+    a.delivering()
+    a.began()
+    a.ended(201)  # inside its webhook handler
+    a.delivered()
+    assert a.quiet()  # its work is done: the answer came after it
+
+
+def test_a_delivery_acknowledged_without_a_call_may_start_work_on_a_queue():
+    a = activity()
+    a.delivering()
+    a.delivered()
+    assert not a.quiet()
