@@ -190,10 +190,16 @@ def run_state_machine(system: str, max_examples: int = STATEFUL_EXAMPLES) -> lis
 def test_links_chain_create_read_and_conditional_update(system):
     """Every check passes on every step, and the chains really run: something is created, and where the system has
     conditional writes, one sent with the ``If-Match`` a link carried from an ``ETag`` is applied."""
-    calls = run_state_machine(system)
-    assert any(status == 201 for _, status, _ in calls)
     conditional = [operation for operation in SCHEMAS[system].raw_schema["paths"].values()
                    for spec in operation.values() if "412" in spec["responses"]]
+
+    def chained(calls: list[tuple[str, int, bool]]) -> bool:
+        return any(status == 201 for _, status, _ in calls) and \
+            (not conditional or any(if_match and status == 200 for _, status, if_match in calls))
+    calls = run_state_machine(system)
+    if not chained(calls):  # seen once in CI on a loaded machine: a longer run, same checks, before failing
+        calls += run_state_machine(system, max_examples=5 * STATEFUL_EXAMPLES)
+    assert any(status == 201 for _, status, _ in calls)
     if conditional:
         assert any(if_match and status == 200 for _, status, if_match in calls)
 
