@@ -4,6 +4,7 @@ and the wall clock; the simulation core gets none of them."""
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 import time
@@ -59,7 +60,7 @@ def _load_error(exc: ConnectorLoadError) -> str:
 
 
 def _directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
-    """An output directory: an empty name (``--out ''``, an unset variable) is refused, not read as ``.``."""
+    """A directory: an empty name (``--out ''``, an unset variable) is refused, not read as ``.``."""
     if value is None:
         return None
     if not value:
@@ -68,12 +69,35 @@ def _directory(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 def _file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
-    """An output file: an empty name is refused, not read as the working directory."""
+    """A file to read or write: an empty name (an unset variable) is refused, not read as the working directory."""
     if value is None:
         return None
     if not value:
         raise click.BadParameter("must name a file; got an empty string")
     return Path(value)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A number that is one: click's FloatRange lets nan through (it compares false with any bound), and
+    infinity where there is no upper bound."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def _command(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A command line to start a process with: a blank one (an unset variable) is refused, not run."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must be a command line; got an empty string")
+    return value
+
+
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """HOST:PORT: a blank one (an unset variable) is refused, not read as the default, which may listen on every
+    interface."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must be HOST:PORT, e.g. 0.0.0.0:5557; got an empty string")
+    return value
 
 
 def _load_gates(gate_file: Path | None, junit_file: Path | None, section: str, command: str) -> Any:
@@ -137,14 +161,14 @@ def _report_gates(outcomes: list[Any], source: str, junit: Path, suite: str, cla
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(dir_okay=False), callback=_file)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="Output directory [default: out/SCENARIO-seedN].")
 @click.option("--connector", default=None, metavar="MODULE:FUNCTION",
               help="Integrate with this connector factory instead of the scenario's own.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output paths.")
-@click.option("--gate", "gate_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--gate", "gate_file", type=click.Path(dir_okay=False), callback=_file, default=None,
               metavar="GATES.yaml", help="Judge the run's KPIs by the kpis: gates of this file (docs/gates.md); "
                                          "exit 1 if any is breached.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=_file, default=None,
@@ -258,16 +282,20 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return None
     from urllib.parse import urlsplit
 
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # a port that is no number, or beyond 65535, raises (as an unclosed [IPv6] address does)
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise click.BadParameter(f"{value!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:9000")
     return value
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(dir_okay=False), callback=_file)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")
-@click.option("--speed", type=click.FloatRange(min=1, max=1e9), default=86400.0, show_default=True,
+@click.option("--speed", type=click.FloatRange(min=1, max=1e9), callback=_finite, default=86400.0, show_default=True,
               help="Simulated seconds per wall second (86400: a simulated day per second).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve the systems on.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8700, show_default=True,
@@ -275,10 +303,10 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--connector-url", default=None, metavar="URL", callback=_http_url,
               help="Send every webhook to the connector at URL (POST URL/webhooks/SYSTEM) instead of running the "
                    "scenario's connector in this process.")
-@click.option("--connector-cmd", default=None, metavar="COMMAND",
+@click.option("--connector-cmd", default=None, metavar="COMMAND", callback=_command,
               help="Start the connector as a process with this command line (the black-box contract: C2C_* "
                    "variables, POST /webhooks/SYSTEM, GET /healthz); crashes are real SIGKILLs and restarts.")
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--work-dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="With --connector-cmd: where its state directory and its stdout and stderr logs go "
                    "[default: a new temporary directory].")
 def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connector_url: str | None,
@@ -356,7 +384,7 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/openapi"))
+@click.argument("directory", type=click.Path(file_okay=False), callback=_directory, default="docs/openapi")
 def openapi(directory: Path) -> None:
     """Write each system's OpenAPI 3.1 document, as it serves it at /openapi.json, to DIRECTORY/{system}.json."""
     from mocks.openapi_export import write_documents
@@ -428,17 +456,17 @@ SIGNIFICANCE_LEGEND = ("B vs A: * significant, the paired 95% interval of B − 
 
 
 @main.command()
-@click.argument("scenario_a", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("scenario_b", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=5, show_default=True,
-              help="How many seeds to run each scenario with.")
+@click.argument("scenario_a", type=click.Path(dir_okay=False), callback=_file)
+@click.argument("scenario_b", type=click.Path(dir_okay=False), callback=_file)
+@click.option("--seeds", "n_seeds", type=click.IntRange(min=1, max=50_000), default=5, show_default=True,
+              help="How many seeds to run each scenario with.")  # 100,000 runs at most, as a sweep
 @click.option("--first-seed", type=click.IntRange(min=0), default=1, show_default=True, help="The first seed.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), callback=_json_file, default="compare.json",
               show_default=True, help="Where to write the comparison as JSON.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes; the results do not depend on it.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table; just the output path.")
-@click.option("--gate", "gate_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--gate", "gate_file", type=click.Path(dir_okay=False), callback=_file, default=None,
               metavar="GATES.yaml", help="Judge B against A by the compare: gates of this file (docs/gates.md); "
                                          "exit 1 if any is breached.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=_file, default=None,
@@ -635,7 +663,7 @@ def _report_sweep_gates(gates: Any, loaded: Any, runs: dict[tuple[str, int], dic
 
 
 @main.command()
-@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(dir_okay=False), callback=_file)
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs]; the results do not depend on it.")
 @click.option("--dask", "dask_address", default=None, metavar="tcp://HOST:PORT", callback=_dask_address,
@@ -777,6 +805,12 @@ def _report_file(ctx: click.Context, param: click.Parameter, value: str | None) 
     return None if value is None else Path(value)
 
 
+def _report_source(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    if not value:
+        raise click.BadParameter("must name a c2c output directory or file; got an empty string")
+    return Path(value)
+
+
 def _contract_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise click.BadParameter("must name a contract, e.g. ctr_000003; got an empty string")
@@ -784,7 +818,7 @@ def _contract_id(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 @main.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(), callback=_report_source)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), callback=_report_file, default=None,
               help="Where to write the page [default: SOURCE/report.html; X.html beside a compare file X.json].")
 @click.option("--contract", default=None, metavar="ID", callback=_contract_id,
@@ -827,17 +861,19 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
     total = hours * 3600 + minutes * 60 + seconds
     if total < 1:
         raise click.BadParameter(f"{value!r} is shorter than a second")
+    if not math.isfinite(total):
+        raise click.BadParameter(f"{value!r} is longer than any load can last")
     return total
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(dir_okay=False), callback=_file)
 @click.option("--users", type=click.IntRange(min=1), default=20, show_default=True,
               help="Locust users at the peak: 3 managers, a finance clerk, and consultants (each a timesheet a second).")
-@click.option("--rate", "rate_per_s", type=click.FloatRange(min=0.1), default=None, metavar="N",
+@click.option("--rate", "rate_per_s", type=click.FloatRange(min=0.1), callback=_finite, default=None, metavar="N",
               help="Instead of --users: timesheets submitted (and approved) per second, all consultants together; "
                    "the users it takes are started at once.")
-@click.option("--spawn-rate", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+@click.option("--spawn-rate", type=click.FloatRange(min=0.1), callback=_finite, default=10.0, show_default=True,
               help="Users started per second.")
 @click.option("--duration", "duration_s", default="60s", show_default=True, callback=_duration,
               help="How long locust runs: 30s, 2m, 1h...")
@@ -847,10 +883,11 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
               "of --users].")
 @click.option("--step-time", "step_s", default="10s", show_default=True, callback=_duration,
               help="With --profile step: how long each step lasts.")
-@click.option("--step-rate", "step_rate_per_s", type=click.FloatRange(min=0.1), default=None, metavar="N",
+@click.option("--step-rate", "step_rate_per_s", type=click.FloatRange(min=0.1), callback=_finite, default=None,
+              metavar="N",
               help="With --profile step and --rate: the pace climbs by N timesheets a second every step, up to --rate "
                    "[default: a tenth of --rate].")
-@click.option("--connector-cmd", default=None, metavar="COMMAND",
+@click.option("--connector-cmd", default=None, metavar="COMMAND", callback=_command,
               help="The connector under test, started as a process (the black-box contract) [default: the reference, "
                    "python -m reference_impl].")
 @click.option("--locustfile", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -860,7 +897,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--remote-workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Workers you start on other machines: the master listens on --master-bind and waits for them; "
                    "the command to start each is printed when the load begins.")
-@click.option("--master-bind", default=None, metavar="HOST:PORT",
+@click.option("--master-bind", default=None, metavar="HOST:PORT", callback=_address,
               help="Where locust's master listens for workers [default: 127.0.0.1 on a free port; with "
                    "--remote-workers, 0.0.0.0:5557].")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every random stream.")

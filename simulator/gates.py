@@ -51,7 +51,8 @@ import yaml
 from simulator.compare import BETTER, METRICS, WORSE, Metric, format_number, verdict
 from simulator.host import FaultKind
 from simulator.junit import Case
-from simulator.scenario import BILLING_TYPES, CURRENCY_MINOR_UNITS
+from simulator.scenario import BILLING_TYPES, CURRENCY_MINOR_UNITS, ScenarioError
+from simulator.scenario.loader import compose_yaml, read_text
 
 
 class GateError(Exception):
@@ -234,11 +235,9 @@ def parse_gates(text: str, source: str = "<gates>", metrics: Sequence[Metric] = 
     direction is unknown, the same gate twice in a section.
     """
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise GateError(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        root = compose_yaml(text, source)
+    except ScenarioError as exc:  # YAML that does not parse, a character it does not allow, nesting too deep
+        raise GateError(str(exc)) from None
     if root is None:
         raise GateError(f"{source}: the file is empty; it needs a kpis: or compare: list of gates")
     if not isinstance(root, yaml.MappingNode):
@@ -293,11 +292,9 @@ def load_gates(path: str | Path, metrics: Sequence[Metric] = METRICS) -> Gates:
     """:func:`parse_gates` on the file at ``path`` (a file that cannot be read is a :class:`GateError`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GateError(f"{path}: cannot read gates: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise GateError(f"{path}: cannot read gates: not UTF-8 text") from None
+        text = read_text(path, f"{path}: cannot read gates")  # bytes that are not UTF-8: the line they are on
+    except ScenarioError as exc:
+        raise GateError(str(exc)) from None
     return parse_gates(text, str(path), metrics)
 
 

@@ -25,6 +25,9 @@ Guarantees:
   written on in the sweep file.
 - A path may create mapping keys the base leaves out (the models then judge
   them); it may not index past the end of a list.
+- A grid value is one JSON can hold, as sweep.json holds it: a date or time
+  is kept as its ISO text (which the models read as the same date); bytes,
+  sets and other YAML types are errors at the grid's line.
 - A point's :attr:`SweepPoint.scenario_hash` is the sha256 of the validated
   scenario in canonical JSON: two points (of any sweeps) that describe the
   same run have the same hash, whatever they were written as.
@@ -33,6 +36,7 @@ Guarantees:
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -55,6 +59,7 @@ from pydantic import (
 
 from simulator.compare import METRICS
 from simulator.scenario import Lines, Scenario, ScenarioError, read_scenario_document, read_yaml, validate_scenario
+from simulator.scenario.loader import read_text
 
 MAX_RUNS = 100_000  # points × seeds: far beyond what any machine runs in a day, and a typo's guard
 PATH_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*$")
@@ -113,6 +118,7 @@ class SweepFile(BaseModel):
                                  f"faults.http[0].rate")
             if not values:
                 raise ValueError(f"{path}: give at least one value")
+            values[:] = [_plain(value, path) for value in values]  # before anything compares or writes them
             canonical = [json.dumps(value, sort_keys=True) for value in values]
             for i, text in enumerate(canonical):
                 if text in canonical[:i]:
@@ -127,6 +133,21 @@ class SweepFile(BaseModel):
             if kpi not in known:
                 raise ValueError(f"unknown KPI {kpi!r}; known: {', '.join(known)}")
         return table
+
+
+def _plain(value: Any, path: str) -> Any:
+    """A grid value as JSON holds it (it is written to sweep.json): a date or time becomes its ISO text, which the
+    scenario models read back as the same date; bytes, sets and other YAML types are refused."""
+    if isinstance(value, dt.date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(item, path) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item, path) for key, item in value.items()}
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise ValueError(f"{path}: a value must be a number, text, a boolean, null, a list or a mapping, not "
+                     f"{type(value).__name__} ({value!r:.40})")
 
 
 @dataclass(frozen=True)
@@ -243,11 +264,7 @@ def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SweepError(f"{path}: cannot read sweep file: {exc.strerror}") from None
-    try:
-        raw, lines = read_yaml(text, source)
+        raw, lines = read_yaml(read_text(path, f"{path}: cannot read sweep file"), source)
     except ScenarioError as exc:
         raise SweepError(str(exc)) from None
     if not isinstance(raw, dict):
