@@ -6,7 +6,8 @@ Each is one ``c2c load`` run, as a user runs it (a fresh process; locust headles
 reference connector as a process): the figures are read from its ``load.json`` and kept in the benchmark's
 ``extra_info``. One run shares two cores between the load generator, the served systems and the connector, so
 the rate is what this machine sustains end to end, not the connector alone, and anything else running halves it
-(measured: 96.5 approvals/s, p95 2 s, at a load average of 3; 49/s, p95 25 s, at 6): run them on a quiet machine,
+(measured with --rate 100: 96.5 approvals/s, p95 2 s, with 13 managers polling, load average 3; 82.7/s, p95 7 s,
+with 3, load average 2-3; 49/s, p95 25 s, load average 6): run them on a quiet machine,
 ``pytest -m "benchmark_suite and thorough" --benchmark-enable tests/benchmarks/test_load_p6.py``. CI's slow suite
 holds a shorter load to correctness (tests/load/test_load_command.py).
 """
