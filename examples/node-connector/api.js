@@ -25,6 +25,7 @@ export class Api {
     Object.assign(this, { urls, clientId, clientSecret, scale, log });
     this.tokens = {};      // system -> {token, expires (ms)}
     this.notBefore = {};   // system -> wall ms before which we send it nothing (429)
+    this.refusals = {};    // system -> 429s in a row (reset by any other answer)
   }
 
   async #token(sys, fresh = false) {
@@ -41,6 +42,11 @@ export class Api {
     return body.access_token;
   }
 
+  /** Fetch every system's token (and open its connection) now, so the first real work does not wait for it. */
+  async warmUp() {
+    await Promise.allSettled(Object.keys(this.urls).map((sys) => this.#token(sys)));
+  }
+
   /**
    * One logical request. opts: {query, body, key (Idempotency-Key), ifMatch}.
    * Resolves to {status, headers, data} for 2xx and non-transient 4xx;
@@ -51,8 +57,7 @@ export class Api {
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null) url.searchParams.set(k, v);
     let lastError = '';
     for (let attempt = 0; attempt < 8; attempt++) {
-      const wait = (this.notBefore[sys] ?? 0) - Date.now();
-      if (wait > 0) await sleep(wait);
+      for (let wait; (wait = (this.notBefore[sys] ?? 0) - Date.now()) > 0;) await sleep(wait); // (moved by a 429 meanwhile)
       let res, text;
       try {
         const headers = { authorization: `Bearer ${await this.#token(sys, attempt > 0 && lastError === '401')}` };
@@ -77,15 +82,21 @@ export class Api {
         this.log(`test hook: SIGKILL right after a committed ${method} ${sys}${path}, before its answer is used`);
         process.kill(process.pid, 'SIGKILL');
       }
-      if (res.status === 401) { lastError = '401'; continue; }
       if (res.status === 429) {
-        this.notBefore[sys] = Date.now() + (retryAfter > 0 ? retryAfter : 1) * 1000;
+        // Retry-After is whole wall seconds; 0 (a limit that refills faster than a second, as at a
+        // certification's speed) means "soon": wait 20 ms, doubling while the system keeps refusing, at most
+        // 1 s, and never less than it said. Until then the system gets nothing from any caller.
+        const n = (this.refusals[sys] = (this.refusals[sys] ?? 0) + 1);
+        const told = retryAfter > 0 ? retryAfter * 1000 + 5 : 0; // + 5 ms: timers may fire a hair early
+        this.notBefore[sys] = Date.now() + Math.max(told, Math.min(1000, 20 * 2 ** (n - 1)));
         attempt--; // being throttled is not a failure: wait as told, then go on
         continue;
       }
+      this.refusals[sys] = 0;
+      if (res.status === 401) { lastError = '401'; continue; }
       if (res.status >= 500) {
         lastError = `${res.status}`;
-        await sleep(retryAfter > 0 ? retryAfter * 1000 : this.#backoff(attempt));
+        await sleep(Math.max(retryAfter > 0 ? retryAfter * 1000 : 0, this.#backoff(attempt)));
         continue;
       }
       if (res.status === 409 && data?.type?.endsWith('/idempotency_in_progress')) {
@@ -98,10 +109,12 @@ export class Api {
     throw new TransientError(`${method} ${sys}${path}: gave up after retries (${lastError})`);
   }
 
-  // 5 s, 10 s, 20 s ... of simulated time, but never under 50 ms nor over 30 s of wall time.
+  // 5 s, 10 s, 20 s ... of simulated time, but at least 5 ms, 10 ms, 20 ms ... and at most 30 s of wall time,
+  // jittered. The first retries come at once (a lone fault costs next to nothing); a system that keeps failing
+  // (an outage) is asked less and less often, so the calendar runs on meanwhile.
   #backoff(attempt) {
-    const simSeconds = 5 * 2 ** attempt;
-    return Math.min(30000, Math.max(50, (simSeconds / this.scale) * 1000)) * (0.75 + Math.random() / 2);
+    const ms = Math.max(5 * 2 ** attempt, ((5 * 2 ** attempt) / this.scale) * 1000);
+    return Math.min(30000, ms) * (0.75 + Math.random() / 2);
   }
 
   /** GET every page of a list. */

@@ -82,7 +82,8 @@ export class Billing {
       const found = await api.list('erp', '/billing-projects', { contract_ref: contractId });
       let data = found[0];
       if (!data) {
-        const customerId = await this.syncAccount(c.account_id);
+        // The account's own todo keeps its customer up to date: here it only has to exist.
+        const customerId = store.get(`cust:${c.account_id}`) ?? await this.syncAccount(c.account_id);
         const made = await api.call('erp', 'POST', '/billing-projects', {
           key: `${WRITER}:billing-project:${contractId}`,
           body: {
@@ -149,6 +150,7 @@ export class Billing {
     // Remember every line id first: an adjustment may drop lines from every later read.
     if (all.length !== known.length) this.store.put({ [`ts:${id}`]: all });
     const problems = [];
+    const plans = []; // [item, the charge it should have (null: none)], lines with bad data left out
     const setups = new Map(); // one contract read per contract per sheet
     for (const line of ts.lines) {
       try {
@@ -174,14 +176,15 @@ export class Billing {
             };
           }
         }
-        await this.settle(`psa:timesheet_line/${line.id}`, want);
+        plans.push([`psa:timesheet_line/${line.id}`, want]);
       } catch (err) {
         problems.push(err);
       }
     }
     for (const gone of known.filter((l) => !current.includes(l))) {
-      await this.settle(`psa:timesheet_line/${gone}`, null); // removed by an adjustment: worth 0
+      plans.push([`psa:timesheet_line/${gone}`, null]); // removed by an adjustment: worth 0
     }
+    await this.settleAll(`timesheet:${id}`, plans);
     if (problems.length) throw problems[0];
   }
 
@@ -206,56 +209,71 @@ export class Billing {
         };
       }
     }
-    await this.settle(`psa:expense/${id}`, want);
+    await this.settleAll(`expense:${id}`, [[`psa:expense/${id}`, want]]);
   }
 
   /**
-   * Bring one item's open charge in the ERP to `want` (null: nothing) by
-   * reversal and re-charge. The per-item ledger `item:KEY` holds the open
-   * charge, a counter of charges written and the charge being written
-   * (`pending`, recorded BEFORE the POST): after a kill, the same request is
-   * re-sent under the same Idempotency-Key, so the ERP replays it instead of
-   * booking it twice, however the source changed meanwhile.
+   * Settle the items of one unit of work (a timesheet, an expense) in as few ERP requests as can be: each
+   * open charge that must go is reversed on its own (a 409 "already reversed" is then done, not a failed
+   * batch), and every new charge goes in ONE `POST /charge-batches` (all or nothing). The batch is recorded
+   * (`batch:UNIT`, its Idempotency-Key `c2c-node:batch:UNIT:SEQ` and exact body) BEFORE it is posted and
+   * cleared with its results in one put, so after a kill or a lost answer the same batch is re-sent under
+   * the same key first (the ERP replays it) and only then is the unit planned again from current state.
    */
-  async settle(item, want) {
-    const { api, store } = this;
-    const key = `item:${item}`;
-    const rec = store.get(key) ?? { n: 0, open: null, pending: null };
-    if (want && want.amount <= 0) want = null;
+  async settleAll(unit, plans) {
+    const { store } = this;
+    const batchKey = `batch:${unit}`;
+    const unfinished = store.get(batchKey);
+    if (unfinished) await this.#postBatch(batchKey, unfinished, true);
+    const fresh = [];
+    for (let [item, want] of plans) {
+      const rec = store.get(`item:${item}`) ?? { open: null };
+      if (want && want.amount <= 0) want = null;
+      if (rec.open && want && sameCharge(rec.open, want)) continue;
+      if (rec.open) await this.#reverse(item, rec);
+      if (want) fresh.push([item, want]);
+    }
+    if (!fresh.length) return;
+    const seq = (store.get(`bseq:${unit}`) ?? 0) + 1;
+    const batch = { key: `${WRITER}:batch:${unit}:${seq}`, items: fresh.map(([item]) => item), charges: fresh.map(([, w]) => w) };
+    store.put({ [batchKey]: batch, [`bseq:${unit}`]: seq });
+    await this.#postBatch(batchKey, batch, false);
+  }
 
-    if (rec.pending) {
-      const res = await api.call('erp', 'POST', '/charges', rec.pending);
-      this.log(`re-sent unfinished charge of ${item} under ${rec.pending.key}: ${res.status}`
+  async #postBatch(batchKey, batch, resent) {
+    const { api, store } = this;
+    const res = await api.call('erp', 'POST', '/charge-batches', { key: batch.key, body: { charges: batch.charges } });
+    if (resent) {
+      this.log(`re-sent unfinished batch ${batch.key}: ${res.status}`
         + (res.headers.get('idempotent-replayed') === 'true' ? ' (replayed by the ERP: it was committed before the kill)' : ''));
-      if (res.status === 201) rec.open = { ...rec.pending.body, id: res.data.id };
-      else if (res.status < 500) this.log(`pending charge for ${item} refused (${res.status} ${res.data?.detail}); dropped`);
-      rec.pending = null;
-      store.put({ [key]: rec });
     }
-    if (rec.open && want && sameCharge(rec.open, want)) return;
-    if (rec.open) {
-      const o = rec.open;
-      const res = await api.call('erp', 'POST', '/charges', {
-        key: `${WRITER}:reversal:${o.id}`,
-        body: {
-          billing_project_id: o.billing_project_id, charge_date: o.charge_date, currency: o.currency,
-          description: `Reversal of ${o.id}`, quantity: '1', unit_price: -o.amount, amount: -o.amount,
-          lineage: o.lineage, reversal_of: o.id,
-        },
-      });
-      if (res.status !== 201 && res.status !== 409) throw new ApiError(res, `reverse ${o.id} of ${item}`);
-      rec.open = null;
-      store.put({ [key]: rec });
+    if (res.status !== 201) {
+      store.put({ [batchKey]: null }); // refused as a whole (all or nothing): nothing of it was written
+      throw new ApiError(res, `charge batch ${batch.key}`);
     }
-    if (!want) return;
-    rec.n += 1;
-    rec.pending = { key: `${WRITER}:charge:${item}:${rec.n}`, body: want };
-    store.put({ [key]: rec });
-    const res = await api.call('erp', 'POST', '/charges', rec.pending);
-    rec.pending = null;
-    if (res.status === 201) rec.open = { ...want, id: res.data.id };
-    store.put({ [key]: rec });
-    if (res.status !== 201) throw new ApiError(res, `charge ${item}`);
+    const changes = { [batchKey]: null };
+    batch.items.forEach((item, i) => {
+      const rec = store.get(`item:${item}`) ?? { open: null };
+      rec.open = { ...batch.charges[i], id: res.data.data[i].id };
+      changes[`item:${item}`] = rec;
+    });
+    store.put(changes);
+  }
+
+  /** Reverse an item's open charge under the key `c2c-node:reversal:CHARGE_ID` (409: already reversed). */
+  async #reverse(item, rec) {
+    const o = rec.open;
+    const res = await this.api.call('erp', 'POST', '/charges', {
+      key: `${WRITER}:reversal:${o.id}`,
+      body: {
+        billing_project_id: o.billing_project_id, charge_date: o.charge_date, currency: o.currency,
+        description: `Reversal of ${o.id}`, quantity: '1', unit_price: -o.amount, amount: -o.amount,
+        lineage: o.lineage, reversal_of: o.id,
+      },
+    });
+    if (res.status !== 201 && res.status !== 409) throw new ApiError(res, `reverse ${o.id} of ${item}`);
+    rec.open = null;
+    this.store.put({ [`item:${item}`]: rec });
   }
 
   // ---- write-back -------------------------------------------------------

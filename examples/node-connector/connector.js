@@ -26,7 +26,7 @@ const [HOST, PORT] = (() => {
 })();
 const SECRET = Buffer.from(env('C2C_WEBHOOK_SECRET').replace(/^whsec_/, ''), 'base64');
 const TOLERANCE_S = 300;                 // Standard Webhooks timestamp tolerance (wall clock)
-const POLL_SIM_S = 3600;                 // poll every change feed once a simulated hour (0.2 s..5 min of wall time)
+const POLL_SIM_S = 3600;                 // poll every change feed once a simulated hour (0.1 s..5 min of wall time)
 const wall = (simSeconds, min, max) => Math.min(max, Math.max(min, (simSeconds / SCALE) * 1000));
 
 const log = (...a) => console.log(new Date().toISOString(), ...a);
@@ -48,8 +48,10 @@ const ROUTES = {
   'erp.invoice.posted': 'invoice', 'erp.credit_note.posted': 'invoice',
 };
 const FIXES = new Set(['account', 'contract', 'project']); // events that may fix set-aside work
-const todos = new Map([...store.scan('todo:')].map(([k, v]) => [k, { ...v, due: 0 }])); // restart: all due now
-let wake = () => {};
+// Restart: everything is due now, work set aside just after the rest.
+const todos = new Map([...store.scan('todo:')].map(([k, v]) => [k, { ...v, due: v.tries ? Date.now() : 0 }]));
+const waiters = new Set();
+const wake = () => { for (const r of waiters) r(); waiters.clear(); };
 
 function enqueue(items, extra = {}) {
   const changes = { ...extra };
@@ -60,7 +62,12 @@ function enqueue(items, extra = {}) {
     changes[key] = t;
   }
   store.put(changes);
-  if (items.some(([kind]) => FIXES.has(kind))) for (const t of todos.values()) if (t.tries) t.due = 0;
+  // Work set aside may be fixed by this event: retry it now, but after the fresh work (due 0), which must
+  // never wait behind a backlog of bad data.
+  if (items.some(([kind]) => FIXES.has(kind))) {
+    const now = Date.now();
+    for (const t of todos.values()) if (t.tries && t.due > now) t.due = now;
+  }
   wake();
 }
 
@@ -80,17 +87,33 @@ async function handle(kind, id) {
   }
 }
 
+// A few workers take todos side by side (never two on one entity), so the systems always have work of ours
+// in hand while one of them waits on the disk or the network. Write-backs go one at a time: of two documents
+// billing the same item, the later one's number must be the one that stays.
+const WORKERS = 4;
+const running = new Set();
+
+function nextTodo() {
+  let next;
+  const invoicing = [...running].some((k) => k.startsWith('todo:invoice:'));
+  for (const [k, t] of todos) {
+    if (running.has(k) || (invoicing && k.startsWith('todo:invoice:'))) continue;
+    if (!next || t.due < next[1].due) next = [k, t];
+  }
+  return next;
+}
+
 async function worker() {
   for (;;) {
-    let next;
-    for (const [k, t] of todos) if (!next || t.due < next[1].due) next = [k, t];
+    const next = nextTodo();
     const now = Date.now();
     if (!next || next[1].due > now) {
-      await new Promise((r) => { wake = r; setTimeout(r, next ? next[1].due - now : 1000); });
+      await new Promise((r) => { waiters.add(r); setTimeout(r, next ? next[1].due - now : 1000); });
       continue;
     }
     const [key, t] = next;
     const [, kind, id] = key.split(':');
+    running.add(key);
     try {
       await handle(kind, id);
       if (todos.get(key)?.gen === t.gen) { todos.delete(key); store.put({ [key]: null }); }
@@ -103,6 +126,9 @@ async function worker() {
       const what = err instanceof SetAside ? 'set aside' : err instanceof TransientError ? 'transient' : 'error';
       log(`${what}: ${key} (try ${t.tries}): ${err.message}`);
       if (!(err instanceof SetAside || err instanceof TransientError)) console.error(err.stack);
+    } finally {
+      running.delete(key);
+      wake(); // an invoice may have been waiting for this one
     }
   }
 }
@@ -151,7 +177,8 @@ async function poller() {
     for (const sys of SYSTEMS) {
       try { await pollFeed(sys); } catch (err) { log(`poll ${sys}: ${err.message}`); }
     }
-    await new Promise((r) => setTimeout(r, wall(POLL_SIM_S, 200, 300000)));
+    // Each poll holds a served firm's calendar while it runs, so not much more often than this floor.
+    await new Promise((r) => setTimeout(r, wall(POLL_SIM_S, 100, 300000)));
   }
 }
 
@@ -203,8 +230,10 @@ const server = http.createServer((req, res) => {
   });
 });
 
+// Ready (GET /healthz) only once the clients are warm: a served firm waits for that, not for our first requests.
+await api.warmUp();
 server.listen(PORT, HOST, () => {
   log(`c2c node connector listening on ${HOST}:${PORT}; ${todos.size} todo(s) restored; time scale ${SCALE}`);
-  worker();
+  for (let i = 0; i < WORKERS; i++) worker();
   poller();
 });
