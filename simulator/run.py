@@ -31,6 +31,7 @@ from simulator.firm.delivery import consultant_weeks, hire, watch_psa
 from simulator.firm.drift import watch_billing_runs
 from simulator.firm.finance import month_ends, watch_erp
 from simulator.firm.sales import account_updates, sales
+from simulator.heap import SettledHeap
 from simulator.host import ConnectorFault, ConnectorHost
 from simulator.kpis import build_kpis
 from simulator.oracle import Reconciliation, reconcile
@@ -131,12 +132,20 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     schedule(Run(env, clock.epoch, ctx.horizon, scenario, faults, host, couriers, systems))
     if started is not None:
         started(systems, faults, transport)
-    while env.now < finish:
-        env.run(until=min(finish, env.now + DAY))
-        if progress is not None:
-            progress(env.now / finish)
-    host.close()
+    with SettledHeap() as heap:
+        while env.now < finish:
+            env.run(until=min(finish, env.now + DAY))
+            heap.settle()  # what lived through the day is out of the garbage collector's way from here on
+            if progress is not None:
+                progress(env.now / finish)
+        host.close()
+        return _verdict(scenario, seed, systems, ctx, host, couriers, transport, trace, faults, watch)
 
+
+def _verdict(scenario: Scenario, seed: int, systems: Systems, ctx: FirmContext, host: ConnectorHost,
+             couriers: list[Courier], transport: TracingTransport, trace: Trace, faults: FaultPlan,
+             watch: SyncWatch) -> SimulationResult:
+    """The ended run's reconciliation and KPIs."""
     reconciliation = reconcile(systems, ctx.truth)
     webhooks: Counter = Counter()
     for courier in couriers:
