@@ -4,8 +4,9 @@ A year-long run builds millions of objects that live to its end: the
 systems' records, their change feeds, the connector's storage. CPython's
 collector walks every tracked object in each full collection, and a
 growing heap triggers full collections as it grows, so without help the
-collector's work grows faster than the firm: a third of a
-3,000-consultant year went to walking records that were never garbage.
+collector's work grows faster than the firm: a quarter of 1,000
+consultants spent 4.4 s of its 20.5 s of CPU in the collector (3.2 s of
+it in full collections), walking records that were never garbage.
 
 :class:`SettledHeap` takes what has lived through a simulated day out of
 the collector's reach: at each day boundary a young-generation
