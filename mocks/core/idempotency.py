@@ -21,7 +21,10 @@
 - Results are stored only once the endpoint ran: a request rejected by
   validation (400/422) or failing with 5xx stores nothing, so the client may
   fix it and retry with the same key.
-- Keys expire after ``retention_s`` seconds of the system's clock.
+- Keys expire after ``retention_s`` seconds of the system's clock, and an
+  expired key is forgotten at the next request with any key: the store
+  holds what the last ``retention_s`` seconds stored, not every request of
+  a run (a year-long run would otherwise keep every response it ever gave).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,6 +79,7 @@ class IdempotencyStore:
         self.now = now
         self.retention_s = retention_s
         self._entries: dict[str, _Stored] = {}
+        self._stored: deque[tuple[str, _Stored]] = deque()  # (scoped key, entry), oldest first: what expires next
         self._in_flight: dict[str, str] = {}  # scoped key -> fingerprint of the request being processed
         self._lock = threading.Lock()  # makes look-up and claim of a key one step, should requests ever run in threads
 
@@ -107,18 +112,28 @@ class IdempotencyStore:
             del self._in_flight[scoped]
         if response.status < 500 and response.status not in (400, 401, 422, 429):
             response = response.frozen()  # the first answer is sent from the very bytes that are stored
-            self._entries[scoped] = _Stored(fingerprint, response.status, tuple(response.headers.items()),
-                                            response.encode(), now)
+            entry = _Stored(fingerprint, response.status, tuple(response.headers.items()), response.encode(), now)
+            self._entries[scoped] = entry
+            self._stored.append((scoped, entry))
         return response
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the entries older than the retention, oldest first (a key stored again since keeps its new entry)."""
+        stored, entries = self._stored, self._entries
+        while stored and now - stored[0][1].stored_at > self.retention_s:
+            scoped, entry = stored.popleft()
+            if entries.get(scoped) is entry:
+                del entries[scoped]
 
     def _claim(self, scoped: str, key: str, fingerprint: str, now: float) -> _Stored | None:
         """The stored answer to replay; or, if there is none, the key claimed for this request (until it ends).
 
         A different request under the key (stored or running) is a 422; the same one still running, a 409.
         """
+        self._forget_expired(now)
         stored = self._entries.get(scoped)
         if stored is not None and now - stored.stored_at > self.retention_s:
-            del self._entries[scoped]
+            del self._entries[scoped]  # stored out of order (by a request that started earlier): expired all the same
             stored = None
         if stored is not None:
             if stored.fingerprint != fingerprint:

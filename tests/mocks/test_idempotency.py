@@ -284,3 +284,33 @@ def test_a_key_whose_request_failed_is_free_again():
     with pytest.raises(Problem):
         store.handle(request(b"{}"), "k", fail)
     assert store.handle(request(b"{}"), "k", lambda req: ApiResponse(201, {})).status == 201
+
+
+# -- what the store holds ----------------------------------------------------------------------------------------
+
+
+def test_expired_keys_are_forgotten_so_the_store_holds_one_retention_of_answers():
+    now = [0.0]
+    store = IdempotencyStore(lambda: now[0], retention_s=DAY)
+
+    def created(req: ApiRequest) -> ApiResponse:
+        return ApiResponse(201, {"body": req.body.decode()})
+
+    for hour in range(72):  # three days of one request an hour, each under a new key
+        now[0] = hour * 3600.0
+        store.handle(request(b'{"n": %d}' % hour), f"k{hour}", created)
+        assert len(store) == min(hour + 1, 25), hour  # the last 24 h and the one stored exactly 24 h ago
+    now[0] = 71 * 3600.0 + 1
+    assert store.handle(request(b'{"n": 70}'), "k70", created).headers["idempotent-replayed"] == "true"
+
+
+def test_a_key_stored_again_after_expiry_keeps_its_new_answer_when_the_old_one_is_forgotten():
+    now = [0.0]
+    store = IdempotencyStore(lambda: now[0], retention_s=10)
+    store.handle(request(b'{"v": 1}'), "k", lambda req: ApiResponse(201, {"v": 1}))
+    now[0] = 11.0
+    store.handle(request(b'{"v": 2}'), "k", lambda req: ApiResponse(201, {"v": 2}))  # expired: a new request
+    now[0] = 12.0
+    replay = store.handle(request(b'{"v": 2}'), "k", lambda req: ApiResponse(500, {}))
+    assert replay.headers["idempotent-replayed"] == "true" and json.loads(replay.content) == {"v": 2}
+    assert len(store) == 1
