@@ -58,29 +58,37 @@ class ChangeFeed:
     """Append-only log of a system's changes with bounded retention.
 
     Events live in a list with a moving start (not a deque): reading from
-    any cursor is an index computation, however long the feed.
+    any cursor is an index computation, however long the feed. Each is
+    kept as a compact record (type, entity, version, time) and made a
+    :class:`ChangeEvent` again when it is read (its cursor is its place in
+    the list, its id a function of the cursor): a year-long run appends
+    close to a million events, and the feed keeps every one.
     """
 
     def __init__(self, system: str, retention: int | None = None) -> None:
         self.system = system
         self.retention = retention
-        self._events: list[ChangeEvent] = []
+        self._events: list[tuple[str, str, int, str]] = []  # (type, entity id, version, time), in cursor order
+        self._first = 1  # cursor of _events[0]
         self._start = 0  # index of the oldest retained event in _events
         self._next = 1
         self._subscribers: list[Subscriber] = []
+        self._types: dict[str, str] = {}  # one string per event type, shared by every event of it
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber`` synchronously after every append (webhooks, traces, simulated people)."""
         self._subscribers.append(subscriber)
 
     def append(self, type_: str, entity_id: str, version: int, time: str) -> ChangeEvent:
-        event = ChangeEvent(self._next, f"evt_{self.system}_{self._next:08d}", self.system, type_, entity_id, version, time)
+        type_ = self._types.setdefault(type_, type_)
+        event = self._event(self._next, (type_, entity_id, version, time))
         self._next += 1
-        self._events.append(event)
+        self._events.append((type_, entity_id, version, time))
         if self.retention is not None and len(self._events) - self._start > self.retention:
             self._start = len(self._events) - self.retention
             if self._start > 4096 and self._start > len(self._events) // 2:  # compact now and then
                 del self._events[: self._start]
+                self._first += self._start
                 self._start = 0
         for subscriber in self._subscribers:
             subscriber(event)
@@ -94,7 +102,11 @@ class ChangeFeed:
     @property
     def oldest(self) -> int:
         """Cursor of the oldest retained event (``head + 1`` when none is retained)."""
-        return self._events[self._start].cursor if self._start < len(self._events) else self._next
+        return self._first + self._start if self._start < len(self._events) else self._next
+
+    def _event(self, cursor: int, record: tuple[str, str, int, str]) -> ChangeEvent:
+        type_, entity_id, version, time = record
+        return ChangeEvent(cursor, f"evt_{self.system}_{cursor:08d}", self.system, type_, entity_id, version, time)
 
     def read(self, after: str | None, limit: int, types: frozenset[str] | None = None) -> tuple[list[ChangeEvent], int]:
         """Up to ``limit`` events strictly after cursor ``after`` (of the given types, if any).
@@ -121,10 +133,11 @@ class ChangeFeed:
         index = self._start + (position - (oldest - 1))
         page: list[ChangeEvent] = []
         next_cursor = position
-        while index < len(self._events) and len(page) < limit:
-            event = self._events[index]
-            if types is None or event.type in types:
-                page.append(event)
-            next_cursor = event.cursor
+        events, first = self._events, self._first
+        while index < len(events) and len(page) < limit:
+            record = events[index]
+            next_cursor = first + index
+            if types is None or record[0] in types:
+                page.append(self._event(next_cursor, record))
             index += 1
         return page, next_cursor
