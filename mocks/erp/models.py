@@ -54,11 +54,13 @@ Guarantees the rest of c2c relies on:
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from mocks.core.backend import Backend
@@ -113,8 +115,10 @@ class BillingProject:
         return self.__dict__.copy()
 
 
-@dataclass
+@dataclass(slots=True)
 class Charge:
+    """One line of the unbilled ledger (slotted: a year of a large firm's ledger is a few hundred thousand)."""
+
     id: str
     billing_project_id: str
     charge_date: str
@@ -133,9 +137,13 @@ class Charge:
     created_held: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        body = self.__dict__.copy()
+        body = dict(zip(CHARGE_FIELDS, _charge_values(self), strict=True))  # every field, in declaration order
         body["quantity"] = str(self.quantity)
         return body
+
+
+CHARGE_FIELDS = tuple(f.name for f in dataclasses.fields(Charge))
+_charge_values = attrgetter(*CHARGE_FIELDS)
 
 
 @dataclass
@@ -254,6 +262,8 @@ class ErpBackend(Backend):
         self.periods_opened: list[str] = []
         self.reversed_by: dict[str, str] = {}  # charge id -> the id of its one reversal
         self.released_into: dict[str, list[str]] = {}  # released charge id -> the ids of its parts
+        self._strings: dict[str, str] = {}  # one object per distinct string a charge holds (see :meth:`_shared`)
+        self._quantities: dict[str, Decimal] = {}  # one object per distinct quantity, by its text
 
     # -- master data ----------------------------------------------------------
     def add_legal_entity(self, entity_id: str, name: str, currency: str, invoice_prefix: str) -> LegalEntity:
@@ -382,14 +392,27 @@ class ErpBackend(Backend):
         other rules are :meth:`create_charges`'s."""
         self._check_references({"billing_project_id": billing_project_id, "currency": currency,
                                 "reversal_of": reversal_of})
-        charge = Charge(self.next_id("chg"), billing_project_id, charge_date, description, quantity, unit_price,
-                        amount, currency, lineage, reversal_of, self.now_iso(), "held" if hold else "unbilled",
-                        created_held=hold)
+        share = self._shared
+        lineage = {share(key): share(value) if type(value) is str else value for key, value in lineage.items()}
+        charge = Charge(self.next_id("chg"), share(billing_project_id), share(charge_date), share(description),
+                        self._quantity(quantity), unit_price, amount, share(currency), lineage, reversal_of,
+                        self.now_iso(), "held" if hold else "unbilled", created_held=hold)
         self.charges[charge.id] = charge
         if reversal_of is not None:
             self.reversed_by[reversal_of] = charge.id
         self.publish("charge.created", charge.id, 1)
         return charge
+
+    def _shared(self, text: str) -> str:
+        """``text``, as the one object the ERP keeps for that string: the ledger holds every charge of a run, and
+        most of what a charge says (its date, project, description, currency, the keys and most values of its
+        lineage) repeats across charges; each request brings its own copy."""
+        return self._strings.setdefault(text, text)
+
+    def _quantity(self, quantity: Decimal) -> Decimal:
+        """``quantity``, as the one object the ERP keeps for that exact number (same digits and exponent: "6.50"
+        and "6.5" stay apart, since a charge shows its quantity as it was posted)."""
+        return self._quantities.setdefault(str(quantity), quantity)
 
     def release_charge(self, charge_id: str, amount: int | None = None) -> list[Charge]:
         """Release a held charge, wholly or ``amount`` of it; returns the charges that now exist for it."""
@@ -468,7 +491,7 @@ class ErpBackend(Backend):
         for charge in charges:
             lines.append({
                 "charge_id": charge.id, "description": charge.description, "charge_date": charge.charge_date,
-                "quantity": str(charge.quantity), "unit_price": charge.unit_price, "amount": charge.amount,
+                "quantity": self._shared(str(charge.quantity)), "unit_price": charge.unit_price, "amount": charge.amount,
                 "tax": tax_on(charge.amount, rate), "lineage": charge.lineage, "reversal_of": charge.reversal_of,
             })
         subtotal = sum(line["amount"] for line in lines)
