@@ -144,11 +144,31 @@ def _week_lines(ctx: FirmContext, rng: random.Random, consultant: Consultant, mo
                 tasks = psa.projects[project_id].tasks  # one draw whatever their number (the connector made them)
                 task = tasks[min(len(tasks) - 1, int(rng.random() * len(tasks)))]
                 billable = rng.random() >= people.non_billable_share
-                lines.append(LineSpec(day.isoformat(), project_id, task.id, consultant.role,
-                                      Decimal(quarter_hours(rng.uniform(*people.hours_per_day))),
+                lines.append(LineSpec(_day_text(day), project_id, task.id, consultant.role,
+                                      _hours(quarter_hours(rng.uniform(*people.hours_per_day))),
                                       billable and billing_type_of(ctx, project_id) in BILLS_BY_THE_HOUR))
                 break
     return lines
+
+
+# A year of a large firm logs close to half a million lines, each with a work date and hours that thousands of
+# other lines share: each distinct value is made once (values, never identities, are what anything compares).
+_DAY_TEXT: dict[dt.date, str] = {}
+_HOURS: dict[str, Decimal] = {}
+
+
+def _day_text(day: dt.date) -> str:
+    text = _DAY_TEXT.get(day)
+    if text is None:
+        text = _DAY_TEXT[day] = day.isoformat()
+    return text
+
+
+def _hours(text: str) -> Decimal:
+    hours = _HOURS.get(text)
+    if hours is None:
+        hours = _HOURS[text] = Decimal(text)
+    return hours
 
 
 def consultant_weeks(ctx: FirmContext, consultant: Consultant):
