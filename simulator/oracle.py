@@ -96,36 +96,38 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
     result = Reconciliation()
     erp, psa, clm = systems.erp, systems.psa, systems.clm
     valuer = Valuer(systems, truth)
-    expected = valuer.all_items()
-    result.items_checked = len(expected)
+    catalog = valuer.catalog()
+    result.items_checked = sum(len(items) for items in catalog.values())
     result.approved_billable_lines = sum(
         1 for ts in psa.timesheets.values() if ts.status == "approved" for line in ts.lines if line.billable
     )
-    books = ItemBooks.of(erp)
-    reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
+    # One contract at a time (its items valued, its charges filed, every rule checked, then let go), so the
+    # oracle holds one contract's valued items rather than the whole run's. What the charges themselves are
+    # checked for is reported in ledger order, ahead of the per-item rules, as one pass over the ledger would.
+    charges_of: dict[str, list] = defaultdict(list)
+    by_charge: list[tuple[str, Mismatch]] = []  # (charge id, what is wrong with it)
     for charge in erp.charges.values():
         item = item_of(charge.lineage)
-        if item is None or item not in expected:
-            result.add(Mismatch("orphan_charge", f"erp:charge/{charge.id}", 0, charge.amount, charge.currency,
-                                _orphan_reason(charge.lineage, item)))
-            continue
-        want = expected[item]
-        _check_lineage(result, charge, want, clm.contracts[want.contract_id].version)
-        if erp.billing_projects[charge.billing_project_id].contract_ref != want.contract_id:
-            result.add(Mismatch("billing_project", item, want.contract_id,
-                                erp.billing_projects[charge.billing_project_id].contract_ref,
-                                detail=f"charge {charge.id} sits on another contract's billing project"))
-        still_open = charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
-        cited = charge.lineage.get("approval_id")
-        if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
-            result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
-                                detail=f"for {item}: an open charge must cite the approval of the final version"))
-
+        contract_id = valuer.contract_of_item(item, catalog) if item is not None else None
+        if contract_id is None:
+            by_charge.append((charge.id, Mismatch("orphan_charge", f"erp:charge/{charge.id}", 0, charge.amount,
+                                                  charge.currency, _orphan_reason(charge.lineage, item))))
+        else:
+            charges_of[contract_id].append(charge)
+    reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
     schedule = BillingSchedule.of(erp)
-    by_contract: dict[str, list[SourceItem]] = defaultdict(list)
-    for want in expected.values():
-        by_contract[want.contract_id].append(want)
-    for contract_id, items in by_contract.items():
+    posted = ItemBooks.of_posted(erp).posted_period
+    for contract_id, catalogued in catalog.items():
+        items = valuer.items_of(contract_id, catalogued)
+        expected = {want.item: want for want in items}
+        books = ItemBooks(posted)
+        for charge in charges_of.pop(contract_id, ()):
+            want = expected[item_of(charge.lineage)]
+            books.add(want.item, charge)
+            found = len(result.mismatches)
+            _check_charge(result, erp, charge, want, clm.contracts[want.contract_id].version, reversed_ids)
+            by_charge.extend((charge.id, mismatch) for mismatch in result.mismatches[found:])
+            del result.mismatches[found:]
         contract = clm.contracts[contract_id]
         if contract.billing_type == "capped_tm" and contract.terms.cap is not None:
             _check_capped(result, contract, items, books)
@@ -136,11 +138,31 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
         for want in items:
             _check_invoiced(result, want, books, schedule, contract.legal_entity,
                             capped=contract.billing_type == "capped_tm" and contract.terms.cap is not None)
+    if by_charge:
+        position = {charge_id: n for n, charge_id in enumerate(erp.charges)}
+        by_charge.sort(key=lambda found: position[found[0]])  # stable: a charge's own findings keep their order
+        result.mismatches[:0] = [mismatch for _, mismatch in by_charge]
     _check_invoices(systems, result)
     _check_master_data(systems, result)
     _check_delivery_records(systems, truth, result)
     _check_billing_writeback(systems, result)
     return result
+
+
+def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contract_version: int,
+                  reversed_ids: set[str]) -> None:
+    """What one charge must be, for the item it cites: complete lineage, the item's contract's billing project,
+    and while it is open, the approval of the item's final version."""
+    _check_lineage(result, charge, want, contract_version)
+    sits_on = erp.billing_projects[charge.billing_project_id].contract_ref
+    if sits_on != want.contract_id:
+        result.add(Mismatch("billing_project", want.item, want.contract_id, sits_on,
+                            detail=f"charge {charge.id} sits on another contract's billing project"))
+    still_open = charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
+    cited = charge.lineage.get("approval_id")
+    if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
+        result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
+                            detail=f"for {want.item}: an open charge must cite the approval of the final version"))
 
 
 def _orphan_reason(lineage: dict[str, Any], item: str | None) -> str:
@@ -152,39 +174,50 @@ def _orphan_reason(lineage: dict[str, Any], item: str | None) -> str:
 
 @dataclass
 class ItemBooks:
-    """The ERP's charges summed per source item: on the ledger, held, and on posted documents by period."""
+    """The ERP's charges per source item, and what they add up to: on the ledger (unbilled + invoiced: what the
+    ERP will have billed), held, and on posted documents by period.
 
-    ledger: dict[str, int]  # unbilled + invoiced: what the ERP will have billed
-    held: dict[str, int]
-    invoiced: dict[str, dict[str, int]]  # item -> period of the posted document -> net amount on it
-    charges: dict[str, list]  # item -> its charges, every state
+    Only the charges are kept, one list per item; the sums are taken when asked (an item has a few charges), so
+    the oracle does not hold four tables the size of the ledger at once. Charges citing no source item (orphans)
+    are reported as such and never filed.
+    """
+
+    posted_period: dict[str, str]  # posted document id -> its period
+    charges: dict[str, list] = field(default_factory=dict)  # item -> its charges, every state, in ledger order
 
     @classmethod
-    def of(cls, erp) -> ItemBooks:
-        ledger: dict[str, int] = defaultdict(int)
-        held: dict[str, int] = defaultdict(int)
-        invoiced: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        charges: dict[str, list] = defaultdict(list)
-        for charge in erp.charges.values():
-            item = item_of(charge.lineage)
-            if item is None:
-                continue
-            charges[item].append(charge)
-            if charge.status in BILLED:
-                ledger[item] += charge.amount
-            elif charge.status == "held":
-                held[item] += charge.amount
-            if charge.invoice_id is not None:
-                document = erp.invoices[charge.invoice_id]
-                if document.status == "posted":
-                    invoiced[item][document.period] += charge.amount
-        return cls(ledger, held, invoiced, charges)
+    def of_posted(cls, erp) -> ItemBooks:
+        """Empty books that know the ERP's posted documents; :meth:`add` files each charge under its item."""
+        return cls({i.id: i.period for i in erp.invoices.values() if i.status == "posted"})
+
+    def add(self, item: str, charge) -> None:
+        """File ``charge`` under ``item`` (the caller passes one string object per item: the books add no copies)."""
+        filed = self.charges.get(item)
+        if filed is None:
+            self.charges[item] = [charge]
+        else:
+            filed.append(charge)
+
+    def ledger(self, item: str) -> int:
+        return sum(c.amount for c in self.charges.get(item, ()) if c.status in BILLED)
+
+    def held(self, item: str) -> int:
+        return sum(c.amount for c in self.charges.get(item, ()) if c.status == "held")
+
+    def invoiced(self, item: str) -> dict[str, int]:
+        """Period of the posted document -> net amount of the item's charges on it."""
+        by_period: dict[str, int] = {}
+        for charge in self.charges.get(item, ()):
+            period = self.posted_period.get(charge.invoice_id) if charge.invoice_id is not None else None
+            if period is not None:
+                by_period[period] = by_period.get(period, 0) + charge.amount
+        return by_period
 
     def invoiced_total(self, item: str) -> int:
-        return sum(self.invoiced.get(item, {}).values())
+        return sum(self.invoiced(item).values())
 
     def invoiced_by(self, item: str, period: str) -> int:
-        return sum(amount for p, amount in self.invoiced.get(item, {}).items() if p <= period)
+        return sum(amount for p, amount in self.invoiced(item).items() if p <= period)
 
 
 @dataclass
@@ -227,7 +260,7 @@ def cutoff_of(period: str) -> str:
 
 
 def _check_item(result: Reconciliation, want: SourceItem, books: ItemBooks) -> None:
-    got, held = books.ledger.get(want.item, 0), books.held.get(want.item, 0)
+    got, held = books.ledger(want.item), books.held(want.item)
     if not want.recorded and got == 0 and want.amount:
         result.add(Mismatch("missing_psa_milestone", want.item, want.amount, 0, want.currency,
                             f"contract {want.contract_id}: the client accepted this milestone but the PSA has "
@@ -251,7 +284,7 @@ def _check_invoiced(result: Reconciliation, want: SourceItem, books: ItemBooks, 
     Revenue leakage counts, per due item, the value not on a posted
     document by the end (per item not yet due, the value not charged).
     """
-    charged = books.ledger.get(want.item, 0)
+    charged = books.ledger(want.item)
     if capped:  # work held over the cap is due only from its release on
         released = [c.released_at for c in books.charges.get(want.item, []) if c.released_at]
         if released and max(released) > (want.settled_at or ""):
@@ -278,7 +311,7 @@ def _check_invoiced(result: Reconciliation, want: SourceItem, books: ItemBooks, 
         return
     by_due = books.invoiced_by(want.item, due)
     if by_due != charged:
-        late = sorted(p for p in books.invoiced.get(want.item, {}) if p > due)
+        late = sorted(p for p in books.invoiced(want.item) if p > due)
         result.late.append(Mismatch("late_invoice", want.item, charged, by_due, want.currency,
                             f"{where}: on the documents of that run and earlier only {by_due}; the rest came on "
                             f"the run(s) for {', '.join(late)}"))
@@ -290,9 +323,9 @@ def _check_capped(result: Reconciliation, contract, items: list[SourceItem], boo
     ``billed = min(value, cap)``."""
     cap = contract.terms.cap
     value = sum(i.amount for i in items)
-    total = sum(books.ledger.get(i.item, 0) for i in items)
+    total = sum(books.ledger(i.item) for i in items)
     for want in items:
-        got, parked = books.ledger.get(want.item, 0), books.held.get(want.item, 0)
+        got, parked = books.ledger(want.item), books.held(want.item)
         if not (0 <= got <= want.amount) or got + parked != want.amount:
             result.add(Mismatch("capped_item", want.item, want.amount, {"billed": got, "held": parked},
                                 want.currency, f"capped contract {contract.id}: need 0 <= billed <= expected "
@@ -304,7 +337,7 @@ def _check_capped(result: Reconciliation, contract, items: list[SourceItem], boo
             result.over_billing[contract.currency] += total - min(value, cap)
         else:
             result.leakage[contract.currency] += min(value, cap) - total
-    result.held[contract.currency] += sum(books.held.get(i.item, 0) for i in items)
+    result.held[contract.currency] += sum(books.held(i.item) for i in items)
 
 
 def _check_release_order(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 from mocks.systems import Systems
 from simulator.truth import GroundTruth
+
+NO_APPROVALS: Mapping[str, int] = MappingProxyType({})  # an item nobody approved: one shared, read-only mapping
 
 
 def half_up(value: Fraction) -> int:
@@ -32,10 +36,14 @@ def half_up(value: Fraction) -> int:
 
 
 def labour_amount(hours: Decimal, rate_minor: int) -> int:
-    quarters = Fraction(hours) * 4
-    if quarters.denominator != 1:
+    """Whole quarter hours at ``rate_minor`` per hour, half-up: ``half_up(quarters x rate / 4)`` in integers (the
+    oracle values every line of a run at each month end and at the end: Fraction arithmetic was most of that)."""
+    quarters = int(hours * 4)
+    if quarters != hours * 4:
         raise ValueError(f"{hours} hours is not a whole number of quarter hours")
-    return half_up(Fraction(int(quarters) * rate_minor, 4))
+    minor_quarters = quarters * rate_minor  # the amount in quarters of a minor unit
+    magnitude = (abs(minor_quarters) * 2 + 4) // 8
+    return magnitude if minor_quarters >= 0 else -magnitude
 
 
 def expense_amount(cost_minor: int, markup_pct: str) -> int:
@@ -56,9 +64,10 @@ def in_term(terms, period: str) -> bool:
     return terms.start_date[:7] <= period <= terms.end_date[:7]
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceItem:
-    """One billable thing in the source systems and what it is worth now."""
+    """One billable thing in the source systems and what it is worth now (slotted: the oracle holds one per
+    source item of the run at once)."""
 
     item: str
     kind: str
@@ -67,7 +76,7 @@ class SourceItem:
     amount: int
     date: str
     version: int
-    approvals: dict[str, int] = field(default_factory=dict)  # approval id -> the source version it approved
+    approvals: Mapping[str, int] = field(default_factory=lambda: NO_APPROVALS)  # approval id -> the source version it approved
     current_approval: str | None = None  # the approval of the final version, if that version is approved
     settled_at: str | None = None  # when the item took its final value: its last approval or amendment (ISO)
     recorded: bool = True  # False: the firm delivered it but the PSA holds no record of it (the connector's job)
@@ -122,7 +131,7 @@ class Valuer:
             rate = rate_on(contract.terms.rate_card, line.role, line.date)
             amount = labour_amount(line.hours, rate) if rate is not None else 0
         return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
-                          line.date, timesheet.version, self.approvals.get(timesheet.id, {}),
+                          line.date, timesheet.version, self.approvals.get(timesheet.id, NO_APPROVALS),
                           timesheet.approval_id if approved else None,
                           _later(timesheet.approved_at if approved else None, self.settled[contract.id]))
 
@@ -135,7 +144,7 @@ class Valuer:
         if expense.status == "approved" and expense.billable:
             amount = expense_amount(expense.cost, contract.terms.expense_markup_pct)
         return SourceItem(f"psa:expense/{expense_id}", "expense", contract.id, contract.currency, amount,
-                          expense.date, expense.version, self.approvals.get(expense_id, {}), expense.approval_id,
+                          expense.date, expense.version, self.approvals.get(expense_id, NO_APPROVALS), expense.approval_id,
                           _later(expense.approved_at, self.settled[contract.id]))
 
     def _milestone_term(self, contract, ref: str):
@@ -152,7 +161,7 @@ class Valuer:
         first = self._recorded_milestones(contract.id).get(milestone.ref) == milestone_id
         amount = term.amount if term is not None and accepted and first else 0
         return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
-                          milestone.planned_date, milestone.version, self.approvals.get(milestone_id, {}),
+                          milestone.planned_date, milestone.version, self.approvals.get(milestone_id, NO_APPROVALS),
                           milestone.approval_id, _later(accepted, self.settled[contract.id]))
 
     def _recorded_milestones(self, contract_id: str) -> dict[str, str]:
@@ -205,16 +214,85 @@ class Valuer:
             return None
         return None
 
-    def all_items(self) -> dict[str, SourceItem]:
+    def catalog(self) -> dict[str, ContractItems]:
+        """Every source item there is, by the contract the firm's book puts it under: timesheet lines, expenses,
+        PSA milestones, milestones the PSA does not record, retainer periods (of signed retainers, for every
+        period the ERP opened). Contracts come in the order of their first item in that sequence.
+
+        Only ids are held: :meth:`items_of` values one contract's items when asked, so the oracle never holds a
+        valued item for every piece of work of the run at once.
+        """
         psa, clm, erp = self.systems.psa, self.systems.clm, self.systems.erp
-        items = [self.line(line_id) for line_id in psa.lines]
-        items += [self.expense(e) for e in psa.expenses]
-        items += [self.milestone(m) for m in psa.milestones]
-        items += self.unrecorded_milestones()
+        contract_of = self.truth.contract_of
+        catalog: dict[str, ContractItems] = {}
+
+        def under(contract_id: str) -> ContractItems:
+            items = catalog.get(contract_id)
+            if items is None:
+                items = catalog[contract_id] = ContractItems()
+            return items
+
+        for line_id, (_, line) in psa.lines.items():
+            if (contract_id := contract_of(line.project_id)) is not None:
+                under(contract_id).lines.append(line_id)
+        for expense_id, expense in psa.expenses.items():
+            if (contract_id := contract_of(expense.project_id)) is not None:
+                under(contract_id).expenses.append(expense_id)
+        for milestone_id, milestone in psa.milestones.items():
+            if (contract_id := contract_of(milestone.project_id)) is not None:
+                under(contract_id).milestones.append(milestone_id)
+        for item in self.unrecorded_milestones():
+            under(item.contract_id).unrecorded.append(item)
         for contract in clm.contracts.values():
-            if contract.billing_type == "retainer" and contract.status == "signed":
-                items += [self.retainer(contract.id, period) for period in erp.periods_opened]
-        return {i.item: i for i in items if i is not None}
+            if contract.billing_type == "retainer" and contract.status == "signed" and erp.periods_opened:
+                under(contract.id).periods.extend(erp.periods_opened)
+        return catalog
+
+    def items_of(self, contract_id: str, items: ContractItems) -> list[SourceItem]:
+        """A contract's catalogued items, valued, in catalog order."""
+        valued = [self.line(line_id) for line_id in items.lines]
+        valued += [self.expense(expense_id) for expense_id in items.expenses]
+        valued += [self.milestone(milestone_id) for milestone_id in items.milestones]
+        valued += items.unrecorded
+        valued += [self.retainer(contract_id, period) for period in items.periods]
+        return [item for item in valued if item is not None]
+
+    def contract_of_item(self, item: str, catalog: dict[str, ContractItems]) -> str | None:
+        """The contract ``catalog`` lists the item named ``item`` under; None when it lists no such item."""
+        kind, _, ident = item.partition("/")
+        psa, contract_of = self.systems.psa, self.truth.contract_of
+        if kind == "psa:timesheet_line":
+            found = psa.lines.get(ident)
+            return contract_of(found[1].project_id) if found is not None else None
+        if kind == "psa:expense":
+            expense = psa.expenses.get(ident)
+            return contract_of(expense.project_id) if expense is not None else None
+        if kind == "psa:milestone":
+            milestone = psa.milestones.get(ident)
+            return contract_of(milestone.project_id) if milestone is not None else None
+        contract_id, _, rest = ident.partition("/")
+        items = catalog.get(contract_id)
+        if items is None:
+            return None
+        if kind == "clm:milestone" and any(unrecorded.item == item for unrecorded in items.unrecorded):
+            return contract_id
+        if kind == "clm:retainer_period" and rest in items.periods:
+            return contract_id
+        return None
+
+
+@dataclass(slots=True)
+class ContractItems:
+    """One contract's source items in :meth:`Valuer.catalog`: ids (and periods) only, valued when asked."""
+
+    lines: list[str] = field(default_factory=list)
+    expenses: list[str] = field(default_factory=list)
+    milestones: list[str] = field(default_factory=list)
+    unrecorded: list[SourceItem] = field(default_factory=list)  # few, and valued already
+    periods: list[str] = field(default_factory=list)  # retainer periods
+
+    def __len__(self) -> int:
+        return len(self.lines) + len(self.expenses) + len(self.milestones) + len(self.unrecorded) + len(self.periods)
 
 
 def item_of(lineage: dict[str, Any]) -> str | None:
