@@ -204,6 +204,7 @@ class ConnectorHost:
         self.crashes = 0
         self.connector: Connector | None = None
         self.scheduler: SimulatedScheduler | None = None
+        self._valid_subscriptions: frozenset | None = None  # the connector's subscriptions, once checked
         self.log = logging.Logger("c2c.connector", logging.INFO)  # unregistered: one per run, no global state
         self.log.addHandler(TraceLogHandler(trace))
         try:
@@ -275,11 +276,15 @@ class ConnectorHost:
         wanted = getattr(self.connector, "subscriptions", None)
         if wanted is None:
             return True
+        if wanted is self._valid_subscriptions:  # a frozenset checked before: it cannot have changed since
+            return event_type in wanted
         if isinstance(wanted, (str, bytes)) or not isinstance(wanted, Collection) \
                 or not all(isinstance(t, str) for t in wanted):
             # a configuration error of the connector's, counted once per delivery: an endpoint with no filter
             self._count(FaultKind.SUBSCRIPTIONS, f"is a {type(wanted).__name__}", repr(wanted)[:200], "", "")
             return True
+        if type(wanted) is frozenset:
+            self._valid_subscriptions = wanted
         return event_type in wanted
 
     def receive(self, delivery: Delivery) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 from simulator.contract import Storage
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(value, separators=...) writes, one encoder
+
 
 class MemoryStorage(Storage):
     """Durable-for-the-run storage held in memory; survives :meth:`ConnectorHost.crash`.
@@ -39,7 +41,7 @@ class MemoryStorage(Storage):
             for prefix, keys in self._by_prefix.items():
                 if key.startswith(prefix):
                     keys.add(key)
-        self._data[key] = json.dumps(value, separators=(",", ":"))
+        self._data[key] = _encode(value)
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
@@ -89,7 +91,7 @@ class SqliteStorage(Storage):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
-                         (key, json.dumps(value, separators=(",", ":"))))
+                         (key, _encode(value)))
 
     def __delitem__(self, key: str) -> None:
         if self._db.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount == 0:
