@@ -54,13 +54,11 @@ Guarantees the rest of c2c relies on:
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from operator import attrgetter
 from typing import Any
 
 from mocks.core.backend import Backend
@@ -137,13 +135,13 @@ class Charge:
     created_held: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        body = dict(zip(CHARGE_FIELDS, _charge_values(self), strict=True))  # every field, in declaration order
-        body["quantity"] = str(self.quantity)
-        return body
-
-
-CHARGE_FIELDS = tuple(f.name for f in dataclasses.fields(Charge))
-_charge_values = attrgetter(*CHARGE_FIELDS)
+        """Every field, in declaration order (a listing renders a few million of these in a large run)."""
+        return {"id": self.id, "billing_project_id": self.billing_project_id, "charge_date": self.charge_date,
+                "description": self.description, "quantity": str(self.quantity), "unit_price": self.unit_price,
+                "amount": self.amount, "currency": self.currency, "lineage": self.lineage,
+                "reversal_of": self.reversal_of, "created_at": self.created_at, "status": self.status,
+                "invoice_id": self.invoice_id, "released_from": self.released_from, "released_at": self.released_at,
+                "created_held": self.created_held}
 
 
 @dataclass

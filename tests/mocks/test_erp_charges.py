@@ -8,6 +8,7 @@ Every rejection is a 4xx problem naming the field (``charges[3].amount`` in a ba
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
@@ -316,3 +317,11 @@ def test_a_reversed_held_charge_cannot_be_released(api, systems, project):
     problem = assert_problem(api("erp", "POST", f"/charges/{held['id']}/release", json={}), 409, "conflict")
     assert reversal["id"] in problem["detail"] and "cannot be released" in problem["detail"]
     assert systems.erp.charges[held["id"]].status == "held"
+
+
+def test_a_charge_renders_every_field_in_declaration_order(api, systems, project):
+    body = erp_charge(project["id"], 650, quantity="6.50", unit_price=100)
+    created = post_charge(api, body).json()
+    charge = systems.erp.charges[created["id"]]
+    assert list(created) == [f.name for f in dataclasses.fields(charge)]
+    assert created["quantity"] == "6.50" and created == charge.to_json()
