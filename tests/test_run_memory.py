@@ -15,6 +15,7 @@ The ``Idempotency-Key`` store's forgetting is tested with the store
 from __future__ import annotations
 
 import gc
+import io
 import json
 from pathlib import Path
 
@@ -46,6 +47,18 @@ def test_the_trace_reaches_the_file_while_the_run_goes(one_month, tmp_path: Path
     half = next(size for done, size in on_disk if done >= 0.5)
     assert 0.2 * len(events.read_bytes()) < half < 0.8 * len(events.read_bytes()), on_disk
     assert [size for _, size in on_disk] == sorted(size for _, size in on_disk)
+
+
+def test_a_trace_line_is_what_json_dumps_writes() -> None:
+    records = [{"seq": 1, "t": 0.1, "kind": "event", "system": "psa", "type": "psa.timesheet.approved",
+                "entity": "tms_000001", "version": 2},
+               {"seq": 2, "t": 1e-07, "kind": "connector_log", "message": 'caf\u00e9 "quoted" \\ \n\t \u2603',
+                "n": 10**20, "ok": True, "none": None, "nested": {"a": [1, 2.5, {"b": "c"}]}, "nan": float("nan")}]
+    stream = io.StringIO()
+    sink = JsonLinesSink(stream)
+    for record in records:
+        sink(record)
+    assert stream.getvalue() == "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
 
 
 def test_the_heap_is_frozen_during_the_run_and_thawed_after(one_month) -> None:
