@@ -390,11 +390,13 @@ class ErpBackend(Backend):
         other rules are :meth:`create_charges`'s."""
         self._check_references({"billing_project_id": billing_project_id, "currency": currency,
                                 "reversal_of": reversal_of})
-        share = self._shared
-        lineage = {share(key): share(value) if type(value) is str else value for key, value in lineage.items()}
-        charge = Charge(self.next_id("chg"), share(billing_project_id), share(charge_date), share(description),
-                        self._quantity(quantity), unit_price, amount, share(currency), lineage, reversal_of,
-                        self.now_iso(), "held" if hold else "unbilled", created_held=hold)
+        shared = self._strings.setdefault  # shared(text, text): see _shared, inlined (a dozen strings a charge)
+        lineage = {shared(key, key): shared(value, value) if type(value) is str else value
+                   for key, value in lineage.items()}
+        charge = Charge(self.next_id("chg"), shared(billing_project_id, billing_project_id),
+                        shared(charge_date, charge_date), shared(description, description), self._quantity(quantity),
+                        unit_price, amount, shared(currency, currency), lineage, reversal_of, self.now_iso(),
+                        "held" if hold else "unbilled", created_held=hold)
         self.charges[charge.id] = charge
         if reversal_of is not None:
             self.reversed_by[reversal_of] = charge.id
