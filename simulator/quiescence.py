@@ -11,15 +11,21 @@ would be judged late for being built well.
 
 So the served firm waits before each step until the connector is quiet
 (:meth:`ConnectorActivity.await_quiet`): none of its requests to the
-systems in flight, and neither a productive answer nor a webhook delivery
-in the last :data:`QUIET_S` wall seconds. Work a connector does right
-after it acknowledges a webhook therefore happens, as in process, before
-the calendar moves on. A delivery during which the connector already
+systems in flight, and neither a change it made (an answered ``POST``,
+``PUT``, ``PATCH`` or ``DELETE``) nor a webhook delivery in the last
+:data:`QUIET_S` wall seconds. Work a connector does right after it
+acknowledges a webhook therefore happens, as in process, before the
+calendar moves on. A delivery during which the connector already
 called the systems (it works inside its handler) is not waited after:
 that work is done when the answer comes.
 
 What does not hold the calendar:
 
+- a read, once answered (``GET``, ``HEAD``, ``OPTIONS``): a connector
+  polling its feeds on a short wall-clock cadence reads all the time, and
+  a poll that finds nothing is no work. While a read is in flight it holds
+  the firm like any request; what the connector does with what it read is
+  a change, and that holds the firm again;
 - a ``429`` answer: a throttled connector waits, and waiting takes
   simulated time, which is also what refills the scenario's rate limit (per
   simulated second). Until an answer other than a 429 comes, the
@@ -40,6 +46,7 @@ QUIET_S = 0.015  # how long a connector must have been idle before the firm step
 LONGEST_HOLD_S = 3.0  # the longest the firm waits for a busy connector before one step (wall seconds)
 NAP_S = 0.002
 THROTTLED = 429
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ConnectorActivity:
@@ -68,11 +75,14 @@ class ConnectorActivity:
         with self._guard:
             self._in_flight += 1
 
-    def ended(self, status: int | None) -> None:
-        """A request is over (``status`` 0 or None: its connection was dropped); a 429 is no work done."""
+    def ended(self, status: int | None, method: str = "POST") -> None:
+        """A request is over (``status`` 0 or None: its connection was dropped); a 429 is no work done, and
+        neither is an answered read (``method`` in :data:`READS`)."""
         with self._guard:
             self._in_flight -= 1
             self._throttled = status == THROTTLED
+            if method.upper() in READS and status:
+                return
             if self._delivering:
                 self._worked_in_delivery = True  # covered by the delivery: the firm waits for its answer anyway
             elif not self._throttled:

@@ -98,3 +98,48 @@ def test_a_delivery_acknowledged_without_a_call_may_start_work_on_a_queue():
     a.delivering()
     a.delivered()
     assert not a.quiet()
+
+
+def test_an_answered_read_is_no_work_but_holds_the_firm_while_in_flight():
+    a = activity()
+    a.began()
+    assert not a.quiet()  # a read in flight may be the start of work
+    a.ended(200, "GET")
+    assert a.quiet()  # a poll that found nothing: the firm need not wait after it
+
+
+def test_a_connector_polling_on_a_short_cadence_does_not_hold_the_firm():
+    a = activity(longest_s=1.0)
+    stop = time.monotonic() + 0.3
+
+    import threading
+
+    def poll() -> None:
+        while time.monotonic() < stop:
+            a.began()
+            time.sleep(0.001)
+            a.ended(200, "GET")
+            time.sleep(0.004)  # a feed poll every 5 ms, shorter than the quiet period
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        assert a.await_quiet() < 0.1
+    finally:
+        poller.join()
+
+
+def test_a_read_during_a_delivery_is_not_the_connector_working_inside_its_handler():
+    a = activity()
+    a.delivering()
+    a.began()
+    a.ended(200, "GET")  # a concurrent poll
+    a.delivered()
+    assert not a.quiet()  # the acknowledged work may be starting on a queue
+
+
+def test_a_dropped_read_is_work_the_connector_will_retry():
+    a = activity()
+    a.began()
+    a.ended(0, "GET")
+    assert not a.quiet()

@@ -106,11 +106,12 @@ log = logging.getLogger("c2c.mocks")
 
 
 class RequestActivity(Protocol):
-    """Told when each request to a system begins and ends (``status``: 0 or None if it was dropped or failed)."""
+    """Told when each request to a system begins and ends (``status``: 0 or None if it was dropped or failed;
+    ``method``: the request's HTTP method)."""
 
     def began(self) -> None: ...
 
-    def ended(self, status: int | None) -> None: ...
+    def ended(self, status: int | None, method: str) -> None: ...
 
 
 class SystemsApp:
@@ -167,7 +168,7 @@ class SystemsApp:
             await exchange.killed()
         finally:
             if watched:
-                self.activity.ended(exchange.status)
+                self.activity.ended(exchange.status, exchange.request.method)
 
     def route(self, scope: dict[str, Any], body: bytes, receive: Receive, send: Send) -> Exchange | ApiResponse:
         """The request to the system its path names, or the app's own answer (health, no such system)."""
