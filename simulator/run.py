@@ -42,7 +42,7 @@ from simulator.streams import Streams
 from simulator.sync_lag import Disruption, SyncRecords
 from simulator.sync_watch import SyncWatch
 from simulator.timed_faults import Run, schedule
-from simulator.trace import Sink, Trace, TracingTransport, null_sink
+from simulator.trace import Sink, Trace, TracingTransport, null_sink, trace_billing
 from simulator.truth import GroundTruth
 
 
@@ -101,6 +101,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
                for o in scenario.faults.outages]
     watch = SyncWatch(systems, clock, outages)
     trace = Trace(clock, watch.tee(sink))
+    trace_billing(trace, systems.erp)
     for backend in systems.backends.values():
         backend.feed.subscribe(trace.business_event)
     system_of_host = systems.system_of_host

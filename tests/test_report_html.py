@@ -9,11 +9,14 @@ once per test process. What the page shows is checked against the files it was b
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import io
 import json
 import re
 import shutil
 import textwrap
 from collections import Counter
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from click.testing import CliRunner
 from simulator.cli import main
 from simulator.compare import compare
 from simulator.kpis import percentiles
+from simulator.output import JsonLinesSink
 from simulator.report_html import build_report, locate
 from simulator.report_html.contract_timeline import (
     UnknownContract,
@@ -34,6 +38,9 @@ from simulator.report_html.contract_timeline import (
 )
 from simulator.report_html.inputs import MismatchRecord
 from simulator.report_html.trace_digest import digest_trace
+from simulator.run import SimulationResult, simulate
+from simulator.scenario import load_scenario
+from simulator.trace import Trace, trace_billing
 from tests.conftest import ROOT
 
 SCENARIO = f"""\
@@ -66,6 +73,15 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def page(run_dir: Path) -> str:
     return (run_dir / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def simulated(run_dir: Path) -> SimulationResult:
+    """The same run in this process, so its ERP's state can be read; its trace is ``run_dir``'s, byte for byte."""
+    trace = io.StringIO()
+    result = simulate(load_scenario(run_dir.parent / "small_legacy.yaml"), 1, sink=JsonLinesSink(trace))
+    assert trace.getvalue() == (run_dir / "events.jsonl").read_text(), "not the run the report was built from"
+    return result
 
 
 def jsonl(path: Path) -> list[dict[str, Any]]:
@@ -215,6 +231,74 @@ def test_a_chosen_contract_and_unknown_ones(run_dir: Path) -> None:
     assert not Path("unused.html").exists()
 
 
+def billed_by_lineage(result: SimulationResult) -> dict[str, set[str]]:
+    """Contract id -> the invoices and credit notes that bill it, by the ERP's own state: the documents of the
+    charges whose lineage names the contract."""
+    billed: dict[str, set[str]] = {}
+    for charge in result.systems.erp.charges.values():
+        contract = charge.lineage.get("contract_id")
+        if charge.invoice_id is not None and isinstance(contract, str):
+            billed.setdefault(contract, set()).add(charge.invoice_id)
+    return billed
+
+
+def test_the_trace_names_the_contracts_an_invoice_bills_and_the_invoice_a_payment_is_for(
+        run_dir: Path, simulated: SimulationResult) -> None:
+    erp = simulated.systems.erp
+    records = [r for r in jsonl(run_dir / "events.jsonl") if r["kind"] == "event"]
+    drafted = {r["entity"]: r["contracts"] for r in records
+               if r["type"] in ("erp.invoice.created", "erp.credit_note.created")}
+    assert set(drafted) == set(erp.invoices) and drafted
+    billed = billed_by_lineage(simulated)
+    for document, contracts in drafted.items():
+        assert contracts == sorted(c for c, documents in billed.items() if document in documents), document
+    paid = {r["entity"]: r["invoice"] for r in records if r["type"] == "erp.payment.received"}
+    assert paid == {p.id: p.invoice_id for p in erp.payments.values()} and paid
+    others = [r for r in records if ("contracts" in r or "invoice" in r)
+              and r["type"] not in ("erp.invoice.created", "erp.credit_note.created", "erp.payment.received")]
+    assert others == [], "only a drafted document and a payment carry them: the trace stays small"
+
+
+def test_a_contract_s_timeline_shows_exactly_its_invoices_and_their_payments(
+        run_dir: Path, simulated: SimulationResult) -> None:
+    erp = simulated.systems.erp
+    files = locate(run_dir)
+    links = linked_entities(files.mismatches)
+    digest = digest_trace(jsonl(run_dir / "events.jsonl"), frozenset(links))
+    billed = billed_by_lineage(simulated)
+    shown_paid = []
+    for contract in sorted(simulated.systems.clm.contracts):
+        timeline = build_timeline(contract, "test", files.mismatches, digest, links)
+        invoices = {e.entity for e in timeline.entries if e.lane in ("invoices", "credit notes")}
+        assert invoices == billed.get(contract, set()), contract
+        assert [d.id for d in timeline.documents] == sorted(invoices), contract  # drafted in id order
+        payments = {e.entity for e in timeline.entries if e.lane == "payments"}
+        assert payments == {p.id for p in erp.payments.values() if p.invoice_id in invoices}, contract
+        for entry in timeline.entries:
+            if entry.lane == "payments":
+                assert entry.what == f"payment received for {erp.payments[entry.entity].invoice_id}"
+        for document in timeline.documents:
+            invoice = erp.invoices[document.id]
+            assert document.kind == invoice.document_type.replace("_", " ")
+            own = [p for p in erp.payments.values() if p.invoice_id == document.id]
+            assert [payment for payment, _ in document.payments] == [p.id for p in own]
+            for (_, t), p in zip(document.payments, own, strict=True):  # the trace's milliseconds, the ERP's seconds
+                assert 0 <= t - dt.datetime.fromisoformat(p.received_at).timestamp() < 1
+        if invoices and payments:
+            shown_paid.append(contract)
+    assert shown_paid, "no contract of the run has both an invoice and a payment on its timeline"
+    contract = shown_paid[0]
+    out = run_dir.parent / f"report-{contract}.html"
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--contract", contract, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cells = parse(out.read_text(encoding="utf-8")).cells
+    invoice = sorted(billed[contract])[0]
+    payment = min(p.id for p in erp.payments.values() if p.invoice_id in billed[contract])
+    assert "invoice posted" in cells and invoice in cells
+    assert f"payment received for {erp.payments[payment].invoice_id}" in cells and payment in cells
+    assert any(cell.startswith(f"{payment} ") for cell in cells), "the documents table lists the payment"
+
+
 def test_the_cycle_time_distribution_is_the_trace_s_per_item_view_of_the_kpi(run_dir: Path) -> None:
     """Approval to billed-in-the-PSA per item, from the trace: as many items as kpis.json times, and
     percentiles no earlier than kpis.json's (approval to invoice posted; the write-back comes after)."""
@@ -335,6 +419,93 @@ def test_the_timeline_ties_lineage_to_the_contract_and_shows_billing_runs() -> N
     ]
     assert timeline.money_at_stake == {"USD": 500}
     assert [m.item for m in timeline.mismatches] == ["psa:expense/exp_3", "erp:charge/chg_5"]
+
+
+def test_invoices_and_payments_join_the_contract_their_records_name() -> None:
+    trace = [
+        event(T0, "clm", "clm.contract.signed", "ctr_1"),
+        event(T0 + 31 * DAY, "erp", "erp.billing_run.completed", "run_1"),
+        {**event(T0 + 31 * DAY, "erp", "erp.invoice.created", "inv_1"), "contracts": ["ctr_1"]},
+        {**event(T0 + 31 * DAY, "erp", "erp.invoice.created", "inv_2"), "contracts": ["ctr_2"]},
+        {**event(T0 + 31 * DAY, "erp", "erp.invoice.created", "inv_3"), "contracts": ["ctr_1", "ctr_2"]},
+        {**event(T0 + 31 * DAY, "erp", "erp.credit_note.created", "inv_4"), "contracts": ["ctr_1"]},
+        event(T0 + 31 * DAY + 1, "erp", "erp.invoice.posted", "inv_1"),
+        event(T0 + 31 * DAY + 1, "erp", "erp.invoice.posted", "inv_2"),
+        event(T0 + 31 * DAY + 1, "erp", "erp.credit_note.posted", "inv_4"),
+        event(T0 + 33 * DAY, "erp", "erp.invoice.disputed", "inv_1"),
+        {**event(T0 + 60 * DAY, "erp", "erp.payment.received", "pay_1"), "invoice": "inv_2"},
+        {**event(T0 + 61 * DAY, "erp", "erp.payment.received", "pay_2"), "invoice": "inv_1"},
+        {**event(T0 + 62 * DAY, "erp", "erp.payment.received", "pay_3"), "invoice": "inv_1"},
+        event(T0 + 63 * DAY, "erp", "erp.payment.received", "pay_4"),  # a trace that does not say: tied to none
+    ]
+    digest = digest_trace(trace)
+    timeline = build_timeline("ctr_1", "test", [], digest, {})
+    assert [(e.lane, e.what, e.entity) for e in timeline.entries] == [
+        ("contract", "signed", "ctr_1"),
+        ("billing runs", "billing run", "run_1"),
+        ("invoices", "invoice drafted", "inv_1"),
+        ("invoices", "invoice drafted", "inv_3"),
+        ("credit notes", "credit note drafted", "inv_4"),
+        ("invoices", "invoice posted", "inv_1"),
+        ("credit notes", "credit note posted", "inv_4"),
+        ("invoices", "invoice disputed", "inv_1"),
+        ("payments", "payment received for inv_1", "pay_2"),
+        ("payments", "payment received for inv_1", "pay_3"),
+    ]
+    assert [(d.id, d.kind, d.posted, d.disputed, d.payments, d.others) for d in timeline.documents] == [
+        ("inv_1", "invoice", T0 + 31 * DAY + 1, (T0 + 33 * DAY,), (("pay_2", T0 + 61 * DAY), ("pay_3", T0 + 62 * DAY)),
+         ()),
+        ("inv_3", "invoice", None, (), (), ("ctr_2",)),
+        ("inv_4", "credit note", T0 + 31 * DAY + 1, (), (), ()),
+    ]
+    assert "(3 documents, 2 payments)" in timeline.scope
+    other = build_timeline("ctr_2", "test", [], digest, {})
+    assert [e.entity for e in other.entries if e.lane in ("invoices", "payments")] == ["inv_2", "inv_3", "inv_2", "pay_1"]
+    assert choose_contract([], digest, {}) == (
+        "ctr_1", "the contract with the most events in the trace (no mismatch puts money at stake)")
+    # a trace written before invoices named their contracts: the timeline shows none, and says so
+    older = digest_trace([{k: v for k, v in r.items() if k not in ("contracts", "invoice")} for r in trace])
+    timeline = build_timeline("ctr_1", "test", [], older, {})
+    assert {e.lane for e in timeline.entries} == {"contract", "billing runs"} and timeline.documents == []
+    assert "(the trace has none: nothing billed it, or the trace predates these records)" in timeline.scope
+
+
+def test_the_trace_ties_a_credit_note_and_a_payment_as_the_erp_issues_them(systems, clock) -> None:
+    """Through the ERP itself: each drafted document names the contracts of its charges' lineage, each payment
+    its invoice, and no other record says more than it did."""
+    records: list[dict[str, Any]] = []
+    trace = Trace(clock, records.append)
+    trace_billing(trace, systems.erp)
+    erp = systems.erp
+    erp.feed.subscribe(trace.business_event)
+    erp.open_period("2026-01")
+    erp.open_period("2026-02")
+    customer = erp.create_customer(external_ref="acc_1", name="Acme", legal_name="Acme Inc.", tax_id="T-1",
+                                   tax_jurisdiction="US-NY", currency="USD", billing_address={"country": "US"})
+    project = erp.create_billing_project(customer_id=customer.id, legal_entity="US01", contract_ref="ctr_1",
+                                         currency="USD", name="SOW", payment_terms_days=30)
+
+    def charge(amount: int, day: str, lineage: dict[str, Any], reversal_of: str | None = None):
+        return erp.create_charge(billing_project_id=project.id, charge_date=day, description="work",
+                                 quantity=Decimal(1), unit_price=amount, amount=amount, currency="USD",
+                                 lineage=lineage, reversal_of=reversal_of)
+
+    first = charge(10_000, "2026-01-10", {"contract_id": "ctr_1", "source_id": "tsl_1"})
+    charge(500, "2026-01-11", {"contract_id": "ctr_9", "source_id": "tsl_2"})  # a connector's lineage, as written
+    charge(200, "2026-01-12", {"source_id": "tsl_3"})  # names no contract
+    (invoice,) = erp.run_billing("US01", "2026-01")
+    erp.post_invoice(invoice.id)
+    charge(-10_000, "2026-02-02", {"contract_id": "ctr_1", "source_id": "tsl_1"}, reversal_of=first.id)
+    (note,) = erp.run_billing("US01", "2026-02")
+    erp.post_invoice(note.id)
+    payment = erp.record_payment(invoice.id, 1_000)
+    assert note.document_type == "credit_note"
+    extra = [(r["type"], r["entity"], {k: v for k, v in r.items() if k in ("contracts", "invoice")})
+             for r in records if "contracts" in r or "invoice" in r]
+    assert extra == [("erp.invoice.created", invoice.id, {"contracts": ["ctr_1", "ctr_9"]}),
+                     ("erp.credit_note.created", note.id, {"contracts": ["ctr_1"]}),
+                     ("erp.payment.received", payment.id, {"invoice": invoice.id})]
+    assert list(records[-1]) == ["seq", "t", "kind", "system", "type", "entity", "version", "invoice"]
 
 
 def test_without_money_at_stake_the_contract_with_the_most_events_is_shown() -> None:
@@ -526,6 +697,12 @@ def test_damaged_files_are_named_with_their_line_and_field(run_dir: Path, tmp_pa
                                         '"path": "/x"}'] + events[7:])
     directory = damaged(run_dir, tmp_path / "b", "events.jsonl", no_status)
     assert report_error(str(directory)) == f"error: {directory / 'events.jsonl'} line 7: status: missing (a api record)"
+    one_contract = "\n".join(events[:7] + ['{"seq": 8, "t": 1.0, "kind": "event", "system": "erp", "type": '
+                                           '"erp.invoice.created", "entity": "inv_1", "version": 1, '
+                                           '"contracts": "ctr_1"}'] + events[8:])
+    directory = damaged(run_dir, tmp_path / "b2", "events.jsonl", one_contract)
+    assert report_error(str(directory)) == (f"error: {directory / 'events.jsonl'} line 8: contracts: not a list of "
+                                            "strings (an event record)")
     kpis = json.loads((run_dir / "kpis.json").read_text())
     del kpis["invoices"]["cycle_time_hours"]
     directory = damaged(run_dir, tmp_path / "c", "kpis.json", json.dumps(kpis))

@@ -169,6 +169,12 @@ class Invoice:
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
+    def contracts(self) -> list[str]:
+        """The contracts its lines bill, sorted: each distinct string ``contract_id`` of a line's lineage (a
+        document bills one billing project, so usually one; none when no line's lineage names a contract)."""
+        return sorted({contract for line in self.lines
+                       if isinstance(contract := line["lineage"].get("contract_id"), str)})
+
 
 @dataclass
 class Payment:

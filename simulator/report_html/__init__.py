@@ -7,7 +7,8 @@ The pieces, each one idea:
 - :mod:`.trace_digest` folds ``events.jsonl`` into activity per day and
   per-item latencies, in one pass;
 - :mod:`.contract_timeline` ties events to a contract through the
-  mismatches' lineage and picks the contract to show;
+  mismatches' lineage and the contracts the trace says each invoice bills
+  (and the invoice each payment is for), and picks the contract to show;
 - :mod:`.run_view`, :mod:`.compare_view`, :mod:`.sweep_view` decide what
   each kind of report shows, as plain values;
 - :mod:`.charts` renders those values with matplotlib as inline SVG;

@@ -288,10 +288,11 @@ def activity_chart(view: RunView) -> str:
 
 
 def timeline_chart(timeline: Timeline) -> str:
+    lanes = [lane for lane in LANES if any(e.lane == lane for e in timeline.entries)] or ["contract"]
+
     def draw(figure: Figure) -> None:
         ax = figure.add_subplot()
         ax.set_title(f"contract {timeline.contract}")
-        lanes = [lane for lane in LANES if any(e.lane == lane for e in timeline.entries)] or ["contract"]
         row = {lane: len(lanes) - 1 - i for i, lane in enumerate(lanes)}
         for i, lane in enumerate(lanes):
             entries = [e for e in timeline.entries if e.lane == lane]
@@ -316,7 +317,7 @@ def timeline_chart(timeline: Timeline) -> str:
         if timeline.entries:
             _dates(ax)
 
-    height = 1.2 + 0.45 * len(LANES)
+    height = 1.2 + 0.45 * max(len(lanes), 5)  # the lanes it has (a row each), at least as tall as five
     return render("timeline", draw, 9.6, height, f"timeline of contract {timeline.contract}")
 
 

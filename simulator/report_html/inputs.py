@@ -298,11 +298,14 @@ TRACE_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "event": {"system": str, "type": str, "entity": str},
     "fault": {"fault": str},
 }
+# What the report reads of an event record when it is there (older traces lack them): the contracts an invoice or
+# credit note bills, the invoice a payment is for.
+EVENT_OPTIONAL = {"contracts": "a list of strings", "invoice": "a string"}
 
 
 def trace_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Each record of ``events.jsonl`` in order, checked: a number ``t``, a string ``kind``, and the fields its
-    kind needs (:data:`TRACE_FIELDS`)."""
+    """Each record of ``events.jsonl`` in order, checked: a number ``t``, a string ``kind``, the fields its
+    kind needs (:data:`TRACE_FIELDS`), and an event's optional fields the report reads (:data:`EVENT_OPTIONAL`)."""
     for line, record in _json_lines(path):
         t = record.get("t")
         if isinstance(t, bool) or not isinstance(t, int | float):
@@ -315,6 +318,12 @@ def trace_records(path: Path) -> Iterator[dict[str, Any]]:
             if value is None or isinstance(value, bool) or not isinstance(value, expected):
                 problem = "missing" if value is None else f"not a {expected.__name__}"
                 raise ReportInputError(f"{path} line {line}: {name}: {problem} (a {kind} record)")
+        if kind == "event" and ("contracts" in record or "invoice" in record):  # a few ERP events' only
+            contracts, invoice = record.get("contracts", []), record.get("invoice", "")
+            for name, ok in (("contracts", isinstance(contracts, list) and all(isinstance(c, str) for c in contracts)),
+                             ("invoice", isinstance(invoice, str))):
+                if not ok:
+                    raise ReportInputError(f"{path} line {line}: {name}: not {EVENT_OPTIONAL[name]} (an event record)")
         yield record
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 from html import escape
 
 from simulator.report_html.compare_view import CompareView
-from simulator.report_html.contract_timeline import Timeline
+from simulator.report_html.contract_timeline import BilledDocument, Timeline
 from simulator.report_html.run_view import Card, RunView, by_currency
 from simulator.report_html.sweep_view import SweepView
 
@@ -159,7 +159,7 @@ def _timeline_section(timeline: Timeline, svg: str) -> str:
         _note(f"Contract {timeline.contract}: {timeline.why}. "
               + (f"Its {count:,} mismatches put {stake} at stake." if count and stake != "none" else
                  f"Its mismatches: {count:,}, no money at stake." if count else "It has no mismatch.")),
-        _figure(svg, f"From its drafting to its billing runs. {timeline.scope}"),
+        _figure(svg, f"From its drafting to its payments. {timeline.scope}"),
     ]
     own = [e for e in timeline.entries if e.lane != "billing runs"]
     rows = [[_when(e.t), e.lane, e.what, e.entity] for e in timeline.entries[:TIMELINE_ROWS]]
@@ -167,7 +167,19 @@ def _timeline_section(timeline: Timeline, svg: str) -> str:
     if len(timeline.entries) > TIMELINE_ROWS:
         parts.append(_note(f"… and {len(timeline.entries) - TIMELINE_ROWS:,} more ({len(own):,} of the contract's own "
                            "in all); the chart shows every one."))
+    if timeline.documents:
+        parts.append(_note(f"Its {len(timeline.documents):,} invoices and credit notes, each with its payments "
+                           "(events.jsonl: the documents whose charges' lineage names the contract)."))
+        parts.append(_table(["document", "kind", "posted (UTC)", "disputed (UTC)", "payments (UTC)", "also bills"],
+                            [_document_row(d) for d in timeline.documents]))
     return _section("contract", f"Contract {timeline.contract}: its timeline", *parts)
+
+
+def _document_row(document: BilledDocument) -> list[str]:
+    return [document.id, document.kind, _when(document.posted) if document.posted is not None else "not posted",
+            ", ".join(map(_when, document.disputed)) or "—",
+            ", ".join(f"{payment} {_when(t)}" for payment, t in document.payments) or "none",
+            ", ".join(document.others) or "—"]
 
 
 # -- a comparison and a sweep ---------------------------------------------------------------------------

@@ -21,8 +21,14 @@ Every figure is an exact join on what the trace records, never a guess:
   connector never read by id are counted apart.
 - **Entity histories**: the business events of every CLM contract, of the
   entities named in ``wanted`` (charges, timesheets, expenses and
-  milestones a mismatch's lineage ties to a contract), and every billing
-  run, for the contract timeline.
+  milestones a mismatch's lineage ties to a contract), of every ERP
+  invoice, credit note and payment, and every billing run, for the
+  contract timeline.
+- **What billing is for**: the contracts each invoice or credit note bills
+  (the ``contracts`` its ``*.created`` record names: its charges'
+  lineage) and the invoice each payment is for (its ``erp.payment.received``
+  record's ``invoice``). A trace whose records lack them (written before
+  they were recorded) ties no invoice or payment to a contract.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ INTERFACES = ("CRM account created", "CLM contract signed or amended", "PSA time
 
 CONTRACT_PREFIX = "clm.contract."
 BILLING_RUN = "erp.billing_run.completed"
+DOCUMENT_CREATED = frozenset({"erp.invoice.created", "erp.credit_note.created"})  # they name the contracts billed
+DOCUMENT_PREFIXES = ("erp.invoice.", "erp.credit_note.")  # a document's later events name it by its id
+PAYMENT = "erp.payment.received"  # names the invoice it is for
 
 
 def day_of(t: float) -> dt.date:
@@ -78,6 +87,10 @@ class TraceDigest:
     never_read: Counter = field(default_factory=Counter)  # interface -> source changes never read by id
     histories: dict[str, list[Happening]] = field(default_factory=lambda: defaultdict(list))  # entity -> events
     billing_runs: list[Happening] = field(default_factory=list)
+    documents: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # contract -> its invoices
+    bills: dict[str, list[str]] = field(default_factory=dict)  # invoice or credit note -> the contracts it bills
+    payments: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # invoice -> its payments
+    paid: dict[str, str] = field(default_factory=dict)  # payment -> the invoice it is for
     first_t: float | None = None
     last_t: float | None = None
     records: int = 0
@@ -132,7 +145,16 @@ def digest_trace(records: Iterable[dict[str, Any]], wanted: frozenset[str] = fro
                 waiting.setdefault((record["system"], entity), []).append((PICKUP[event_type], t))
             if event_type == BILLING_RUN:
                 digest.billing_runs.append(Happening(t, record["system"], event_type, entity))
-            elif event_type.startswith(CONTRACT_PREFIX) or entity in wanted:
+                continue
+            if event_type in DOCUMENT_CREATED and "contracts" in record:
+                digest.bills[entity] = record["contracts"]
+                for contract in record["contracts"]:
+                    digest.documents[contract].append(entity)
+            elif event_type == PAYMENT and "invoice" in record:
+                digest.paid[entity] = record["invoice"]
+                digest.payments[record["invoice"]].append(entity)
+            if (event_type.startswith(CONTRACT_PREFIX) or entity in wanted or event_type == PAYMENT
+                    or event_type.startswith(DOCUMENT_PREFIXES)):
                 digest.histories[entity].append(Happening(t, record["system"], event_type, entity))
     for changes in waiting.values():
         for interface, _ in changes:
