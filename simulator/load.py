@@ -105,14 +105,19 @@ class LoadOutcome:
         return self.result.reconciliation.ok
 
     def approvals_per_s(self) -> float:
-        """Timesheet approvals a second in the window, billable or not (what the load offered the PSA)."""
+        """Timesheet approvals a second in the window, billable or not (what the load offered the PSA).
+
+        Measured over the span the approvals themselves cover (first to last), not over the locust process's
+        life: its start-up and shutdown (a second or more on a busy machine) offer no load, and counting them
+        would judge a connector on how fast locust imports.
+        """
         w = self.window
-        span = (w.locust_ended_s or 0) - (w.opened_s or 0)
-        if span <= 0:
+        if w.opened_s is None or w.locust_ended_s is None:
             return 0.0
-        made = sum(1 for a in self.result.systems.psa.approvals if a["kind"] == "timesheet"
-                   and w.opened_s <= epoch_seconds(a["approved_at"]) < w.locust_ended_s)
-        return round(made / span, 2)
+        made = sorted(seconds for a in self.result.systems.psa.approvals if a["kind"] == "timesheet"
+                      and w.opened_s <= (seconds := epoch_seconds(a["approved_at"])) < w.locust_ended_s)
+        span = made[-1] - made[0] if len(made) > 1 else 0.0
+        return round((len(made) - 1) / span, 2) if span > 0 else 0.0
 
     def to_json(self, scenario: Scenario, seed: int, plan: LoadPlan, connector: str) -> dict[str, Any]:
         w, t = self.window, self.totals

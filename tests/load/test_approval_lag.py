@@ -76,3 +76,20 @@ def test_a_step_profile_reads_its_growth_step_by_step():
     summary = lag_summary(approval_lags(systems(approvals, charges), T0, T0 + 40), T0, T0 + 40, buckets=4)
     assert [g["approvals_per_s"] for g in summary["growth"]] == [1.0] * 4
     assert summary["knee_approvals_per_s"] == 1.0
+
+
+def test_the_rate_reached_spans_the_approvals_not_the_load_generator_s_start_up_and_shutdown():
+    from simulator.load import LoadOutcome, LoadWindow
+
+    def outcome(times, opened=1000.0, ended=1030.0):
+        approvals = [{"kind": "timesheet", "approved_at": iso(t)} for t in times]
+        approvals.append({"kind": "expense", "approved_at": iso(1010.0)})  # not a timesheet: not counted
+        result = SimpleNamespace(systems=SimpleNamespace(psa=SimpleNamespace(approvals=approvals)))
+        return LoadOutcome(result, LoadWindow(opened_s=opened, locust_ended_s=ended), None)
+
+    # 20 a second for 15 s, after 5 s of start-up and before 10 s of shutdown: 20/s, not 300/30
+    assert outcome([1005.0 + i / 20 for i in range(301)]).approvals_per_s() == 20.0
+    assert outcome([1005.0 + i / 20 for i in range(301)] + [999.0, 1031.0]).approvals_per_s() == 20.0  # outside
+    assert outcome([1005.0]).approvals_per_s() == 0.0
+    assert outcome([]).approvals_per_s() == 0.0
+    assert LoadOutcome(outcome([]).result, LoadWindow(), None).approvals_per_s() == 0.0
