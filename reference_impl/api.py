@@ -8,7 +8,13 @@ Guarantees:
 - after a 429, the client sends nothing more to that system until the
   ``Retry-After`` has passed: a request made in the meantime fails locally
   with :class:`Throttled` (transient, carrying the remaining wait), so the
-  connector's inbox defers it instead of the system seeing it early.
+  connector's inbox defers it instead of the system seeing it early;
+- a ``Retry-After`` of 0 ("retry at once": a system served many times
+  faster than real time tells its waits in whole wall seconds, rounded
+  down) is not taken as leave to hammer it: the client still waits
+  :data:`THROTTLE_FLOOR_S`, doubling with each 429 in a row up to
+  :data:`THROTTLE_CEILING_S`, and starts from the floor again once the
+  system answers anything else. A longer ``Retry-After`` always wins.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+THROTTLE_FLOOR_S = 0.001  # the least wait after a 429, in the runtime clock's seconds
+THROTTLE_CEILING_S = 0.25  # the most that doubling the least wait reaches, however many 429s in a row
 
 
 class ApiError(Exception):
@@ -49,6 +58,7 @@ class SystemClient:
         self._now = now
         self._expires_at = 0.0
         self._quiet_until = 0.0  # the end of the last Retry-After this system gave
+        self._throttled_in_a_row = 0  # 429s since this system last answered anything else
         self.http = http
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -84,15 +94,28 @@ class SystemClient:
                 continue
             if response.status_code == 429:
                 retry_after = response.headers.get("retry-after", "")
-                self._quiet_until = self._now() + (float(retry_after) if retry_after.isdigit() else 1.0)
+                told = float(retry_after) if retry_after.isdigit() else 1.0
+                self._throttled_in_a_row += 1
+                least = min(THROTTLE_CEILING_S, THROTTLE_FLOOR_S * 2 ** (self._throttled_in_a_row - 1))
+                self._quiet_until = self._now() + max(told, least)
+            else:
+                self._throttled_in_a_row = 0
             return response
         return response
+
+    def refusal(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        """The error for a non-2xx answer; a 429's ``retry_after`` is the wait this client keeps (at least the one
+        it was told)."""
+        error = ApiError(self.system, method, path, response)
+        if error.status == 429:
+            error.retry_after = max(error.retry_after or 0.0, self._quiet_until - self._now())
+        return error
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON body of a 2xx response; anything else raises :class:`ApiError`."""
         response = self.request(method, path, **kwargs)
         if not 200 <= response.status_code < 300:
-            raise ApiError(self.system, method, path, response)
+            raise self.refusal(method, path, response)
         return response.json() if response.content else None
 
     def list_all(self, path: str, params: dict | None = None, page_size: int = 200) -> list[dict[str, Any]]:

@@ -78,6 +78,7 @@ class ReferenceConnector:
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
         self.storage = runtime.storage
+        self._drain_due: float | None = None  # when the drain drain_soon scheduled runs (None: none is scheduled)
         self.clients = {
             system: SystemClient(runtime.http, system, url, *runtime.credentials[system], runtime.clock.now)
             for system, url in runtime.urls.items()
@@ -165,8 +166,12 @@ class ReferenceConnector:
         verify(self.runtime.webhook_secret, delivery.headers, delivery.body, self.runtime.clock.now())
 
     # -- the inbox and the dispatch -------------------------------------------------------------
-    def work(self, entry: dict[str, Any]) -> None:
-        """Handle one inbox entry; on failure, reschedule it (or dead-letter it) without blocking others."""
+    def work(self, entry: dict[str, Any]) -> bool:
+        """Handle one inbox entry; on failure, reschedule it (or dead-letter it) without blocking others.
+
+        Returns True when a system throttled it (429): the entry waits, and so should the caller's other work,
+        rather than meet one 429 per entry (a drain over a backlog would otherwise hammer the throttled
+        system, and hold the connector's lock, for as long as the backlog is long)."""
         try:
             self.handlers[entry["type"]](entry["entity"])
         except (ApiError, Unrateable, httpx.TransportError) as exc:
@@ -176,20 +181,40 @@ class ReferenceConnector:
                 self.runtime.scheduler.call_later(0, self.drain)
             retry_after = exc.retry_after if isinstance(exc, ApiError) else None
             if isinstance(exc, ApiError) and exc.status == THROTTLED:  # not a failure: it waits, attempts untouched
-                self.runtime.scheduler.call_later(self.inbox.deferred(entry, retry_after or 0.0), self.drain)
-                return
+                self.drain_soon(self.inbox.deferred(entry, retry_after or 0.0))
+                return True
             delay = self.inbox.failed(entry, f"{type(exc).__name__}: {exc}", retry_after)
             self.runtime.log.warning("%s %s failed (attempt %d): %s", entry["type"], entry["entity"],
                                      entry["attempts"] + 1, exc)
             if delay is not None:
                 self.runtime.scheduler.call_later(delay, self.drain)
-            return
+            return False
         self.inbox.done(entry)
+        return False
 
-    def drain(self) -> None:
-        """Work off every entry that is due (after a backoff, or left behind by a crashed instance)."""
-        for entry in self.inbox.due():
-            self.work(entry)
+    def drain_soon(self, delay: float) -> None:
+        """One drain ``delay`` from now, unless one is already due by then: a backlog of entries a system
+        throttled asks for one drain, not one each (which would each meet the system and take the lock). A
+        drain it runs that finishes schedules the next for the earliest entry still waiting, so none is left
+        for the hourly drain."""
+        due = self.runtime.clock.now() + delay
+        if self._drain_due is not None and self._drain_due <= due:
+            return
+        self._drain_due = due
+        self.runtime.scheduler.call_later(delay, self._scheduled_drain)
+
+    def _scheduled_drain(self) -> None:
+        self._drain_due = None
+        if self.drain():
+            return  # throttled again: that entry asked for the next drain
+        waiting = self.inbox.next_due()
+        if waiting is not None:
+            self.drain_soon(max(0.0, waiting - self.runtime.clock.now()))
+
+    def drain(self) -> bool:
+        """Work off every entry that is due (after a backoff, or left behind by a crashed instance), until a
+        system throttles one (returns True): the rest stay due, for the drain the throttled entry asked for."""
+        return any(self.work(entry) for entry in self.inbox.due())  # any() stops at the first throttled
 
     def replay_dead_letters(self) -> None:
         """Sources get fixed: every dead letter gets a fresh set of attempts."""

@@ -37,13 +37,13 @@ FEED_PAGE = 500
 
 class ChangeFeeds:
     def __init__(self, runtime: Any, clients: dict[str, SystemClient], mappings: Mappings, inbox: Inbox,
-                 handled: Collection[str], work: Callable[[dict[str, Any]], None], drain: Callable[[], None]) -> None:
+                 handled: Collection[str], work: Callable[[dict[str, Any]], bool], drain: Callable[[], None]) -> None:
         self.runtime = runtime
         self.clients = clients  # shared with the connector, read at each call: every system it has a client for
         self.mappings = mappings
         self.inbox = inbox
         self.handled = handled  # the event types the connector handles, read at each poll (a live view)
-        self.work = work  # (inbox entry) -> None: handle one accepted entry now
+        self.work = work  # (inbox entry) -> whether a system throttled it: handle one accepted entry now
         self.drain = drain  # () -> None: work off every due inbox entry
 
     def poll(self) -> None:
@@ -56,6 +56,7 @@ class ChangeFeeds:
     def _poll(self, system: str, types: str) -> None:
         client = self.clients[system]
         cursor = self.mappings.recall("feed_cursor", system) or "0"
+        throttled = False
         while True:
             try:
                 page = client.call("GET", "/events", params={"after": cursor, "limit": str(FEED_PAGE), "types": types})
@@ -67,8 +68,8 @@ class ChangeFeeds:
                 return
             for event in page["data"]:
                 entry = self.inbox.accept(event["id"], event["type"], event["entity_id"])
-                if entry is not None:
-                    self.work(entry)
+                if entry is not None and not throttled:
+                    throttled = self.work(entry)  # once throttled, the rest wait in the inbox, due, for the drain
             cursor = page["next_cursor"]
             self.mappings.remember("feed_cursor", system, cursor)
             if len(page["data"]) < FEED_PAGE:

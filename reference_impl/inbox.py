@@ -60,6 +60,10 @@ class Inbox:
         now = self.now()
         return [e for e in self.pending() if e["due"] <= now]
 
+    def next_due(self) -> float | None:
+        """When the earliest waiting entry is due (None: the inbox is empty)."""
+        return min((e["due"] for e in self._pending.values()), default=None)
+
     def done(self, entry: dict[str, Any]) -> None:
         self._drop(entry["id"])
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference_impl.api import ApiError, SystemClient
+from reference_impl.api import SystemClient
 from reference_impl.mappings import Mappings
 
 CUSTOMER_NAME_MAX = 40
@@ -67,7 +67,7 @@ class Customers:
         erp = self.clients["erp"]
         current = erp.request("GET", f"/customers/{customer_id}")
         if not 200 <= current.status_code < 300:  # a 429 or a 5xx has no ETag: retried like any failed call
-            raise ApiError("erp", "GET", f"/customers/{customer_id}", current)
+            raise erp.refusal("GET", f"/customers/{customer_id}", current)
         erp.call("PATCH", f"/customers/{customer_id}", json=self.erp_fields(account),
                  headers={"if-match": current.headers["etag"]})
         self.mappings.remember("customer_synced_version", account_id, account["version"])

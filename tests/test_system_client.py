@@ -107,3 +107,27 @@ def test_list_all_follows_the_cursor_to_the_last_page(erp, client) -> None:
     assert [c["id"] for c in client.list_all("/customers", page_size=1)] == ["c1", "c2"]
     assert route.calls[1].request.url.params["cursor"] == "p2"
     assert route.calls[0].request.url.params["limit"] == "1"
+
+
+def test_a_retry_after_of_0_is_not_leave_to_hammer(erp, client, clock) -> None:
+    """Served fast, waits are told in whole wall seconds and round down to 0: the client still waits a little,
+    longer with each 429 in a row, and starts over once the system answers anything else."""
+    from reference_impl.api import THROTTLE_CEILING_S, THROTTLE_FLOOR_S
+
+    refused = httpx.Response(429, headers={"retry-after": "0"}, json={"detail": "slow down"})
+    erp.get("/things").mock(side_effect=[refused, refused, httpx.Response(200, json={}), refused])
+    with pytest.raises(ApiError) as first:
+        client.call("GET", "/things")
+    assert first.value.retry_after == pytest.approx(THROTTLE_FLOOR_S)
+    with pytest.raises(Throttled):  # not sent: the least wait is not over
+        client.call("GET", "/things")
+    clock.now += THROTTLE_FLOOR_S
+    with pytest.raises(ApiError) as second:
+        client.call("GET", "/things")
+    assert second.value.retry_after == pytest.approx(2 * THROTTLE_FLOOR_S)  # doubled: a second 429 in a row
+    clock.now += 2 * THROTTLE_FLOOR_S
+    assert client.call("GET", "/things") == {}
+    with pytest.raises(ApiError) as after_success:
+        client.call("GET", "/things")
+    assert after_success.value.retry_after == pytest.approx(THROTTLE_FLOOR_S)  # from the floor again
+    assert THROTTLE_FLOOR_S < THROTTLE_CEILING_S
