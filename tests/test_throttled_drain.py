@@ -88,3 +88,33 @@ def test_a_drain_that_goes_on_after_a_429_hammers_the_throttled_system(reference
     assert hammered >= 100, hammering.most_common(3)
     assert stopping[instant] <= 3, (instant, stopping[instant])
     assert 2 * sum(stopping.values()) < sum(hammering.values()), (sum(stopping.values()), sum(hammering.values()))
+
+
+class LeavesItsQueue(Counted):
+    """A connector (like a queue worked only on a timer) whose drain leaves due entries where they are."""
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(runtime)
+        self.asked_at: Counter[float] = Counter()
+
+    def drain(self) -> bool:
+        return False
+
+    def drain_soon(self, delay: float) -> None:
+        now = self.runtime.clock.now()
+        self.asked_at[now] += 1
+        if self.asked_at[now] > 1000:
+            raise RuntimeError("drain_soon spins at one instant")  # the harness logs it and the loop ends
+        super().drain_soon(delay)
+
+
+def test_a_drain_that_leaves_due_entries_is_not_asked_again_at_the_same_instant() -> None:
+    built: list[LeavesItsQueue] = []
+
+    def build(runtime: Any) -> Any:
+        built.append(LeavesItsQueue(runtime))
+        return built[-1]
+
+    simulate(load_scenario(ROOT / "conformance" / "scenarios" / "rate_limits.yaml"), seed=1, factory=build)
+    assert built[0].throttled_at, "the ERP throttled the connector"
+    assert max(built[0].asked_at.values()) <= 50, built[0].asked_at.most_common(3)  # one per webhook, not a spin
