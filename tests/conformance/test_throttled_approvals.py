@@ -39,9 +39,9 @@ def assert_late_approvals_fail_it(pytester: pytest.Pytester, seed: int) -> None:
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
     assert entry["outcome"] == "fail", entry
     findings = entry["failure"]["findings"]
-    lag = [f for f in findings if not f["item"].startswith("connector ")]
-    assert [f["item"] for f in lag] == ["psa:approval_to_erp_charge/p95"], findings  # lag alone: nothing lost
-    assert int(lag[0]["actual"].removesuffix(" min")) > P95_MINUTES, lag
+    lag = [f for f in findings if f["item"] == "psa:approval_to_erp_charge/p95"]
+    assert lag, findings  # late: and since each drain stops at its first 429, work parked for 4 hours at a time
+    assert int(lag[0]["actual"].removesuffix(" min")) > P95_MINUTES, lag  # may also be left unbilled at the end
     # a 429 answered to the reference's own calls does not crash a delivery (a GET without its ETag once did)
     assert "connector receive" not in {f["item"] for f in findings}, findings
 
