@@ -195,8 +195,8 @@ class ReferenceConnector:
     def drain_soon(self, delay: float) -> None:
         """One drain ``delay`` from now, unless one is already due by then: a backlog of entries a system
         throttled asks for one drain, not one each (which would each meet the system and take the lock). A
-        drain it runs that finishes schedules the next for the earliest entry still waiting, so none is left
-        for the hourly drain."""
+        drain it runs that finishes schedules the next for the earliest entry due later, so a deferred entry
+        does not wait for the hourly drain."""
         due = self.runtime.clock.now() + delay
         if self._drain_due is not None and self._drain_due <= due:
             return
