@@ -51,6 +51,7 @@ class Settlement:
         self.mappings = mappings
         self.contracts = contracts
         self.valuation = valuation
+        self._sweep_retry_waiting = False  # at most one failed sweep waits to be tried again
 
     # -- PSA work -------------------------------------------------------------------------------
     def settle_timesheet(self, timesheet_id: str) -> None:
@@ -116,14 +117,25 @@ class Settlement:
         self.mappings.remember("period_billed", period, True)
 
     def sweep_periods(self) -> None:
-        """Catch up on periods opened while this connector was not listening (one call when nothing is new)."""
+        """Catch up on periods opened while this connector was not listening (one call when nothing is new).
+
+        A sweep that fails is tried again ``sweep_retry_s`` later (or when the ERP's ``Retry-After`` has passed,
+        if that is later), once: sweeps that fail while a retry waits add none, so a throttled ERP never sees
+        the retries pile up into a stream of their own.
+        """
         try:
             for period in self.open_periods():
                 if not self.mappings.recall("period_billed", period):
                     self.bill_retainers(period)
         except (ApiError, httpx.TransportError) as exc:
-            wait = max(self.cadence.sweep_retry_s, getattr(exc, "retry_after", None) or 0.0)
-            self.runtime.scheduler.call_later(wait, self.sweep_periods)
+            if not self._sweep_retry_waiting:
+                self._sweep_retry_waiting = True
+                wait = max(self.cadence.sweep_retry_s, getattr(exc, "retry_after", None) or 0.0)
+                self.runtime.scheduler.call_later(wait, self._retry_sweep)
+
+    def _retry_sweep(self) -> None:
+        self._sweep_retry_waiting = False
+        self.sweep_periods()
 
     def settle_retainer(self, contract: dict[str, Any]) -> None:
         """Every open period of one retainer, e.g. when it is signed late or its term is amended."""
