@@ -22,7 +22,13 @@ What is simulated and what is wall time:
   ``Retry-After`` of a 429 is converted to wall seconds, rounded down
   (often 0: retry at once), and a request before it has passed is early
   (:meth:`mocks.core.ratelimit.RateLimiter.tell_wait_on`); so is a server
-  error's ``Retry-After`` (:class:`WallClockFaults`);
+  error's ``Retry-After`` (:class:`WallClockFaults`). With an external
+  connector the limit refills on :meth:`ServedEnvironment.paced_now`
+  (between events the calendar moves on at its pace; while the firm holds
+  for the connector it does not), and while it refuses the connector the
+  calendar slows, so the limit refills a token every couple of wall
+  milliseconds, within a connector's round trip
+  (:mod:`simulator.throttled_pace`);
 - fault windows and outages are simulated time, as the scenario says.
 
 While the firm hands a webhook to a connector, its step waits for the
@@ -54,6 +60,7 @@ process there) and drops the connection.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
 import threading
 import time
@@ -73,6 +80,7 @@ from simulator.forwarding import forward_to
 from simulator.quiescence import ConnectorActivity
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Scenario
+from simulator.throttled_pace import ThrottledPace
 from simulator.trace import Sink, TracingTransport, null_sink
 
 MAX_NAP_S = 0.05  # the longest single sleep: an interrupt, or an earlier event a request scheduled, is seen quickly
@@ -95,8 +103,11 @@ class ServedEnvironment(RealtimeEnvironment):
         super().__init__(factor=1.0 / speed, strict=False)
         self.lock = lock
         self.hold: Callable[[], float] = lambda: 0.0  # waits while the firm must stand still; returns the wait
+        self.pace: Callable[[], float] = lambda: math.inf  # the fastest the calendar may run now (ThrottledPace)
+        self._speed = speed  # what set_speed asked for; the pace may hold the calendar slower for a while
         self._on_the_wall = False
         self._floor = 0.0
+        self._holding_since: float | None = None  # when the current hold for the connector began
 
     @property
     def now(self) -> float:
@@ -107,6 +118,15 @@ class ServedEnvironment(RealtimeEnvironment):
             return max(self._now, self._floor, self.env_start + (time.monotonic() - self.real_start) / self.factor)
         return max(self._now, self._floor)
 
+    def paced_now(self) -> float:
+        """Where the calendar stands on its wall-clock schedule: between two events it moves on at the current
+        pace (:attr:`now` stands at the last event until the next is taken), never past the next event, and not
+        while the firm holds for the connector. A served system's rate limit refills on it: a connector that
+        waits out a 429 on its own timer finds tokens when it comes back, as one that waits on the firm's clock
+        does in process, and a connector that keeps the firm holding gets none."""
+        at = self._holding_since if self._holding_since is not None else time.monotonic()
+        return max(self.now, min(self.peek(), self.env_start + (at - self.real_start) / self.factor))
+
     def keep_wall_time(self, on: bool) -> None:
         """Read the time off the wall clock (on), or off the events again (off: never earlier than it last read)."""
         if not on:
@@ -115,22 +135,39 @@ class ServedEnvironment(RealtimeEnvironment):
 
     @property
     def speed(self) -> float:
+        """The pace the calendar runs at now (the speed asked for, unless the pace holds it slower)."""
         return 1.0 / self.factor
 
     def set_speed(self, speed: float) -> None:
         """From now on, ``speed`` simulated seconds per wall second (called between steps, e.g. by a process)."""
+        self._speed = speed
         self.env_start = self.now
         self.real_start = time.monotonic()
-        self._factor = 1.0 / speed  # simpy.rt keeps it read-only: a new speed is a new pace from now
+        self._factor = 1.0 / min(speed, self.pace())  # simpy.rt keeps it read-only: a new speed is a new pace
+
+    def _keep_pace(self) -> None:
+        """Run at the speed asked for, or slower while :attr:`pace` says so; a change of pace takes effect from
+        where the calendar stands on the wall clock (never past the next event), so no waited time is lost."""
+        speed = min(self._speed, self.pace())
+        if speed != self.speed:
+            reached = self.env_start + (time.monotonic() - self.real_start) / self.factor
+            self.env_start = max(self.now, min(reached, self.peek()))
+            self.real_start = time.monotonic()
+            self._factor = 1.0 / speed
 
     def step(self) -> None:
         if self.peek() is Infinity:
             raise EmptySchedule
+        self._holding_since = time.monotonic()
         self.real_start += self.hold()  # the calendar stood still meanwhile: it resumes where it was
-        # The next event is looked up again at every nap: a request may have scheduled an earlier one meanwhile
-        # (a webhook to deliver), which must not wait behind a later event of the firm's.
+        self._holding_since = None
+        # The next event and the pace are looked up again at every nap: a request may have scheduled an earlier
+        # event meanwhile (a webhook to deliver), which must not wait behind a later event of the firm's, and a
+        # 429 may have slowed the calendar.
+        self._keep_pace()
         while (wait := self.real_start + (self.peek() - self.env_start) * self.factor - time.monotonic()) > 0:
             time.sleep(min(wait, MAX_NAP_S))
+            self._keep_pace()
         with self.lock:
             Environment.step(self)
 
@@ -224,6 +261,10 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
         for service in systems.services.values():
             service.keep_time_with(time.time, speed)
         if external:
+            limiters = [service.rate_limiter for service in systems.services.values() if service.rate_limiter]
+            for limiter in limiters:
+                limiter.now = env.paced_now
+            env.pace = ThrottledPace(limiters)
             for outbox in systems.outboxes.values():
                 outbox.timestamp = lambda: int(time.time())
 

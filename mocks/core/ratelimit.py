@@ -52,6 +52,7 @@ class RateLimiter:
         self.early: Counter[str] = Counter()
         self._client_now = now  # the clock Retry-After is told on
         self._speed = 1.0  # refill-clock seconds per client-clock second
+        self.last_refused_at: float | None = None  # on the clock Retry-After is told on
 
     def tell_wait_on(self, client_now: Callable[[], float], speed: float) -> None:
         """Tell ``Retry-After`` (and judge early requests) on ``client_now``, a clock ``speed`` times slower than
@@ -59,11 +60,16 @@ class RateLimiter:
         self._client_now = client_now
         self._speed = speed
 
+    def refused_within(self, seconds: float) -> bool:
+        """Whether some client was refused in the last ``seconds`` of the clock ``Retry-After`` is told on."""
+        return self.last_refused_at is not None and self._client_now() - self.last_refused_at < seconds
+
     def admit(self, client_id: str) -> None:
         now = self.now()
         bucket = self._buckets.setdefault(client_id, _Bucket(float(self.burst), now))
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
-        bucket.updated = now
+        if now > bucket.updated:  # a refill clock that reads back a little (served mode's paced one) refills nothing
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
+            bucket.updated = now
         if self._client_now() < bucket.not_before:
             self.early[client_id] += 1
         if bucket.tokens >= 1:
@@ -72,7 +78,8 @@ class RateLimiter:
         wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second))
         if self._speed != 1:  # told on a slower clock: whole seconds of it, rounded down (0: retry at once)
             wait = int(wait / self._speed)
-        bucket.not_before = self._client_now() + wait
+        self.last_refused_at = self._client_now()
+        bucket.not_before = self.last_refused_at + wait
         self.refused[client_id] += 1
         raise RateLimited(f"rate limit of {self.per_second}/s (burst {self.burst}) exceeded; retry in {wait} s",
                           headers={"retry-after": str(wait)})
