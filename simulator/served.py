@@ -105,6 +105,7 @@ class ServedEnvironment(RealtimeEnvironment):
         self.hold: Callable[[], float] = lambda: 0.0  # waits while the firm must stand still; returns the wait
         self.pace: Callable[[], float] = lambda: math.inf  # the fastest the calendar may run now (ThrottledPace)
         self._speed = speed  # what set_speed asked for; the pace may hold the calendar slower for a while
+        self._running_at = speed  # the speed the calendar runs at now
         self._on_the_wall = False
         self._floor = 0.0
         self._holding_since: float | None = None  # when the current hold for the connector began
@@ -136,14 +137,14 @@ class ServedEnvironment(RealtimeEnvironment):
     @property
     def speed(self) -> float:
         """The pace the calendar runs at now (the speed asked for, unless the pace holds it slower)."""
-        return 1.0 / self.factor
+        return self._running_at
 
     def set_speed(self, speed: float) -> None:
         """From now on, ``speed`` simulated seconds per wall second (called between steps, e.g. by a process)."""
-        self._speed = speed
+        self._speed, self._running_at = speed, min(speed, self.pace())
         self.env_start = self.now
         self.real_start = time.monotonic()
-        self._factor = 1.0 / min(speed, self.pace())  # simpy.rt keeps it read-only: a new speed is a new pace
+        self._factor = 1.0 / self._running_at  # simpy.rt keeps it read-only: a new speed is a new pace
 
     def _keep_pace(self) -> None:
         """Run at the speed asked for, or slower while :attr:`pace` says so; a change of pace takes effect from
@@ -153,7 +154,7 @@ class ServedEnvironment(RealtimeEnvironment):
             reached = self.env_start + (time.monotonic() - self.real_start) / self.factor
             self.env_start = max(self.now, min(reached, self.peek()))
             self.real_start = time.monotonic()
-            self._factor = 1.0 / speed
+            self._running_at, self._factor = speed, 1.0 / speed
 
     def step(self) -> None:
         if self.peek() is Infinity:
