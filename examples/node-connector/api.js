@@ -3,8 +3,24 @@
 // 5xx, 401 on a revoked token) and a per-system gate that sends nothing to
 // a system before the Retry-After of its last 429. Every other answer
 // (2xx and the remaining 4xx) goes back to the caller, who decides.
+//
+// Work done while a served firm waits for us (inside a webhook handler, or
+// before GET /healthz answers) runs in `urgent.run(true, ...)`: there a call
+// retries a transient failure only twice and never waits out a 429, it throws
+// instead, and the inbox takes the work up again later.
+import { AsyncLocalStorage } from 'node:async_hooks';
 
-export class TransientError extends Error {}
+export const urgent = new AsyncLocalStorage();
+
+export class TransientError extends Error {
+  kind = 'transient';
+}
+
+/** A system asked us to wait (429) until `until` (wall ms): not a failure. */
+export class Throttled extends TransientError {
+  kind = 'throttled';
+  constructor(message, until) { super(message); this.until = until; }
+}
 
 export class ApiError extends Error {
   constructor(res, what) {
@@ -55,9 +71,14 @@ export class Api {
   async call(sys, method, path, { query, body, key, ifMatch } = {}) {
     const url = new URL(this.urls[sys] + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null) url.searchParams.set(k, v);
+    const hurried = urgent.getStore() === true;
+    const throttled = () => new Throttled(`${method} ${sys}${path}: throttled`, this.notBefore[sys]);
     let lastError = '';
-    for (let attempt = 0; attempt < 8; attempt++) {
-      for (let wait; (wait = (this.notBefore[sys] ?? 0) - Date.now()) > 0;) await sleep(wait); // (moved by a 429 meanwhile)
+    for (let attempt = 0; attempt < (hurried ? 3 : 8); attempt++) {
+      for (let wait; (wait = (this.notBefore[sys] ?? 0) - Date.now()) > 0;) { // (moved by a 429 meanwhile)
+        if (hurried) throw throttled();
+        await sleep(wait);
+      }
       let res, text;
       try {
         const headers = { authorization: `Bearer ${await this.#token(sys, attempt > 0 && lastError === '401')}` };
@@ -89,6 +110,7 @@ export class Api {
         const n = (this.refusals[sys] = (this.refusals[sys] ?? 0) + 1);
         const told = retryAfter > 0 ? retryAfter * 1000 + 5 : 0; // + 5 ms: timers may fire a hair early
         this.notBefore[sys] = Date.now() + Math.max(told, Math.min(1000, 20 * 2 ** (n - 1)));
+        if (hurried) throw throttled();
         attempt--; // being throttled is not a failure: wait as told, then go on
         continue;
       }

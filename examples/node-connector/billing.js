@@ -5,7 +5,9 @@ import { ApiError } from './api.js';
 import { lineAmount, expenseAmount } from './money.js';
 
 /** Bad source data (or a parent that cannot exist yet): set the work aside, retry later. */
-export class SetAside extends Error {}
+export class SetAside extends Error {
+  kind = 'set aside';
+}
 
 const WRITER = 'c2c-node';
 const codePoints = (s, max) => Array.from(s ?? '').slice(0, max).join('');
@@ -66,10 +68,10 @@ export class Billing {
    * Make sure a signed T&M contract has its ERP billing project and its PSA
    * project. Returns {contract, bp} or null when there is nothing to bill yet.
    */
-  async setupContract(contractId) {
+  async setupContract(contractId, projectId) {
     const { api, store } = this;
     const res = await api.call('clm', 'GET', `/contracts/${contractId}`);
-    if (res.status === 404) throw new SetAside(`contract ${contractId} does not exist`);
+    if (res.status === 404) throw new SetAside(`${projectId ? `project ${projectId} names ` : ''}unknown contract ${contractId}`);
     if (res.status !== 200) throw new ApiError(res, `GET contract ${contractId}`);
     const c = res.data;
     if (!c.signed_at) return null;
@@ -116,24 +118,25 @@ export class Billing {
     return { contract: c, bp };
   }
 
-  /** Contract of a PSA project; SetAside while the project names no contract. */
-  async contractOf(projectId) {
-    const cached = this.projectContract.get(projectId);
-    if (cached) return cached;
-    const project = (await this.api.get('psa', `/projects/${projectId}`)).data;
-    const res = await this.api.call('clm', 'GET', `/contracts/${project.contract_ref}`);
-    if (res.status === 404) throw new SetAside(`project ${projectId} names unknown contract ${project.contract_ref}`);
-    if (res.status !== 200) throw new ApiError(res, `GET contract ${project.contract_ref}`);
-    this.projectContract.set(projectId, project.contract_ref);
-    return project.contract_ref;
+  /**
+   * The contract of a PSA project and its set-up (setupContract's answer), read once per contract per unit of
+   * work (`setups`); SetAside while the project names no contract. Only a project whose contract exists is
+   * remembered (until psa.project.updated).
+   */
+  async contractOf(projectId, setups = new Map()) {
+    const contractId = this.projectContract.get(projectId)
+      ?? (await this.api.get('psa', `/projects/${projectId}`)).data.contract_ref;
+    if (!setups.has(contractId)) setups.set(contractId, await this.setupContract(contractId, projectId));
+    this.projectContract.set(projectId, contractId);
+    return { contractId, setup: setups.get(contractId) };
   }
 
   forgetProject(projectId) { this.projectContract.delete(projectId); }
 
-  /** Work seen per contract, so an amendment can re-value all of it. */
-  remember(contractId, kind, id) {
+  /** Work seen per contract, so an amendment can re-value all of it: a key for `notes` (written by settleAll). */
+  remember(contractId, kind, id, notes) {
     const key = `doc:${contractId}:${kind}:${id}`;
-    if (!this.store.has(key)) this.store.put({ [key]: 1 });
+    if (!this.store.has(key)) notes[key] = 1;
   }
 
   documentsOf(contractId) {
@@ -147,8 +150,8 @@ export class Billing {
     const known = this.store.get(`ts:${id}`) ?? [];
     const current = ts.lines.map((l) => l.id);
     const all = [...new Set([...known, ...current])];
-    // Remember every line id first: an adjustment may drop lines from every later read.
-    if (all.length !== known.length) this.store.put({ [`ts:${id}`]: all });
+    // Remember every line id (before any of them is charged): an adjustment may drop lines from every later read.
+    const notes = all.length !== known.length ? { [`ts:${id}`]: all } : {};
     const problems = [];
     const plans = []; // [item, the charge it should have (null: none)], lines with bad data left out
     const setups = new Map(); // one contract read per contract per sheet
@@ -156,10 +159,8 @@ export class Billing {
       try {
         let want = null;
         if (ts.status === 'approved' && line.billable) {
-          const contractId = await this.contractOf(line.project_id);
-          this.remember(contractId, 'timesheet', id);
-          if (!setups.has(contractId)) setups.set(contractId, await this.setupContract(contractId));
-          const setup = setups.get(contractId);
+          const { contractId, setup } = await this.contractOf(line.project_id, setups);
+          this.remember(contractId, 'timesheet', id, notes);
           if (setup) {
             const { contract, bp } = setup;
             const rate = rateOn(contract.rate_card, line.role, line.date);
@@ -184,17 +185,17 @@ export class Billing {
     for (const gone of known.filter((l) => !current.includes(l))) {
       plans.push([`psa:timesheet_line/${gone}`, null]); // removed by an adjustment: worth 0
     }
-    await this.settleAll(`timesheet:${id}`, plans);
+    await this.settleAll(`timesheet:${id}`, plans, notes);
     if (problems.length) throw problems[0];
   }
 
   async processExpense(id) {
     const exp = (await this.api.get('psa', `/expenses/${id}`)).data;
     let want = null;
+    const notes = {};
     if (exp.status === 'approved' && exp.billable) {
-      const contractId = await this.contractOf(exp.project_id);
-      this.remember(contractId, 'expense', id);
-      const setup = await this.setupContract(contractId);
+      const { contractId, setup } = await this.contractOf(exp.project_id);
+      this.remember(contractId, 'expense', id, notes);
       if (setup) {
         const { contract, bp } = setup;
         const amount = expenseAmount(exp.cost, contract.expense_markup_pct);
@@ -209,7 +210,7 @@ export class Billing {
         };
       }
     }
-    await this.settleAll(`expense:${id}`, [[`psa:expense/${id}`, want]]);
+    await this.settleAll(`expense:${id}`, [[`psa:expense/${id}`, want]], notes);
   }
 
   /**
@@ -219,8 +220,10 @@ export class Billing {
    * (`batch:UNIT`, its Idempotency-Key `c2c-node:batch:UNIT:SEQ` and exact body) BEFORE it is posted and
    * cleared with its results in one put, so after a kill or a lost answer the same batch is re-sent under
    * the same key first (the ERP replays it) and only then is the unit planned again from current state.
+   * `notes` (what the unit learnt about its source) is stored with the batch, or on its own without one: an
+   * fsync fewer per unit.
    */
-  async settleAll(unit, plans) {
+  async settleAll(unit, plans, notes = {}) {
     const { store } = this;
     const batchKey = `batch:${unit}`;
     const unfinished = store.get(batchKey);
@@ -233,10 +236,13 @@ export class Billing {
       if (rec.open) await this.#reverse(item, rec);
       if (want) fresh.push([item, want]);
     }
-    if (!fresh.length) return;
+    if (!fresh.length) {
+      if (Object.keys(notes).length) store.put(notes);
+      return;
+    }
     const seq = (store.get(`bseq:${unit}`) ?? 0) + 1;
     const batch = { key: `${WRITER}:batch:${unit}:${seq}`, items: fresh.map(([item]) => item), charges: fresh.map(([, w]) => w) };
-    store.put({ [batchKey]: batch, [`bseq:${unit}`]: seq });
+    store.put({ ...notes, [batchKey]: batch, [`bseq:${unit}`]: seq });
     await this.#postBatch(batchKey, batch, false);
   }
 

@@ -1,7 +1,7 @@
 // Durable key-value state: a JSON snapshot plus an append-only journal.
 //
 // Every put() appends ONE line (all its keys together) to journal.jsonl and
-// fsyncs it before returning, so a put is atomic and durable: a kill -9 can
+// fdatasyncs it before returning, so a put is atomic and durable: a kill -9 can
 // at worst leave a torn last line, which is ignored on load. On start (and
 // when the journal grows) the whole map is written to state.json atomically
 // (temp file, fsync, rename, fsync of the directory) and the journal is
@@ -46,7 +46,7 @@ export class Store {
   put(changes) {
     const pairs = Object.entries(changes).map(([k, v]) => [k, v ?? null]);
     fs.writeSync(this.fd, JSON.stringify(pairs) + '\n');
-    fs.fsyncSync(this.fd);
+    fs.fdatasyncSync(this.fd); // the line and the file's new length; no other metadata to wait for
     for (const [k, v] of pairs) this.#apply(k, structuredClone(v));
     if (++this.lines >= this.compactEvery) this.compact();
   }
