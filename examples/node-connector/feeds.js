@@ -17,12 +17,12 @@ export class Feeds {
 
   /**
    * Read these systems' feeds (all by default), side by side; resolves to the keys of the todos they added.
-   * A read of a feed already under way is joined, not doubled. Errors are logged (the cursor stays, so the
-   * next read tries again).
+   * A read of a feed already under way is joined, not doubled. Errors are logged, but for a 429 (the
+   * cursor stays, so the next read tries again).
    */
   poll(systems = Object.keys(this.types)) {
     return Promise.all(systems.map((sys) => (this.reads[sys] ??= this.#read(sys)
-      .catch((err) => { this.log(`poll ${sys}: ${err.message}`); return []; })
+      .catch((err) => { if (err.kind !== 'throttled') this.log(`poll ${sys}: ${err.message}`); return []; })
       .finally(() => { delete this.reads[sys]; }))))
       .then((keys) => keys.flat());
   }
