@@ -84,6 +84,7 @@ from simulator.throttled_pace import ThrottledPace
 from simulator.trace import Sink, TracingTransport, null_sink
 
 MAX_NAP_S = 0.05  # the longest single sleep: an interrupt, or an earlier event a request scheduled, is seen quickly
+MAX_CATCH_UP_S = 0.02  # the most wall lateness the firm makes up by racing; beyond it the calendar slips
 BLACK_BOX_WALL_S = 20.0  # what a conformance scenario's calendar takes against a black-box connector
 # The longest a latency or timeout fault holds a black-box connector's request in a certification run: a real
 # delay on the socket, but a scenario's 15-60 s delays, each stalling the firm while the connector waits, would
@@ -96,7 +97,14 @@ class ServedEnvironment(RealtimeEnvironment):
     """SimPy in real time, ``speed`` simulated seconds per wall second, each step under ``lock``.
 
     Never strict: when a step's work takes longer than its share of wall
-    time, the firm runs late and catches up, instead of failing.
+    time (or the machine is busy), the firm runs late instead of failing.
+    It catches up at most :data:`MAX_CATCH_UP_S` of that lateness and lets
+    the calendar slip by the rest: a firm that raced through its late hours
+    in a few wall microseconds would give a connector's wall-clock timers
+    (a feed poll, a retry) no simulated time to fire in, and judge a
+    connector by how busy the machine was. While :meth:`keep_wall_time` is
+    on (the load window), records carry the wall clock's time and the firm
+    catches up in full.
     """
 
     def __init__(self, speed: float, lock: threading.Lock) -> None:
@@ -169,6 +177,8 @@ class ServedEnvironment(RealtimeEnvironment):
         while (wait := self.real_start + (self.peek() - self.env_start) * self.factor - time.monotonic()) > 0:
             time.sleep(min(wait, MAX_NAP_S))
             self._keep_pace()
+        if -wait > MAX_CATCH_UP_S and not self._on_the_wall:
+            self.real_start += -wait - MAX_CATCH_UP_S  # the calendar slips: the rest of the lateness is not raced
         with self.lock:
             Environment.step(self)
 

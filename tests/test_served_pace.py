@@ -1,4 +1,4 @@
-"""Served mode: a rate limit stays within a connector's reach while it throttles that connector.
+"""Served mode's pace: a rate limit within a connector's reach, and a late firm that slips rather than races.
 
 A scenario's limit is per simulated second, and a served firm runs about
 150,000 simulated seconds per wall second: the ERP's 0.1 requests a second
@@ -12,6 +12,10 @@ connector's round trip. Two things keep the limit meaningful over HTTP:
   (:meth:`ServedEnvironment.paced_now`), not on the last event's time: in a
   quiet stretch a firm's events are hours apart, and a connector waiting out
   a 429 on its own timer found the bucket as empty as it left it.
+
+And when the firm runs late (a busy machine), it makes up only a little of
+it and lets the calendar slip by the rest, so a connector's wall-clock
+timers keep their simulated meaning.
 """
 
 from __future__ import annotations
@@ -150,3 +154,21 @@ def test_the_paced_clock_moves_between_events_but_not_past_the_next_nor_while_th
     env.process(firm(env))
     env.run()
     assert during[0] == during[1]
+
+
+def test_a_late_firm_slips_instead_of_racing_through_its_late_hours() -> None:
+    """After a step that took 0.3 wall s (a busy machine), the next events keep their wall spacing: a connector's
+    timers still get simulated time to fire in. Before, the firm made up all 0.3 s by racing through them."""
+    env = ServedEnvironment(speed=1_000.0, lock=threading.Lock())
+    fired: list[float] = []
+
+    def firm(env: simpy.Environment):
+        yield env.timeout(10)
+        time.sleep(0.3)  # this step's work: 30 times its share of wall time
+        for _ in range(5):
+            yield env.timeout(20)  # 20 wall ms apart
+            fired.append(time.monotonic())
+
+    env.process(firm(env))
+    env.run()
+    assert fired[-1] - fired[0] >= 3 * 0.02 - 0.01  # one interval is caught up, the rest keep 20 ms (a race: none)
