@@ -201,9 +201,11 @@ class ReferenceConnector:
         if self._drain_due is not None and self._drain_due <= due:
             return
         self._drain_due = due
-        self.runtime.scheduler.call_later(delay, self._scheduled_drain)
+        self.runtime.scheduler.call_later(delay, lambda: self._scheduled_drain(due))
 
-    def _scheduled_drain(self) -> None:
+    def _scheduled_drain(self, due: float) -> None:
+        if due != self._drain_due:
+            return  # superseded by an earlier drain, which ran (or will): it schedules what is left
         self._drain_due = None
         if self.drain():
             return  # throttled again: that entry asked for the next drain

@@ -124,8 +124,12 @@ class ServedEnvironment(RealtimeEnvironment):
         is on it reads the wall clock at the run's pace instead (never earlier than the last event), so records a
         request makes between steps carry the instant it was made, even when the firm's steps fall behind."""
         if self._on_the_wall:
-            return max(self._now, self._floor, self.env_start + (time.monotonic() - self.real_start) / self.factor)
+            return max(self._now, self._floor, self._scheduled_at(time.monotonic()))
         return max(self._now, self._floor)
+
+    def _scheduled_at(self, wall: float) -> float:
+        """The simulated instant the calendar's wall schedule puts at ``wall`` (a ``time.monotonic()`` reading)."""
+        return self.env_start + (wall - self.real_start) / self.factor
 
     def paced_now(self) -> float:
         """Where the calendar stands on its wall-clock schedule: between two events it moves on at the current
@@ -134,7 +138,7 @@ class ServedEnvironment(RealtimeEnvironment):
         waits out a 429 on its own timer finds tokens when it comes back, as one that waits on the firm's clock
         does in process, and a connector that keeps the firm holding gets none."""
         at = self._holding_since if self._holding_since is not None else time.monotonic()
-        return max(self.now, min(self.peek(), self.env_start + (at - self.real_start) / self.factor))
+        return max(self.now, min(self.peek(), self._scheduled_at(at)))
 
     def keep_wall_time(self, on: bool) -> None:
         """Read the time off the wall clock (on), or off the events again (off: never earlier than it last read)."""
@@ -159,8 +163,7 @@ class ServedEnvironment(RealtimeEnvironment):
         where the calendar stands on the wall clock (never past the next event), so no waited time is lost."""
         speed = min(self._speed, self.pace())
         if speed != self.speed:
-            reached = self.env_start + (time.monotonic() - self.real_start) / self.factor
-            self.env_start = max(self.now, min(reached, self.peek()))
+            self.env_start = max(self.now, min(self._scheduled_at(time.monotonic()), self.peek()))
             self.real_start = time.monotonic()
             self._running_at, self._factor = speed, 1.0 / speed
 
