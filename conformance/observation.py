@@ -183,7 +183,7 @@ class Observations:
         self.unsupported = frozenset(BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if subject.lacks(c))
         self._run = runner(subject, artifacts)
         self._runs: dict[str, Observation] = {}
-        self._pending: dict[str, Future[Observation]] = {}  # runs started by prefetch, not handed out yet
+        self._pending: dict[str, Future[Observation | None]] = {}  # runs started by prefetch, not handed out yet
         self.read: list[Observation] = []  # every run handed out since the caller last cleared it, in order
 
     def _hand_out(self, key: str) -> Observation:
@@ -214,15 +214,19 @@ class Observations:
         return name, load_scenario(path), path
 
     def _control_job(self, name: str) -> tuple[str, Scenario, Path]:
+        """The fault-free companion's run: a scenario without faults is its own."""
         path = self.scenario_file(name)
-        calm = load_scenario(path).model_copy(update={"faults": Faults()})
+        scenario = load_scenario(path)
+        if scenario.faults == Faults():
+            return name, scenario, path
+        calm = scenario.model_copy(update={"faults": Faults()})
         return "control:" + calm.model_dump_json(exclude={"name", "description"}), calm, path
 
     def _observed(self, key: str, scenario: Scenario, path: Path) -> Observation:
         if key not in self._runs:
             pending = self._pending.pop(key, None)
-            self._runs[key] = pending.result() if pending is not None else \
-                observe_with(scenario, path, self.seed, self._run)
+            made = pending.result() if pending is not None else None  # None: prefetch left it to be made here
+            self._runs[key] = made if made is not None else observe_with(scenario, path, self.seed, self._run)
         return self._hand_out(key)
 
     def of(self, name: str) -> Observation:
@@ -259,16 +263,57 @@ class Observations:
         return self._observed(*self._control_job(name))
 
     def prefetch(self, names: Iterable[str], workers: int) -> None:
-        """Start now, on ``workers`` threads, the runs of ``names`` and of their fault-free companions.
+        """Start now, on ``workers`` threads, the runs of ``names``; a fault-free companion only where needed.
 
         For a black-box connector, whose runs mostly wait on the wall clock
         and the connector's process, not on this one's CPU: the runs overlap,
-        and :meth:`of` and :meth:`control` wait for the one they need. The
-        runs are the ones :meth:`of` would make, so the verdict is the same.
+        and :meth:`of` and :meth:`control` wait for the one they need. A
+        fault requirement compares a run that has mismatches with its
+        scenario's fault-free companion (see
+        :func:`conformance.checks.evidence.caused_by_faults`), so the
+        companion is run right after its scenario, on the same thread, when
+        that run has a mismatch, and not at all otherwise. The runs are the
+        ones :meth:`of` and :meth:`control` would make, so the verdict is the
+        same. The largest firms start first, so that the longest run is
+        not the last to start.
         """
         pool = ThreadPoolExecutor(workers, thread_name_prefix="c2c-run")
-        for name in dict.fromkeys(names):
-            for key, scenario, path in (self._job(name), self._control_job(name)):
-                if key not in self._runs and key not in self._pending:
-                    self._pending[key] = pool.submit(observe_with, scenario, path, self.seed, self._run)
+        for name in sorted(dict.fromkeys(names), key=self._firm_days, reverse=True):  # the longest first
+            job, companion = self._job(name), self._control_job(name)
+            if job[0] in self._runs or job[0] in self._pending:
+                continue
+            made: Future[Observation | None] = Future()
+            self._pending[job[0]] = made
+            later: Future[Observation | None] | None = None
+            if companion[0] not in self._runs and companion[0] not in self._pending:
+                later = Future()
+                self._pending[companion[0]] = later
+            pool.submit(self._run_then_companion, job, made, companion, later)
         pool.shutdown(wait=False)
+
+    def _firm_days(self, name: str) -> int:
+        """Consultant-days the scenario simulates: what a served run's length follows."""
+        scenario = self._job(name)[1]
+        return scenario.firm.consultants * (scenario.months * 31 + scenario.settle_days)
+
+    def _run_then_companion(self, job: tuple[str, Scenario, Path], made: Future[Observation | None],
+                            companion: tuple[str, Scenario, Path], later: Future[Observation | None] | None) -> None:
+        """``job``'s run into ``made``; then, if it has a mismatch, its companion's into ``later``. A companion not
+        made is handed over as None: :meth:`control` makes it, should anything still ask for it."""
+        try:
+            observation = observe_with(job[1], job[2], self.seed, self._run)
+        except BaseException as exc:  # handed to the caller that waits for it
+            made.set_exception(exc)
+            if later is not None:
+                later.set_result(None)
+            return
+        made.set_result(observation)
+        if later is None:
+            return
+        if not observation.result.reconciliation.mismatches:
+            later.set_result(None)
+            return
+        try:
+            later.set_result(observe_with(companion[1], companion[2], self.seed, self._run))
+        except BaseException as exc:
+            later.set_exception(exc)

@@ -72,8 +72,13 @@ def oracle_findings(observation: Observation, rules: Iterable[str] | None = None
 CalmDayDefects = Callable[[], dict[tuple[str, str], list[str]]]
 
 
-def caused_by_faults(faulty: Observation, calm: Observation, calm_day_defects: CalmDayDefects = dict) -> Evidence:
+def caused_by_faults(faulty: Observation, calm: Callable[[], Observation],
+                     calm_day_defects: CalmDayDefects = dict) -> Evidence:
     """The mismatches the scenario's faults caused, and those no requirement judged without faults owns.
+
+    ``calm`` makes the same scenario's fault-free run; it is asked for only
+    when ``faulty`` has a mismatch (a clean run under faults needs no
+    comparison), so a connector that survives the faults is not run twice.
 
     A fault requirement asks "does the connector survive this fault?", not
     "does it bill correctly?" (the BILL family asks that). A mismatch the
@@ -88,7 +93,9 @@ def caused_by_faults(faulty: Observation, calm: Observation, calm_day_defects: C
     across a month end cannot bill on time, but it must still bill
     everything by the end.
     """
-    new = new_mismatches(faulty, calm)
+    if not faulty.result.reconciliation.mismatches:
+        return Evidence()
+    new = new_mismatches(faulty, calm())
     fresh = {id(m) for m in new}
     claimed = [m for m in new if m.rule not in INVOICING_RULES]
     owned_elsewhere: list[tuple[Mismatch, list[str]]] = []

@@ -101,7 +101,7 @@ def reproduce_commands(requirement: Requirement, ctx: CheckContext, evidence: Ev
 
 def survives(ctx: CheckContext, scenario: str) -> Evidence:
     """Whether the connector is as right under the scenario's faults as without them (see caused_by_faults)."""
-    return caused_by_faults(ctx.observations.of(scenario), ctx.observations.control(scenario),
+    return caused_by_faults(ctx.observations.of(scenario), lambda: ctx.observations.control(scenario),
                             lambda: calm_day_defects(ctx))
 
 

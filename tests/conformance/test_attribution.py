@@ -34,7 +34,7 @@ def test_a_billing_defect_is_not_blamed_on_lost_responses() -> None:
     assert len(calm.result.reconciliation.mismatches) > 10  # the defect shows on a good day too
     # the billing scenario's requirements claim these defects (as C2C-BILL-002 does in a session)
     claimed = {defect_of(m): ["C2C-BILL-002"] for m in calm.result.reconciliation.mismatches}
-    assert caused_by_faults(faulty, calm, lambda: claimed).findings == []
+    assert caused_by_faults(faulty, lambda: calm, lambda: claimed).findings == []
 
 
 def same_work(path: Path) -> tuple[int, int, int]:
