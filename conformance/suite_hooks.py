@@ -107,7 +107,7 @@ BLACK_BOX_RUNS_AT_ONCE = 4  # a black-box run mostly waits (on the wall clock an
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A black-box connector's scenario runs start now, several at once, for the requirements selected."""
     certification = session.config.stash.get(CERTIFICATION, None)
-    if certification is None or not certification.subject.black_box:
+    if certification is None or not certification.subject.black_box or session.config.option.collectonly:
         return
     chosen = [BY_ID[r] for item in session.items if (r := _selected_requirement(item)) is not None]
     # A load run is made when its requirement is judged, on its own: overlapping it would load the machine, not
