@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import signal
 import sys
 import time
 import traceback
@@ -57,6 +58,14 @@ def _load_error(exc: ConnectorLoadError) -> str:
         return f"connector: {exc}"
     where, _ = connector_traceback(exc.__cause__)
     return f"connector: {exc} (at {where})"
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a CI runner's timeout, ``docker stop``, ``kill``) stops a served run as Ctrl-C does: the server,
+    the connector's process and locust are stopped on the way out, none left running."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -323,6 +332,7 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
     from mocks.server import ServerError
     from simulator.served import serve as run_served
 
+    _stop_on_sigterm()
     if connector_url is not None and connector_cmd is not None:
         fail("--connector-url and --connector-cmd both name the connector; give one")
         sys.exit(2)
@@ -362,7 +372,7 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
         fail(f"cannot serve on {host}:{port}: {exc}")
         sys.exit(2)
     except KeyboardInterrupt:
-        fail("interrupted; the server is stopped", label="stopped:")
+        fail("interrupted; the server and any --connector-cmd connector are stopped", label="stopped:")
         sys.exit(130)
     except Exception as error:  # a bug of the harness: one line here, the traceback in a file (as simulate does)
         import tempfile
@@ -921,6 +931,8 @@ def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float
     """
     from simulator.load import END_TO_END, REFERENCE_COMMAND, LoadPlan, opening, run_load
     from simulator.locust_run import LoadProfile
+
+    _stop_on_sigterm()
 
     try:
         parsed = load_scenario(scenario)

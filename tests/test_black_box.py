@@ -20,10 +20,12 @@ so the test can fail.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conformance.checks.replay import unfinished_at_a_crash
@@ -115,3 +117,27 @@ def test_serve_refuses_two_connectors(tmp_path: Path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 2
     assert "give one" in done.stderr
+
+
+def test_a_terminated_serve_leaves_no_connector_running(tmp_path: Path) -> None:
+    """SIGTERM (a CI runner's timeout, ``docker stop``) stops ``c2c serve`` as Ctrl-C does: its connector's
+    process is stopped too, and the command says so on one line."""
+    small = ROOT / "conformance" / "scenarios" / "small_firm.yaml"
+    work = tmp_path / "work"
+    process = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", str(small), "--speed", "86400",
+                                "--port", "0", "--connector-cmd", REFERENCE, "--work-dir", str(work)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:  # announced once the connector answers its health check
+            if "client_id" in line:
+                break
+        listen = re.search(r"reference connector on (\S+:\d+)", (work / "connector.stderr.log").read_text())[1]
+        assert httpx.get(f"http://{listen}/healthz").status_code == 200
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("stopped: interrupted"), stderr
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://{listen}/healthz", timeout=2)
