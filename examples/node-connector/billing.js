@@ -10,56 +10,95 @@ export class SetAside extends Error {
 }
 
 const WRITER = 'c2c-node';
+const LIST_INVOICES_FROM = 10; // documents waiting for their write-back: from this many on, list them (one request a page)
 const codePoints = (s, max) => Array.from(s ?? '').slice(0, max).join('');
 
 export class Billing {
-  constructor({ api, store, log }) {
-    Object.assign(this, { api, store, log });
+  constructor({ api, store, outbox, log }) {
+    Object.assign(this, { api, store, outbox, log });
     this.projectContract = new Map(); // PSA project id -> contract id (only valid ones are cached)
+    this.postedInvoices = new Map(); // invoice id -> the posted document, read by a list, until its todo runs
   }
 
   // ---- master data ------------------------------------------------------
 
-  /** Bring the ERP customer of a CRM account to the account's current data; returns its id. */
-  async syncAccount(accountId, { create = true } = {}) {
+  /** The ERP customer of a CRM account as far as we know it: {id, v (the account version it was brought to)}. */
+  customer(accountId) {
+    const c = this.store.get(`cust:${accountId}`);
+    return typeof c === 'string' ? { id: c } : c ?? null;
+  }
+
+  /**
+   * Bring the ERP customer of a CRM account to the account's current data; returns its id. Creating it costs one
+   * ERP request (the Idempotency-Key answers a retry); an account version we brought it to already costs none.
+   */
+  async syncAccount(accountId) {
     const { api, store } = this;
     const acc = (await api.get('crm', `/accounts/${accountId}`)).data;
     const wanted = {
       name: codePoints(acc.legal_name, 40), legal_name: acc.legal_name, tax_id: acc.tax_id,
       billing_address: acc.billing_address,
     };
-    let id = store.get(`cust:${accountId}`);
-    if (!id) {
-      const found = await api.list('erp', '/customers', { external_ref: accountId });
-      if (found.length) id = found[0].id;
-      else if (!create) return null;
-      else {
-        const res = await api.call('erp', 'POST', '/customers', {
-          key: `${WRITER}:customer:${accountId}`,
-          body: { external_ref: accountId, ...wanted, tax_jurisdiction: acc.tax_jurisdiction, currency: acc.currency },
-        });
-        if (res.status === 422 && res.data?.field === 'tax_jurisdiction') {
-          throw new SetAside(`account ${accountId}: no ERP tax profile for ${acc.tax_jurisdiction}`);
-        }
-        if (res.status !== 201) throw new ApiError(res, `create customer for ${accountId}`);
-        store.put({ [`cust:${accountId}`]: res.data.id });
-        return res.data.id;
-      }
-      store.put({ [`cust:${accountId}`]: id });
+    const known = this.customer(accountId);
+    if (!known) {
+      const made = await this.#create('customer', accountId, '/customers', { external_ref: accountId }, () => ({
+        external_ref: accountId, ...wanted, tax_jurisdiction: acc.tax_jurisdiction, currency: acc.currency,
+      }));
+      store.put({ [`cust:${accountId}`]: made.created ? { id: made.id, v: acc.version } : { id: made.id } });
+      if (made.created) return made.id;
+      return this.syncAccount(accountId); // found by the look-up: bring it to the account's data
     }
+    if (known.v !== undefined && known.v >= acc.version) return known.id;
     // PATCH what differs, guarded by the version we read (412: someone edited first; re-read).
     for (let attempt = 0; attempt < 5; attempt++) {
-      const res = await api.get('erp', `/customers/${id}`);
+      const res = await api.get('erp', `/customers/${known.id}`);
       const patch = {};
       for (const [k, v] of Object.entries(wanted)) {
         if (JSON.stringify(res.data[k]) !== JSON.stringify(v)) patch[k] = v;
       }
-      if (!Object.keys(patch).length) return id;
-      const up = await api.call('erp', 'PATCH', `/customers/${id}`, { body: patch, ifMatch: res.headers.get('etag') });
-      if (up.status === 200) return id;
-      if (up.status !== 412) throw new ApiError(up, `patch customer ${id}`);
+      if (Object.keys(patch).length) {
+        const up = await api.call('erp', 'PATCH', `/customers/${known.id}`, { body: patch, ifMatch: res.headers.get('etag') });
+        if (up.status === 412) continue;
+        if (up.status !== 200) throw new ApiError(up, `patch customer ${known.id}`);
+      }
+      store.put({ [`cust:${accountId}`]: { id: known.id, v: acc.version } });
+      return known.id;
     }
-    throw new SetAside(`customer ${id}: still conflicting after 5 attempts`);
+    throw new SetAside(`customer ${known.id}: still conflicting after 5 attempts`);
+  }
+
+  /**
+   * Create an ERP customer or billing project in ONE request, with no look-up first: the Idempotency-Key
+   * (`c2c-node:KIND:SOURCE`) makes a retry replay the first answer. An intent (`new:KIND:SOURCE`) is stored
+   * before the POST and cleared with the answer; only when one is left over (a kill, or a timeout we never saw
+   * answered) is the ERP looked up first (`lookup` query), in case the key has expired since. Resolves to
+   * {id, created}.
+   */
+  async #create(kind, sourceId, path, lookup, body) {
+    const { api, store } = this;
+    const intent = `new:${kind}:${sourceId}`;
+    if (store.has(intent)) {
+      const [found] = await api.list('erp', path, lookup);
+      if (found) { store.put({ [intent]: null }); return { id: found.id, created: false }; }
+    } else {
+      store.put({ [intent]: 1 });
+    }
+    let res;
+    try {
+      res = await api.call('erp', 'POST', path, { key: `${WRITER}:${kind}:${sourceId}`, body: body() });
+    } catch (err) {
+      if (err.kind === 'throttled') store.put({ [intent]: null }); // refused before anything was written
+      throw err;
+    }
+    if (res.status === 201) {
+      store.put({ [intent]: null });
+      return { id: res.data.id, created: true };
+    }
+    store.put({ [intent]: null }); // a problem answer: nothing was written
+    if (kind === 'customer' && res.status === 422 && res.data?.field === 'tax_jurisdiction') {
+      throw new SetAside(`account ${sourceId}: no ERP tax profile for ${body().tax_jurisdiction}`);
+    }
+    throw new ApiError(res, `create ${kind} for ${sourceId}`);
   }
 
   // ---- contracts --------------------------------------------------------
@@ -81,22 +120,13 @@ export class Billing {
     }
     let bp = store.get(`bp:${contractId}`);
     if (!bp) {
-      const found = await api.list('erp', '/billing-projects', { contract_ref: contractId });
-      let data = found[0];
-      if (!data) {
-        // The account's own todo keeps its customer up to date: here it only has to exist.
-        const customerId = store.get(`cust:${c.account_id}`) ?? await this.syncAccount(c.account_id);
-        const made = await api.call('erp', 'POST', '/billing-projects', {
-          key: `${WRITER}:billing-project:${contractId}`,
-          body: {
-            customer_id: customerId, legal_entity: c.legal_entity, contract_ref: contractId, currency: c.currency,
-            name: codePoints(c.title, 255), payment_terms_days: c.payment_terms_days ?? 30,
-          },
-        });
-        if (made.status !== 201) throw new ApiError(made, `create billing project for ${contractId}`);
-        data = made.data;
-      }
-      bp = { id: data.id, currency: data.currency };
+      // The account's own todo keeps its customer up to date: here it only has to exist.
+      const customerId = this.customer(c.account_id)?.id ?? await this.syncAccount(c.account_id);
+      const made = await this.#create('billing-project', contractId, '/billing-projects', { contract_ref: contractId }, () => ({
+        customer_id: customerId, legal_entity: c.legal_entity, contract_ref: contractId, currency: c.currency,
+        name: codePoints(c.title, 255), payment_terms_days: c.payment_terms_days ?? 30,
+      }));
+      bp = { id: made.id, currency: c.currency };
       store.put({ [`bp:${contractId}`]: bp });
     }
     if (!store.has(`psa:${contractId}`)) {
@@ -133,7 +163,7 @@ export class Billing {
 
   forgetProject(projectId) { this.projectContract.delete(projectId); }
 
-  /** Work seen per contract, so an amendment can re-value all of it: a key for `notes` (written by settleAll). */
+  /** Work seen per contract, so an amendment can re-value all of it: a key for `notes` (written with the unit's wants). */
   remember(contractId, kind, id, notes) {
     const key = `doc:${contractId}:${kind}:${id}`;
     if (!this.store.has(key)) notes[key] = 1;
@@ -185,7 +215,7 @@ export class Billing {
     for (const gone of known.filter((l) => !current.includes(l))) {
       plans.push([`psa:timesheet_line/${gone}`, null]); // removed by an adjustment: worth 0
     }
-    await this.settleAll(`timesheet:${id}`, plans, notes);
+    this.outbox.want(plans, notes); // written to the ERP by the outbox, with every other unit's charges
     if (problems.length) throw problems[0];
   }
 
@@ -210,83 +240,30 @@ export class Billing {
         };
       }
     }
-    await this.settleAll(`expense:${id}`, [[`psa:expense/${id}`, want]], notes);
-  }
-
-  /**
-   * Settle the items of one unit of work (a timesheet, an expense) in as few ERP requests as can be: each
-   * open charge that must go is reversed on its own (a 409 "already reversed" is then done, not a failed
-   * batch), and every new charge goes in ONE `POST /charge-batches` (all or nothing). The batch is recorded
-   * (`batch:UNIT`, its Idempotency-Key `c2c-node:batch:UNIT:SEQ` and exact body) BEFORE it is posted and
-   * cleared with its results in one put, so after a kill or a lost answer the same batch is re-sent under
-   * the same key first (the ERP replays it) and only then is the unit planned again from current state.
-   * `notes` (what the unit learnt about its source) is stored with the batch, or on its own without one: an
-   * fsync fewer per unit.
-   */
-  async settleAll(unit, plans, notes = {}) {
-    const { store } = this;
-    const batchKey = `batch:${unit}`;
-    const unfinished = store.get(batchKey);
-    if (unfinished) await this.#postBatch(batchKey, unfinished, true);
-    const fresh = [];
-    for (let [item, want] of plans) {
-      const rec = store.get(`item:${item}`) ?? { open: null };
-      if (want && want.amount <= 0) want = null;
-      if (rec.open && want && sameCharge(rec.open, want)) continue;
-      if (rec.open) await this.#reverse(item, rec);
-      if (want) fresh.push([item, want]);
-    }
-    if (!fresh.length) {
-      if (Object.keys(notes).length) store.put(notes);
-      return;
-    }
-    const seq = (store.get(`bseq:${unit}`) ?? 0) + 1;
-    const batch = { key: `${WRITER}:batch:${unit}:${seq}`, items: fresh.map(([item]) => item), charges: fresh.map(([, w]) => w) };
-    store.put({ ...notes, [batchKey]: batch, [`bseq:${unit}`]: seq });
-    await this.#postBatch(batchKey, batch, false);
-  }
-
-  async #postBatch(batchKey, batch, resent) {
-    const { api, store } = this;
-    const res = await api.call('erp', 'POST', '/charge-batches', { key: batch.key, body: { charges: batch.charges } });
-    if (resent) {
-      this.log(`re-sent unfinished batch ${batch.key}: ${res.status}`
-        + (res.headers.get('idempotent-replayed') === 'true' ? ' (replayed by the ERP: it was committed before the kill)' : ''));
-    }
-    if (res.status !== 201) {
-      store.put({ [batchKey]: null }); // refused as a whole (all or nothing): nothing of it was written
-      throw new ApiError(res, `charge batch ${batch.key}`);
-    }
-    const changes = { [batchKey]: null };
-    batch.items.forEach((item, i) => {
-      const rec = store.get(`item:${item}`) ?? { open: null };
-      rec.open = { ...batch.charges[i], id: res.data.data[i].id };
-      changes[`item:${item}`] = rec;
-    });
-    store.put(changes);
-  }
-
-  /** Reverse an item's open charge under the key `c2c-node:reversal:CHARGE_ID` (409: already reversed). */
-  async #reverse(item, rec) {
-    const o = rec.open;
-    const res = await this.api.call('erp', 'POST', '/charges', {
-      key: `${WRITER}:reversal:${o.id}`,
-      body: {
-        billing_project_id: o.billing_project_id, charge_date: o.charge_date, currency: o.currency,
-        description: `Reversal of ${o.id}`, quantity: '1', unit_price: -o.amount, amount: -o.amount,
-        lineage: o.lineage, reversal_of: o.id,
-      },
-    });
-    if (res.status !== 201 && res.status !== 409) throw new ApiError(res, `reverse ${o.id} of ${item}`);
-    rec.open = null;
-    this.store.put({ [`item:${item}`]: rec });
+    this.outbox.want([[`psa:expense/${id}`, want]], notes);
   }
 
   // ---- write-back -------------------------------------------------------
 
-  /** Write a posted document's number back to every PSA item on its positive lines. */
-  async processInvoice(id) {
-    const inv = (await this.api.get('erp', `/invoices/${id}`)).data;
+  /**
+   * Write a posted document's number back to every PSA item on its positive lines. Reading the document takes an
+   * ERP request, after the charges (priority 2). When many documents wait (`waiting()`: the ids of the invoice
+   * todos, as after a billing run), one list of the posted documents (500 a page) reads them all: a posted
+   * document never changes, so it is kept until its todo runs.
+   */
+  async processInvoice(id, waiting = () => new Set()) {
+    let inv = this.postedInvoices.get(id);
+    if (!inv) {
+      const ids = waiting();
+      if (ids.size >= LIST_INVOICES_FROM) {
+        for (const doc of await this.api.list('erp', '/invoices', { status: 'posted' }, { prio: 2 })) {
+          if (ids.has(doc.id)) this.postedInvoices.set(doc.id, doc);
+        }
+        inv = this.postedInvoices.get(id);
+      }
+    }
+    inv ??= (await this.api.get('erp', `/invoices/${id}`, { prio: 2 })).data;
+    this.postedInvoices.delete(id);
     if (inv.status !== 'posted') return;
     const stamp = `${inv.posted_at}|${inv.number}`;
     const items = new Map();
@@ -314,11 +291,4 @@ export function rateOn(rateCard, role, date) {
     if (e.role === role && e.effective_from <= date && (!best || e.effective_from >= best.effective_from)) best = e;
   }
   return best?.rate;
-}
-
-function sameCharge(open, want) {
-  return open.amount === want.amount && open.unit_price === want.unit_price && open.quantity === want.quantity
-    && open.billing_project_id === want.billing_project_id && open.charge_date === want.charge_date
-    && open.lineage.approval_id === want.lineage.approval_id
-    && open.lineage.source_version === want.lineage.source_version;
 }

@@ -12,6 +12,7 @@ import { Api, urgent } from './api.js';
 import { Billing } from './billing.js';
 import { Inbox } from './inbox.js';
 import { Feeds } from './feeds.js';
+import { Outbox } from './outbox.js';
 
 const env = (name, fallback) => {
   const v = process.env[name] ?? fallback;
@@ -34,7 +35,9 @@ const wall = (simSeconds, min, max) => Math.min(max, Math.max(min, (simSeconds /
 const log = (...a) => console.log(new Date().toISOString(), ...a);
 const store = new Store(env('C2C_STATE_DIR'));
 const api = new Api({ urls, clientId: env('C2C_CLIENT_ID'), clientSecret: env('C2C_CLIENT_SECRET'), scale: SCALE, log });
-const billing = new Billing({ api, store, log });
+// Every charge and reversal goes through the outbox: one ERP request per batch of up to 500, across units of work.
+const outbox = new Outbox({ api, store, log, backoff: (tries) => wall(60 * 2 ** Math.min(tries, 9), 5, 6 * 3600 * 1000) });
+const billing = new Billing({ api, store, outbox, log });
 
 // ---- what each todo does --------------------------------------------------
 
@@ -60,14 +63,15 @@ async function handle(kind, id) {
     }
     case 'timesheet': return billing.processTimesheet(id);
     case 'expense': return billing.processExpense(id);
-    case 'invoice': return billing.processInvoice(id);
+    case 'invoice': return billing.processInvoice(id, () => inbox.idsOf('invoice'));
     case 'project': return billing.forgetProject(id);
   }
 }
 
 // Work that failed waits 1 simulated minute, doubling, at most 6 simulated hours (at least 5 ms of wall time).
 const inbox = new Inbox({ store, handle, log, backoff: (tries) => wall(60 * 2 ** Math.min(tries, 9), 5, 6 * 3600 * 1000) });
-const feeds = new Feeds({ api, store, inbox, routes: ROUTES, log });
+// The ERP's feed (only write-back events come from it) is read only when the ERP has nothing better to do.
+const feeds = new Feeds({ api, store, inbox, routes: ROUTES, log, spare: ['erp'] });
 
 // Background workers take what is due later (retries after a backoff, work the feeds found), side by side.
 const WORKERS = 4;
@@ -90,10 +94,14 @@ function feedFor(eventTime) {
   return feeds.poll(['psa']);
 }
 
+// The CRM's, CLM's and PSA's feeds every 2 simulated hours; the ERP's (write-back events only) every 6, and only
+// while no charge is waiting to be written: its quota is for charges.
 async function poller() {
   for (;;) {
     await new Promise((r) => setTimeout(r, wall(2 * POLL_SIM_S, 15, 300000)));
-    await urgent.run(true, () => feeds.poll());
+    const systems = ['crm', 'clm', 'psa'];
+    if (!outbox.hasWork() && !(Date.now() - (feeds.readAt.erp ?? 0) < wall(6 * POLL_SIM_S, 45, 900000))) systems.push('erp');
+    await urgent.run(true, () => feeds.poll(systems));
   }
 }
 
@@ -143,7 +151,7 @@ const server = http.createServer((req, res) => {
   const reply = (status, obj) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(obj)); };
   const path = new URL(req.url, 'http://x').pathname;
   if (req.method === 'GET' && path === '/healthz') {
-    return reply(200, { ok: true, todos: inbox.size, subscriptions: [...Object.keys(ROUTES), ...HEARTBEATS] }); // only these are sent
+    return reply(200, { ok: true, todos: inbox.size, charges: outbox.pending.size, subscriptions: [...Object.keys(ROUTES), ...HEARTBEATS] }); // only these are sent
   }
   const m = path.match(/^\/webhooks\/(crm|clm|psa|erp)$/);
   if (!m) return reply(404, { error: 'not found' });
@@ -164,9 +172,20 @@ const server = http.createServer((req, res) => {
 // served firm waits for that, not for our first requests.
 await api.warmUp();
 const restored = inbox.size;
+outbox.run(); // forever: the charges, from here on (and a batch a killed instance left, first)
 await urgent.run(true, () => inbox.runAll(inbox.fresh(), { until: Date.now() + 2 * HURRY_MS }));
+await outbox.settle(Date.now() + 2 * HURRY_MS);
 server.listen(PORT, HOST, () => {
   log(`c2c node connector listening on ${HOST}:${PORT}; ${restored} todo(s) restored, ${inbox.size} left; time scale ${SCALE}`);
   for (let i = 0; i < WORKERS; i++) inbox.work();
   poller();
 });
+
+// Every 10 s of wall time, if anything changed: what the ERP quota went on.
+let reported = '';
+setInterval(() => {
+  const { requests, refused } = api.sent.erp;
+  const line = `erp: ${requests} requests (${refused} answered 429), ${outbox.batches} charge batches carrying `
+    + `${outbox.written} charges; ${outbox.pending.size} item(s) waiting, ${inbox.size} todo(s)`;
+  if (line !== reported) log((reported = line));
+}, 10000).unref();

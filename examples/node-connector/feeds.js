@@ -4,15 +4,20 @@
 // stored in one append with the cursor that follows them. A cursor the feed
 // no longer holds (410) means events were lost for good: resynchronise from
 // current state, then read on from the head.
+//
+// A `spare` system's feed (the ERP's: its quota is for charges) is read only
+// when that system is idle: its read is polite (api.js) and gives up, to be
+// tried at the next poll, rather than wait its turn.
 
 export class Feeds {
   /** @param {{api: import('./api.js').Api, store: import('./store.js').Store, inbox: import('./inbox.js').Inbox,
-   *           routes: Record<string, string>, log: Function}} o */
-  constructor({ api, store, inbox, routes, log }) {
-    Object.assign(this, { api, store, inbox, routes, log });
+   *           routes: Record<string, string>, log: Function, spare?: string[]}} o */
+  constructor({ api, store, inbox, routes, log, spare = [] }) {
+    Object.assign(this, { api, store, inbox, routes, log, spare });
     this.types = {};
     for (const type of Object.keys(routes)) (this.types[type.split('.')[0]] ??= []).push(type);
     this.reads = {}; // system -> its read under way
+    this.readAt = {}; // system -> when (wall ms) a read of its feed last reached the head
   }
 
   /**
@@ -30,8 +35,9 @@ export class Feeds {
   async #read(sys) {
     let cursor = this.store.get(`cursor:${sys}`) ?? '';
     const added = [];
+    const polite = this.spare.includes(sys);
     for (;;) {
-      const res = await this.api.call(sys, 'GET', '/events', { query: { after: cursor, limit: 1000, types: this.types[sys].join(',') } });
+      const res = await this.api.call(sys, 'GET', '/events', { polite, query: { after: cursor, limit: 1000, types: this.types[sys].join(',') } });
       if (res.status === 410) {
         this.log(`${sys} feed expired our cursor ${cursor}: resynchronising from current state`);
         added.push(...await this.#resync(sys, res.data.head_cursor));
@@ -41,16 +47,17 @@ export class Feeds {
       if (res.status !== 200) throw new Error(`${sys} feed: ${res.status} ${res.data?.detail}`);
       // A feed event's id is its webhook's id: skip what a webhook already brought in.
       const missed = res.data.data.filter((e) => this.routes[e.type] && !this.store.has(`seen:${e.id}`));
-      if (!missed.length && res.data.next_cursor === cursor) return added;
+      if (!missed.length && res.data.next_cursor === cursor) { this.readAt[sys] = Date.now(); return added; }
       cursor = res.data.next_cursor;
       const seen = Object.fromEntries(missed.map((e) => [`seen:${e.id}`, 1]));
       added.push(...this.inbox.add(missed.map((e) => [this.routes[e.type], e.entity_id]), { ...seen, [`cursor:${sys}`]: cursor }));
-      if (!res.data.data.length) return added;
+      if (!res.data.data.length) { this.readAt[sys] = Date.now(); return added; }
     }
   }
 
   async #resync(sys, headCursor) {
-    const ids = async (path, query) => (await this.api.list(sys, path, query)).map((e) => e.id);
+    const opts = this.spare.includes(sys) ? { prio: 2 } : {};
+    const ids = async (path, query) => (await this.api.list(sys, path, query, opts)).map((e) => e.id);
     const items = [];
     if (sys === 'crm') for (const id of await ids('/accounts')) items.push(['account', id]);
     if (sys === 'clm') for (const id of await ids('/contracts')) items.push(['contract', id]);

@@ -33,6 +33,12 @@ export class Inbox {
 
   has(key) { return this.todos.has(key); }
 
+  /** The ids of the todos of one kind. */
+  idsOf(kind) {
+    const prefix = `todo:${kind}:`;
+    return new Set([...this.todos.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
+  }
+
   /** Durably add one todo per [kind, id] (with `extra` keys in the same append); returns their keys. */
   add(items, extra = {}) {
     const changes = { ...extra };

@@ -36,6 +36,8 @@ export class Store {
 
   get(key) { const v = this.map.get(key); return v === undefined ? undefined : structuredClone(v); }
   has(key) { return this.map.has(key); }
+  /** The stored value itself, not a copy: read it, never change it. */
+  peek(key) { return this.map.get(key); }
 
   /** Entries whose key starts with prefix, as [key, value] pairs (copies). */
   *scan(prefix) {
