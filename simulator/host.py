@@ -35,6 +35,7 @@ from mocks.core.clock import Clock, iso
 from mocks.core.faults import ProcessKilled
 from mocks.core.webhooks import Delivery
 from mocks.systems import Systems
+from simulator.connector_client import ConnectorClient
 from simulator.contract import Connector, ConnectorFactory, Runtime, Storage
 from simulator.runtime import ConnectorLoadError, SimulatedScheduler, build_connector
 from simulator.storage import MemoryStorage
@@ -176,30 +177,6 @@ class ConnectorFault:
             return counts
         return {**counts, "first": {"error": self.error, "message": self.message, "where": self.where,
                                     "at": self.first_at, "traceback": self.traceback}}
-
-
-class SetCookieIgnored(httpx.Cookies):
-    """Cookies the connector sends but never takes from a response: the systems set none, and looking (httpx
-    builds a urllib request and response for its cookie jar to read) was about 3% of a run's CPU."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class ConnectorClient(httpx.Client):
-    """httpx's client, its cookie store a :class:`SetCookieIgnored` whatever is assigned to ``cookies``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.cookies = self._cookies
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._cookies
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        self._cookies = SetCookieIgnored(cookies)
 
 
 class ConnectorHost:

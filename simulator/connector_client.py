@@ -1,0 +1,134 @@
+"""The connector's HTTP client in a simulated run: httpx's own, minus work it repeats on every call.
+
+A connector in a year-long run makes hundreds of thousands of calls, most of them to a few dozen URLs. httpx
+parses and validates each URL afresh (and again once its query parameters are added), and copies and
+re-normalises a request's headers three times while it builds it; together with reading every response for
+cookies, that was the largest cost of a run after the systems' own work. :class:`ConnectorClient` is an
+``httpx.Client`` that does the same with less:
+
+- a URL, with its query parameters, is parsed once and then reused (the most recent :data:`KEPT_URLS` of
+  them). An ``httpx.URL`` is immutable, so the one reused is equal in every part to the one httpx would parse
+  again; a change of the client's ``base_url`` or ``params`` forgets them all.
+- a request made of a URL, query parameters, headers and a JSON or form body (what a connector sends; not raw
+  ``content``, ``files``, ``cookies``, a per-request ``timeout`` or ``extensions``) has its headers merged and
+  completed in one pass, by httpx's own rules: the ``httpx.Request`` is the one ``httpx.Client.build_request``
+  builds, the same method, URL, headers in the same order, body byte for byte and extensions
+  (tests/test_connector_client.py compares the two). Any other request is built by httpx itself.
+- a response is never read for cookies (:class:`SetCookieIgnored`): the systems set none; what the connector
+  sets itself is still sent.
+
+Sending is httpx's own, and so is everything the transport does: which system answers, faults, the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from httpx._content import encode_request  # what httpx.Request encodes a body with: the same bytes and headers
+
+KEPT_URLS = 1024  # parsed URLs kept; a run's recurring ones (feeds, tokens, batches) are far fewer
+KEYED_TYPES = (str, int)  # query parameter values a kept URL is found by (``type(value)``: a bool is not kept)
+BODY_METHODS = ("POST", "PUT", "PATCH")  # an empty body of these is sent with Content-Length: 0, as httpx does
+
+
+class SetCookieIgnored(httpx.Cookies):
+    """Cookies the connector sends but never takes from a response: the systems set none, and looking (httpx
+    builds a urllib request and response for its cookie jar to read) was about 3% of a run's CPU."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class ParsedUrls:
+    """The URLs one client parsed lately, by the text and query parameters they were given as.
+
+    Only what httpx would parse the same way again is kept: an absolute URL, with its parameters (if any) given
+    as a ``dict`` of text names and text or integer values (``1 == True == 1.0``, so a key taking any number
+    would let two spellings share one entry), for one ``base_url`` and no client-wide parameters
+    (:meth:`ConnectorClient.build_request` asks only then).
+    """
+
+    def __init__(self, capacity: int = KEPT_URLS) -> None:
+        self.capacity = capacity
+        self._urls: dict[Any, httpx.URL] = {}
+        self._base: httpx.URL | None = None
+
+    def get(self, client: ConnectorClient, url: str, params: Any) -> httpx.URL | None:
+        """The URL ``client.build_request(method, url, params=params)`` sends to, or None if it is not one kept."""
+        if client.base_url is not self._base:  # the client's base changed: every URL merged with the old one goes
+            self._urls.clear()
+            self._base = client.base_url
+        if params is None:
+            key: Any = url
+        elif type(params) is dict and all(type(k) is str and type(v) in KEYED_TYPES for k, v in params.items()):
+            key = (url, tuple(params.items()))
+        else:
+            return None
+        parsed = self._urls.get(key)
+        if parsed is None:
+            parsed = client.parse_url(url, params)
+            if parsed is None:
+                return None
+            if len(self._urls) >= self.capacity:
+                del self._urls[next(iter(self._urls))]  # the oldest kept
+            self._urls[key] = parsed
+        return parsed
+
+
+class ConnectorClient(httpx.Client):
+    """httpx's client, building its requests with less work (see the module's docstring); its cookie store a
+    :class:`SetCookieIgnored` whatever is assigned to ``cookies``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = self._cookies
+        self._parsed = ParsedUrls()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._cookies = SetCookieIgnored(cookies)
+
+    def parse_url(self, url: str, params: Any) -> httpx.URL | None:
+        """``url`` merged with the base URL and ``params`` added, as httpx builds it; None for a relative result."""
+        merged = self._merge_url(url)
+        if merged.is_relative_url:
+            return None
+        params = self._merge_queryparams(params)
+        return merged if params is None else httpx.URL(merged, params=params)
+
+    def build_request(self, method: str, url: httpx.URL | str, *, content: Any = None, data: Any = None,
+                      files: Any = None, json: Any = None, params: Any = None, headers: Any = None,
+                      cookies: Any = None, timeout: Any = httpx.USE_CLIENT_DEFAULT,
+                      extensions: Any = None) -> httpx.Request:
+        """httpx's ``Client.build_request``: the same request, built in one pass when it is a plain one."""
+        plain = (content is None and files is None and cookies is None and extensions is None
+                 and timeout is httpx.USE_CLIENT_DEFAULT and isinstance(url, str)
+                 and (data is None or isinstance(data, Mapping)) and not self.params and not self.cookies)
+        target = self._parsed.get(self, url, params) if plain else None
+        if target is None:
+            return super().build_request(method, url, content=content, data=data, files=files, json=json,
+                                         params=params, headers=headers, cookies=cookies, timeout=timeout,
+                                         extensions=extensions)
+        # What Client.build_request and Request.__init__ do to a plain request, in one pass over one Headers.
+        merged = self._merge_headers(headers)
+        body_headers, stream = encode_request(data=data, json=json)
+        for key, value in body_headers.items():
+            if key.lower() == "transfer-encoding" and "Content-Length" in merged:
+                continue
+            merged.setdefault(key, value)
+        method = method.upper()
+        auto: list[tuple[bytes, bytes]] = []
+        if "Host" not in merged and target.host:
+            auto.append((b"Host", target.netloc))
+        if method in BODY_METHODS and "Content-Length" not in merged and "Transfer-Encoding" not in merged:
+            auto.append((b"Content-Length", b"0"))
+        request = httpx.Request(method, target, headers=auto + merged.raw, stream=stream,
+                                extensions={"timeout": self.timeout.as_dict()})
+        request.read()  # as httpx loads a request's body when it builds it
+        return request
