@@ -36,9 +36,12 @@ const KILL_RATE = Number(process.env.NODE_CONNECTOR_TEST_KILL_RATE ?? 0);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // After a 429 whose Retry-After is 0 ("soon": a served firm's limit, per simulated second, tells its waits in whole
-// wall seconds, rounded down) we still wait 2 ms, doubling while the system keeps refusing, at most 100 ms.
+// wall seconds, rounded down) we still wait 2 ms, doubling while the system keeps refusing, at most 16 ms. No more:
+// a served firm slows its calendar only until 20 ms after our last 429 and then runs at full speed, where 100 ms
+// are hours. A limit may refuse us many times in a row while the firm stands still (for a webhook we are handling):
+// with a ceiling of 100 ms, one approval of a full core run's load scenario waited four simulated hours.
 const THROTTLE_FLOOR_MS = 2;
-const THROTTLE_CEILING_MS = 100;
+const THROTTLE_CEILING_MS = 16;
 
 /**
  * Who may send to one system, and when. Until the system first answers 429 anyone may, at once. From then on
@@ -181,6 +184,7 @@ export class Api {
         // certification's speed) means "soon": a few milliseconds, doubling while the system keeps refusing,
         // and never less than it said. Until then the system gets nothing from any caller (the gate).
         const n = (this.refusals[sys] = (this.refusals[sys] ?? 0) + 1);
+        if (n === 8 || n === 64 || n === 512) this.log(`${sys}: ${n} 429s in a row`);
         const told = retryAfter > 0 ? retryAfter * 1000 + 5 : 0; // + 5 ms: timers may fire a hair early
         gate.refuse(Date.now() + Math.max(told, Math.min(THROTTLE_CEILING_MS, THROTTLE_FLOOR_MS * 2 ** (n - 1))));
         gate.release();

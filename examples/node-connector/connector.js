@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // A time-and-materials-only c2c connector: plain Node.js 20, no dependencies.
 //
-//   webhook ──verify──▶ durable inbox (todo:KIND:ID) ──▶ done in the handler ──▶ ERP / PSA
-//   change feeds (polled) ──────────┘                 └──▶ workers: retries, what the feeds found
+//   webhook ──verify──▶ durable inbox (todo:KIND:ID) ──▶ done in the handler ──▶ ERP set-up / PSA
+//   change feeds (polled) ──────────┘                 └──▶ workers: retries,    │
+//                                                          what the feeds found  └──▶ outbox (want:ITEM) ──▶ ERP charges
+//                                                                                     (one batch for many units)
 //
 // Configuration comes from the environment only (see README.md).
 import http from 'node:http';
@@ -94,13 +96,19 @@ function feedFor(eventTime) {
   return feeds.poll(['psa']);
 }
 
-// The CRM's, CLM's and PSA's feeds every 2 simulated hours; the ERP's (write-back events only) every 6, and only
-// while no charge is waiting to be written: its quota is for charges.
+// The CRM's, CLM's and PSA's feeds every 2 simulated hours; the ERP's (write-back events only) at most every 6, only
+// while no charge is waiting to be written, and after a read the ERP refused (busy, or 429) twice as long, up to 48
+// hours: its quota is for charges.
 async function poller() {
+  let erpTried = -Infinity; // when (wall ms) we last tried the ERP's feed
   for (;;) {
     await new Promise((r) => setTimeout(r, wall(2 * POLL_SIM_S, 15, 300000)));
     const systems = ['crm', 'clm', 'psa'];
-    if (!outbox.hasWork() && !(Date.now() - (feeds.readAt.erp ?? 0) < wall(6 * POLL_SIM_S, 45, 900000))) systems.push('erp');
+    const erpEvery = 6 * POLL_SIM_S * 2 ** Math.min(feeds.refused.erp ?? 0, 3);
+    if (!outbox.hasWork() && Date.now() - erpTried >= wall(erpEvery, 45, 8 * 900000)) {
+      systems.push('erp');
+      erpTried = Date.now();
+    }
     await urgent.run(true, () => feeds.poll(systems));
   }
 }

@@ -17,7 +17,7 @@ export class Feeds {
     this.types = {};
     for (const type of Object.keys(routes)) (this.types[type.split('.')[0]] ??= []).push(type);
     this.reads = {}; // system -> its read under way
-    this.readAt = {}; // system -> when (wall ms) a read of its feed last reached the head
+    this.refused = {}; // system -> reads in a row it refused (429, or busy for a polite read)
   }
 
   /**
@@ -27,7 +27,12 @@ export class Feeds {
    */
   poll(systems = Object.keys(this.types)) {
     return Promise.all(systems.map((sys) => (this.reads[sys] ??= this.#read(sys)
-      .catch((err) => { if (err.kind !== 'throttled') this.log(`poll ${sys}: ${err.message}`); return []; })
+      .then((keys) => { this.refused[sys] = 0; return keys; })
+      .catch((err) => {
+        if (err.kind === 'throttled') this.refused[sys] = (this.refused[sys] ?? 0) + 1;
+        else this.log(`poll ${sys}: ${err.message}`);
+        return [];
+      })
       .finally(() => { delete this.reads[sys]; }))))
       .then((keys) => keys.flat());
   }
@@ -47,11 +52,11 @@ export class Feeds {
       if (res.status !== 200) throw new Error(`${sys} feed: ${res.status} ${res.data?.detail}`);
       // A feed event's id is its webhook's id: skip what a webhook already brought in.
       const missed = res.data.data.filter((e) => this.routes[e.type] && !this.store.has(`seen:${e.id}`));
-      if (!missed.length && res.data.next_cursor === cursor) { this.readAt[sys] = Date.now(); return added; }
+      if (!missed.length && res.data.next_cursor === cursor) return added;
       cursor = res.data.next_cursor;
       const seen = Object.fromEntries(missed.map((e) => [`seen:${e.id}`, 1]));
       added.push(...this.inbox.add(missed.map((e) => [this.routes[e.type], e.entity_id]), { ...seen, [`cursor:${sys}`]: cursor }));
-      if (!res.data.data.length) { this.readAt[sys] = Date.now(); return added; }
+      if (!res.data.data.length) return added;
     }
   }
 

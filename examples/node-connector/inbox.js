@@ -14,7 +14,6 @@
 
 const laneOf = (key) => (key.startsWith('todo:invoice:') ? 'invoice' : key);
 const FIXES = ['todo:account:', 'todo:contract:', 'todo:project:']; // events that may fix set-aside work
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Inbox {
   /**
@@ -72,15 +71,17 @@ export class Inbox {
   }
 
   /**
-   * Run one todo now, again while new events for it keep coming, until it is done or set aside. A run of
-   * its lane already under way is waited for first, up to `until` (wall ms).
+   * Run one todo now, again while new events for it keep coming, until it is done or set aside, or `until`
+   * (wall ms) has passed. A run of its lane already under way is waited for by a worker (no `until`); a
+   * hurried caller (a webhook handler: the firm waits) leaves the todo to that run instead, which takes it up
+   * again (its generation moved). That run may be waiting out a 429 or a backoff, and a served firm that
+   * stands still for our handler refills no rate-limit tokens: waiting for it there held the firm for
+   * seconds while the ERP answered nothing but 429s.
    */
   async run(key, until = Infinity) {
     const lane = laneOf(key);
-    while (this.running.has(lane)) {
-      if (Date.now() >= until) return;
-      await (until === Infinity ? this.running.get(lane) : Promise.race([this.running.get(lane), sleep(until - Date.now())]));
-    }
+    if (this.running.has(lane) && until !== Infinity) return;
+    while (this.running.has(lane)) await this.running.get(lane);
     for (let t; (t = this.todos.get(key)) && t.due <= Date.now();) {
       const run = this.#attempt(key, t);
       this.running.set(lane, run);
