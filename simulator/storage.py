@@ -4,7 +4,9 @@ The connector contract (:class:`simulator.contract.Storage`) promises a
 ``MutableMapping[str, JSON]`` plus ``scan(prefix)``. Values are stored as
 JSON text, so a connector cannot keep a live Python object in "durable"
 storage by accident (it would not survive a real restart either); what it
-reads back is always a fresh copy.
+reads back is always a fresh copy. (In memory, a plain ``str``, ``int``,
+``float``, ``bool`` or ``None`` is kept as itself: JSON gives each back
+unchanged, and none can be changed in place.)
 """
 
 from __future__ import annotations
@@ -12,12 +14,28 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from json.scanner import make_scanner
 from pathlib import Path
 from typing import Any
 
 from simulator.contract import Storage
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(value, separators=...) writes, one encoder
+_scan = make_scanner(json.JSONDecoder())  # json.loads's own parser, called directly: (value, end) of a JSON text
+UNCHANGED_BY_JSON = frozenset({str, int, float, bool, type(None)})  # exact types JSON gives back as they went in
+
+
+def _kept(value: Any) -> str | tuple[Any]:
+    """How :class:`MemoryStorage` keeps ``value``: a scalar JSON gives back unchanged as itself (in a 1-tuple, told
+    apart from JSON text), anything else as the JSON text ``json.dumps(value, separators=(",", ":"))``."""
+    return (value,) if type(value) in UNCHANGED_BY_JSON else _encode(value)
+
+
+def _value(kept: str | tuple[Any]) -> Any:
+    """What ``json.loads`` reads from what :func:`_kept` kept: a fresh copy of a container, a scalar as it is."""
+    if type(kept) is tuple:
+        return kept[0]
+    return _scan(kept, 0)[0]  # our own compact text: no whitespace for json.loads to skip around it
 
 
 class MemoryStorage(Storage):
@@ -30,18 +48,19 @@ class MemoryStorage(Storage):
     """
 
     def __init__(self) -> None:
-        self._data: dict[str, str] = {}
+        self._data: dict[str, str | tuple[Any]] = {}  # key -> what _kept makes of its value
         self._by_prefix: dict[str, set[str]] = {}
 
     def __getitem__(self, key: str) -> Any:
-        return json.loads(self._data[key])
+        return _value(self._data[key])
 
     def __setitem__(self, key: str, value: Any) -> None:
+        kept = _kept(value)  # before anything changes: a value JSON cannot encode raises and stores nothing
         if key not in self._data:
             for prefix, keys in self._by_prefix.items():
                 if key.startswith(prefix):
                     keys.add(key)
-        self._data[key] = _encode(value)
+        self._data[key] = kept
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
@@ -64,7 +83,7 @@ class MemoryStorage(Storage):
         if keys is None:
             keys = self._by_prefix[prefix] = {k for k in self._data if k.startswith(prefix)}
         for key in sorted(keys):
-            yield key, json.loads(self._data[key])
+            yield key, _value(self._data[key])
 
 
 class SqliteStorage(Storage):
