@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from httpx._content import ByteStream  # what httpx.Response(content=...) holds its body in
+from httpx._decoders import IdentityDecoder  # what httpx reads a body without a Content-Encoding with
 
 from mocks.core.routing import ApiRequest
 from mocks.core.service import Service
@@ -30,13 +31,18 @@ def _answer(status: int, headers: dict[str, str], content: bytes, request: httpx
     """What :func:`read_response` makes, in a few steps: httpx adds ``Content-Length`` to a non-empty body that has
     none, then reads the body through its stream (marking the stream consumed and closed, choosing the decoder its
     ``Content-Encoding`` asks for, settling the headers' encoding); here the body is handed over as already read."""
-    if content and not any(name.lower() == "content-length" for name in headers):
+    names = [name.lower() for name in headers]
+    if content and "content-length" not in names:
         headers = {**headers, "Content-Length": str(len(content))}
     response = httpx.Response(status, headers=headers, stream=ByteStream(content), request=request)
     response._content = content
     response.is_stream_consumed = True
     response.is_closed = True
-    response._get_content_decoder()  # chosen (and the headers' encoding settled) as reading the body does
+    if "content-encoding" in names:
+        response._get_content_decoder()  # the decoder it names, chosen as reading the body chooses it
+    else:
+        response.headers.encoding  # noqa: B018 -- settled, as choosing a decoder settles it
+        response._decoder = IdentityDecoder()
     return response
 
 
