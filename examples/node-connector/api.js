@@ -113,6 +113,9 @@ export class Api {
   /** Is this system asking us to wait (429) right now? */
   throttled(sys) { return this.gates[sys].throttled; }
 
+  /** Was the last answer of some system a 429 (a refusal streak under way)? */
+  refusing() { return Object.values(this.refusals).some((n) => n > 0); }
+
   async #token(sys, fresh = false) {
     const t = this.tokens[sys];
     if (!fresh && t && t.expires > Date.now()) return t.token;

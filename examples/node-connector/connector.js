@@ -71,7 +71,9 @@ async function handle(kind, id) {
 }
 
 // Work that failed waits 1 simulated minute, doubling, at most 6 simulated hours (at least 5 ms of wall time).
-const inbox = new Inbox({ store, handle, log, backoff: (tries) => wall(60 * 2 ** Math.min(tries, 9), 5, 6 * 3600 * 1000) });
+const inbox = new Inbox({
+  store, handle, log, backoff: (tries) => wall(60 * 2 ** Math.min(tries, 9), 5, 6 * 3600 * 1000), refusing: () => api.refusing(),
+});
 // The ERP's feed (only write-back events come from it) is read only when the ERP has nothing better to do.
 const feeds = new Feeds({ api, store, inbox, routes: ROUTES, log, spare: ['erp'] });
 
@@ -151,6 +153,7 @@ async function receive(req, body) {
     if (key && kind !== 'invoice') await inbox.run(key, until);
     await inbox.runAll(await feedFor(event.time), { until });
   });
+  await outbox.settle(until); // the charges this work stated, written (unless the ERP is refusing us)
   if (!key) return [202, { heartbeat: eventId }];
   return duplicate ? [200, { duplicate: true }] : [202, { accepted: eventId }];
 }
@@ -194,6 +197,6 @@ let reported = '';
 setInterval(() => {
   const { requests, refused } = api.sent.erp;
   const line = `erp: ${requests} requests (${refused} answered 429), ${outbox.batches} charge batches carrying `
-    + `${outbox.written} charges; ${outbox.pending.size} item(s) waiting, ${inbox.size} todo(s)`;
+    + `${outbox.written} charges (at most ${outbox.largest}); ${outbox.pending.size} item(s) waiting, ${inbox.size} todo(s)`;
   if (line !== reported) log((reported = line));
 }, 10000).unref();

@@ -12,16 +12,17 @@
 // webhook handler runs its own todo at once, background workers take what is
 // due (retries after a backoff, work the change feeds found).
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const laneOf = (key) => (key.startsWith('todo:invoice:') ? 'invoice' : key);
 const FIXES = ['todo:account:', 'todo:contract:', 'todo:project:']; // events that may fix set-aside work
 
 export class Inbox {
   /**
    * @param {{store: import('./store.js').Store, handle: (kind: string, id: string) => Promise<void>,
-   *          backoff: (tries: number) => number, log: Function}} o
+   *          backoff: (tries: number) => number, log: Function, refusing?: () => boolean}} o
    */
-  constructor({ store, handle, backoff, log }) {
-    Object.assign(this, { store, handle, backoff, log });
+  constructor({ store, handle, backoff, log, refusing = () => false }) {
+    Object.assign(this, { store, handle, backoff, log, refusing });
     // Restart: everything is due now, work set aside just after the rest.
     this.todos = new Map([...store.scan('todo:')].map(([k, v]) => [k, { ...v, due: v.tries ? Date.now() : 0 }]));
     this.running = new Map(); // lane -> the promise of its run
@@ -72,16 +73,19 @@ export class Inbox {
 
   /**
    * Run one todo now, again while new events for it keep coming, until it is done or set aside, or `until`
-   * (wall ms) has passed. A run of its lane already under way is waited for by a worker (no `until`); a
-   * hurried caller (a webhook handler: the firm waits) leaves the todo to that run instead, which takes it up
-   * again (its generation moved). That run may be waiting out a 429 or a backoff, and a served firm that
-   * stands still for our handler refills no rate-limit tokens: waiting for it there held the firm for
-   * seconds while the ERP answered nothing but 429s.
+   * (wall ms) has passed. A run of its lane already under way is waited for first. A hurried caller (a
+   * webhook handler: the firm waits) stops waiting as soon as a system is refusing us (`refusing()`: its last
+   * answer was a 429), and leaves the todo to that run, which takes it up again (its generation moved): the
+   * run may be waiting out the 429, and a served firm that stands still for our handler refills no rate-limit
+   * tokens (waiting there held the firm for seconds while the ERP answered nothing but 429s).
    */
   async run(key, until = Infinity) {
     const lane = laneOf(key);
-    if (this.running.has(lane) && until !== Infinity) return;
-    while (this.running.has(lane)) await this.running.get(lane);
+    while (this.running.has(lane)) {
+      if (until === Infinity) { await this.running.get(lane); continue; }
+      if (Date.now() >= until || this.refusing()) return;
+      await Promise.race([this.running.get(lane), sleep(Math.min(5, until - Date.now()))]); // look again in 5 ms
+    }
     for (let t; (t = this.todos.get(key)) && t.due <= Date.now();) {
       const run = this.#attempt(key, t);
       this.running.set(lane, run);

@@ -38,9 +38,11 @@ export class Outbox {
     this.flight = store.get('flight') ?? null; // the batch recorded, maybe sent, its answer not yet applied
     this.parked = new Map(); // item key -> {tries, until (wall ms)}: refused by the ERP, retried later
     this.wakeup = null;
+    this.settlers = new Set(); // who waits in settle(), told after each answer
     this.failures = 0;
     this.batches = 0; // batches written, and the charges in them (for the log)
     this.written = 0;
+    this.largest = 0;
   }
 
   /** Is there a charge to write now (a batch in the air, or a want not set aside)? */
@@ -83,11 +85,14 @@ export class Outbox {
         if (this.flight) {
           await this.#send(this.flight);
           this.failures = 0;
+          this.#settled();
         } else {
+          this.#settled();
           await this.#idle();
         }
       } catch (err) {
         this.failures += 1;
+        this.#settled();
         const ms = this.backoff(this.failures);
         this.log(`charges: ${err.kind ?? 'error'}: ${err.message}; again in ${Math.round(ms)} ms`);
         if (!err.kind) console.error(err.stack);
@@ -96,10 +101,19 @@ export class Outbox {
     }
   }
 
-  /** Wait (up to `until`, wall ms) until there is nothing to write, or the ERP asks us to wait. */
+  /**
+   * Wait (up to `until`, wall ms) until there is nothing to write, unless the ERP is refusing us (its last
+   * answer was a 429) or failing (the writer is backing off). A webhook handler waits here, so a served firm,
+   * waiting for its answer, stands still until the charges are in the ERP, as if the handler wrote them itself;
+   * but never for a throttled ERP: a firm that stands still refills no rate-limit tokens.
+   */
   async settle(until) {
-    while (this.hasWork() && Date.now() < until && !this.api.throttled('erp')) await sleep(5);
+    while (this.hasWork() && Date.now() < until && !this.api.refusing() && !this.failures) {
+      await new Promise((r) => { this.settlers.add(r); setTimeout(r, Math.max(1, Math.min(5, until - Date.now()))); });
+    }
   }
+
+  #settled() { for (const r of this.settlers) r(); this.settlers.clear(); }
 
   // Pick the next batch: the oldest wants first, an item's reversal and new charge together.
   #plan() {
@@ -150,6 +164,7 @@ export class Outbox {
     this.store.put(changes);
     this.batches += 1;
     this.written += f.charges.length;
+    this.largest = Math.max(this.largest, f.charges.length);
     if (replayed) this.log(`charges: batch ${f.key} was committed before (replayed by the ERP): ${f.charges.length} charges`);
   }
 
