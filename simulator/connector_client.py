@@ -6,9 +6,9 @@ re-normalises a request's headers three times while it builds it; together with 
 cookies, that was the largest cost of a run after the systems' own work. :class:`ConnectorClient` is an
 ``httpx.Client`` that does the same with less:
 
-- a URL, with its query parameters, is parsed once and then reused (the most recent :data:`KEPT_URLS` of
-  them). An ``httpx.URL`` is immutable, so the one reused is equal in every part to the one httpx would parse
-  again; a change of the client's ``base_url`` or ``params`` forgets them all.
+- a URL, with its query parameters, is parsed once and then reused, and the URL of one resource in a
+  collection (``.../timesheets/tms_000042``) is made from its collection's: an ``httpx.URL`` is immutable, and
+  the one reused or made is equal in every part to the one httpx would parse (:mod:`simulator.parsed_urls`).
 - a request made of a URL, query parameters, headers and a JSON or form body (what a connector sends; not raw
   ``content``, ``files``, ``cookies``, a per-request ``timeout`` or ``extensions``) has its headers merged and
   completed in one pass, by httpx's own rules: the ``httpx.Request`` is the one ``httpx.Client.build_request``
@@ -32,8 +32,8 @@ import httpx
 from httpx._client import ClientState  # what Client.send marks a client that has sent
 from httpx._content import encode_request  # what httpx.Request encodes a body with: the same bytes and headers
 
-KEPT_URLS = 1024  # parsed URLs kept; a run's recurring ones (feeds, tokens, batches) are far fewer
-KEYED_TYPES = (str, int)  # query parameter values a kept URL is found by (``type(value)``: a bool is not kept)
+from simulator.parsed_urls import ParsedUrls
+
 BODY_METHODS = ("POST", "PUT", "PATCH")  # an empty body of these is sent with Content-Length: 0, as httpx does
 
 
@@ -43,42 +43,6 @@ class SetCookieIgnored(httpx.Cookies):
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
-
-
-class ParsedUrls:
-    """The URLs one client parsed lately, by the text and query parameters they were given as.
-
-    Only what httpx would parse the same way again is kept: an absolute URL, with its parameters (if any) given
-    as a ``dict`` of text names and text or integer values (``1 == True == 1.0``, so a key taking any number
-    would let two spellings share one entry), for one ``base_url`` and no client-wide parameters
-    (:meth:`ConnectorClient.build_request` asks only then).
-    """
-
-    def __init__(self, capacity: int = KEPT_URLS) -> None:
-        self.capacity = capacity
-        self._urls: dict[Any, httpx.URL] = {}
-        self._base: httpx.URL | None = None
-
-    def get(self, client: ConnectorClient, url: str, params: Any) -> httpx.URL | None:
-        """The URL ``client.build_request(method, url, params=params)`` sends to, or None if it is not one kept."""
-        if client.base_url is not self._base:  # the client's base changed: every URL merged with the old one goes
-            self._urls.clear()
-            self._base = client.base_url
-        if params is None:
-            key: Any = url
-        elif type(params) is dict and all(type(k) is str and type(v) in KEYED_TYPES for k, v in params.items()):
-            key = (url, tuple(params.items()))
-        else:
-            return None
-        parsed = self._urls.get(key)
-        if parsed is None:
-            parsed = client.parse_url(url, params)
-            if parsed is None:
-                return None
-            if len(self._urls) >= self.capacity:
-                del self._urls[next(iter(self._urls))]  # the oldest kept
-            self._urls[key] = parsed
-        return parsed
 
 
 class ConnectorClient(httpx.Client):
