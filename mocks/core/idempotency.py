@@ -5,7 +5,8 @@
   the payload is compared as canonical JSON (parsed, then re-encoded with
   sorted keys and no whitespace), so the order of an object's members and
   the spacing do not matter. A body that is not JSON is compared byte for
-  byte.
+  byte. (Two payloads with the same bytes are the same payload: only
+  payloads whose bytes differ are made canonical to be compared.)
 - The first response to a key is stored and replayed, byte for byte, for a
   later request with the same key and the same payload (marked with
   ``Idempotent-Replayed: true``). The body is encoded and the headers copied
@@ -29,7 +30,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import deque
@@ -66,8 +66,21 @@ def canonical_payload(body: bytes) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class _Signature:
+    """What tells two requests under one key apart: method, path and payload (see the module's docstring)."""
+
+    method: str
+    path: str
+    body: bytes
+
+    def same_as(self, other: _Signature) -> bool:
+        return self.method == other.method and self.path == other.path and (
+            self.body == other.body or canonical_payload(self.body) == canonical_payload(other.body))
+
+
+@dataclass(frozen=True, slots=True)
 class _Stored:
-    fingerprint: str
+    signature: _Signature
     status: int
     headers: tuple[tuple[str, str], ...]
     content: bytes  # the encoded body, exactly as first sent
@@ -80,16 +93,11 @@ class IdempotencyStore:
         self.retention_s = retention_s
         self._entries: dict[str, _Stored] = {}
         self._stored: deque[tuple[str, _Stored]] = deque()  # (scoped key, entry), oldest first: what expires next
-        self._in_flight: dict[str, str] = {}  # scoped key -> fingerprint of the request being processed
+        self._in_flight: dict[str, _Signature] = {}  # scoped key -> the request being processed
         self._lock = threading.Lock()  # makes look-up and claim of a key one step, should requests ever run in threads
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    @staticmethod
-    def _fingerprint(request: ApiRequest) -> str:
-        return hashlib.sha256(request.method.encode() + b"\0" + request.path.encode() + b"\0"
-                              + canonical_payload(request.body)).hexdigest()
 
     @staticmethod
     def _reused(key: str) -> IdempotencyKeyReused:
@@ -100,9 +108,9 @@ class IdempotencyStore:
     def handle(self, request: ApiRequest, key: str, run: Callable[[ApiRequest], ApiResponse]) -> ApiResponse:
         scoped = f"{request.client_id}:{key}"
         now = self.now()
-        fingerprint = self._fingerprint(request)
+        signature = _Signature(request.method, request.path, request.body)
         with self._lock:
-            stored = self._claim(scoped, key, fingerprint, now)
+            stored = self._claim(scoped, key, signature, now)
         if stored is not None:
             return ApiResponse(stored.status, headers={**dict(stored.headers), "idempotent-replayed": "true"},
                                content=stored.content)
@@ -112,7 +120,7 @@ class IdempotencyStore:
             del self._in_flight[scoped]
         if response.status < 500 and response.status not in (400, 401, 422, 429):
             response = response.frozen()  # the first answer is sent from the very bytes that are stored
-            entry = _Stored(fingerprint, response.status, tuple(response.headers.items()), response.encode(), now)
+            entry = _Stored(signature, response.status, tuple(response.headers.items()), response.encode(), now)
             self._entries[scoped] = entry
             self._stored.append((scoped, entry))
         return response
@@ -125,7 +133,7 @@ class IdempotencyStore:
             if entries.get(scoped) is entry:
                 del entries[scoped]
 
-    def _claim(self, scoped: str, key: str, fingerprint: str, now: float) -> _Stored | None:
+    def _claim(self, scoped: str, key: str, signature: _Signature, now: float) -> _Stored | None:
         """The stored answer to replay; or, if there is none, the key claimed for this request (until it ends).
 
         A different request under the key (stored or running) is a 422; the same one still running, a 409.
@@ -136,14 +144,14 @@ class IdempotencyStore:
             del self._entries[scoped]  # stored out of order (by a request that started earlier): expired all the same
             stored = None
         if stored is not None:
-            if stored.fingerprint != fingerprint:
+            if not stored.signature.same_as(signature):
                 raise self._reused(key)
             return stored
         running = self._in_flight.get(scoped)
         if running is not None:
-            if running != fingerprint:
+            if not running.same_as(signature):
                 raise self._reused(key)
             raise IdempotencyKeyInFlight(f"the first request with Idempotency-Key {key!r} is still being processed; "
                                          "retry once it has finished", idempotency_key=key)
-        self._in_flight[scoped] = fingerprint
+        self._in_flight[scoped] = signature
         return None

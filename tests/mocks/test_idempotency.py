@@ -237,6 +237,20 @@ def test_a_non_json_body_is_compared_byte_for_byte():
     assert info.value.status == 422 and info.value.kind == "idempotency_error"
 
 
+def test_a_payload_is_made_canonical_only_to_tell_apart_bytes_that_differ(monkeypatch):
+    from mocks.core import idempotency
+
+    made: list[bytes] = []
+    original = idempotency.canonical_payload
+    monkeypatch.setattr(idempotency, "canonical_payload", lambda body: made.append(body) or original(body))
+    store = IdempotencyStore(lambda: 0.0)
+    store.handle(request(b'{"a": 1, "b": [1, 2]}'), "k", lambda req: ApiResponse(201, {}))
+    assert store.handle(request(b'{"a": 1, "b": [1, 2]}'), "k", lambda req: ApiResponse(201, {})).status == 201
+    assert made == []  # the very same bytes: the same request, nothing to canonicalise
+    assert store.handle(request(b'{"b":[1,2],"a":1}'), "k", lambda req: ApiResponse(201, {})).status == 201
+    assert sorted(made) == sorted([b'{"a": 1, "b": [1, 2]}', b'{"b":[1,2],"a":1}'])
+
+
 def test_the_same_key_on_another_method_or_path_is_a_different_request():
     store = IdempotencyStore(lambda: 0.0)
     store.handle(request(b"{}", "/charges"), "k", lambda req: ApiResponse(201, {}))
