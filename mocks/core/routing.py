@@ -26,6 +26,21 @@ _PARAM = re.compile(r"\{(\w+)\}")
 # otherwise hit Python's recursion limit somewhere far from the request.
 MAX_JSON_DEPTH = 64
 
+KEPT_QUERIES = 1024  # query strings whose parse is kept: a feed poller sends the same few again and again
+_parsed_queries: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def parsed_query(query_string: str) -> dict[str, str]:
+    """``dict(parse_qsl(query_string, keep_blank_values=True))``, a fresh dict each time; the parse of a recent
+    query string is kept and reused (it is a pure function of the text)."""
+    pairs = _parsed_queries.get(query_string)
+    if pairs is None:
+        pairs = tuple(parse_qsl(query_string, keep_blank_values=True))
+        if len(_parsed_queries) >= KEPT_QUERIES:
+            _parsed_queries.clear()  # whole, in one step (requests served on threads share the dict)
+        _parsed_queries[query_string] = pairs
+    return dict(pairs)
+
 
 def _too_deep(value: Any, limit: int) -> bool:
     """Whether ``value`` nests objects and arrays more than ``limit`` levels deep (iterative: no recursion)."""
@@ -56,7 +71,7 @@ class ApiRequest:
 
     @classmethod
     def build(cls, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> ApiRequest:
-        return cls(method.upper(), path, dict(parse_qsl(query_string, keep_blank_values=True)), headers, body)
+        return cls(method.upper(), path, parsed_query(query_string), headers, body)
 
     def json(self) -> Any:
         if not self.body:
