@@ -87,6 +87,28 @@ def _later(*stamps: str | None) -> str | None:
     return max(present) if present else None
 
 
+class SettledAt(dict):
+    """Contract id -> when its final version was signed (the contract's signature, or its last signed amendment's),
+    worked out for a contract when first asked: a customer checking one invoice asks about one contract, not the
+    firm's every one. Read it in the same instant it was made (as every Valuer is used), so the contracts it reads
+    are the ones of that instant."""
+
+    def __init__(self, clm) -> None:
+        super().__init__()
+        self._clm = clm
+        self._amended: dict[str, list[str]] | None = None  # contract id -> its amendments' signatures
+
+    def __missing__(self, contract_id: str) -> str | None:
+        if self._amended is None:
+            self._amended = defaultdict(list)
+            for amendment in self._clm.amendments.values():
+                if amendment.signed_at:
+                    self._amended[amendment.contract_id].append(amendment.signed_at)
+        settled = _later(self._clm.contracts[contract_id].signed_at, *self._amended.get(contract_id, ()))
+        self[contract_id] = settled
+        return settled
+
+
 # -- what each item is worth -------------------------------------------------------------
 
 
@@ -109,10 +131,7 @@ class Valuer:
                 approvals[approval["entity_id"]][approval["approval_id"]] = approval["version"]
         self.approvals = approvals
         # contract -> when its final version was signed: nothing the contract prices is final before then
-        self.settled: dict[str, str | None] = {c.id: c.signed_at for c in systems.clm.contracts.values()}
-        for amendment in systems.clm.amendments.values():
-            if amendment.signed_at:
-                self.settled[amendment.contract_id] = _later(self.settled[amendment.contract_id], amendment.signed_at)
+        self.settled = SettledAt(systems.clm)
 
     def contract_of_project(self, project_id: str):
         """The contract the project's team delivers (the firm's book), or None for a project nobody staffed."""
