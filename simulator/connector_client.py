@@ -62,6 +62,13 @@ class ConnectorClient(httpx.Client):
     def cookies(self, cookies: Any) -> None:
         self._cookies = SetCookieIgnored(cookies)
 
+    def _has_cookies(self) -> bool:
+        """``bool(self.cookies)``, told at once when the jar has never held a cookie (the usual case: the
+        systems set none, and this client takes none from a response)."""
+        if not getattr(self._cookies.jar, "_cookies", True):  # the standard library's CookieJar, empty
+            return False
+        return bool(self.cookies)
+
     def parse_url(self, url: str, params: Any) -> httpx.URL | None:
         """``url`` merged with the base URL and ``params`` added, as httpx builds it; None for a relative result."""
         merged = self._merge_url(url)
@@ -77,7 +84,7 @@ class ConnectorClient(httpx.Client):
         """httpx's ``Client.build_request``: the same request, built in one pass when it is a plain one."""
         plain = (content is None and files is None and cookies is None and extensions is None
                  and timeout is httpx.USE_CLIENT_DEFAULT and isinstance(url, str)
-                 and (data is None or isinstance(data, Mapping)) and not self.params and not self.cookies)
+                 and (data is None or isinstance(data, Mapping)) and not self.params and not self._has_cookies())
         try:
             target = self._parsed.get(self, url, params) if plain else None
         except Exception:  # a URL or parameters httpx refuses: let httpx refuse them, in its own order

@@ -37,8 +37,8 @@ def in_collection(collection: httpx.URL, name: str) -> httpx.URL:
     """``httpx.URL(str(collection) + name)`` for a ``collection`` URL ending in ``/`` (no query, no fragment) and a
     :data:`NAME`: the collection's parse with ``name`` added to its path."""
     url = httpx.URL.__new__(httpx.URL)
-    reference = collection._uri_reference
-    url._uri_reference = reference._replace(path=reference.path + name)
+    scheme, userinfo, host, port, path, query, fragment = reference = collection._uri_reference
+    url._uri_reference = type(reference)(scheme, userinfo, host, port, path + name, query, fragment)
     return url
 
 
@@ -68,6 +68,7 @@ class ParsedUrls:
     def __init__(self, capacity: int = KEPT_URLS) -> None:
         self.capacity = capacity
         self._urls: dict[Any, httpx.URL] = {}
+        self._made: dict[str, httpx.URL] = {}  # URLs made from their collection's, the most recent
         self._collections: dict[str, httpx.URL | None] = {}  # "<collection>/" -> its URL (None: not one to build on)
         self._base: httpx.URL | None = None
 
@@ -75,6 +76,7 @@ class ParsedUrls:
         """The URL ``client.build_request(method, url, params=params)`` sends to, or None if it is not one kept."""
         if client.base_url is not self._base:  # the client's base changed: every URL merged with the old one goes
             self._urls.clear()
+            self._made.clear()
             self._base = client.base_url
         if params is None:
             key: Any = url
@@ -85,9 +87,15 @@ class ParsedUrls:
         parsed = self._urls.get(key)
         if parsed is None:
             if params is None and MADE_AS_HTTPX_PARSES:
-                parsed = self._in_known_collection(url)
+                parsed = self._made.get(url)
+                if parsed is None:
+                    parsed = self._in_known_collection(url)
+                    if parsed is not None:  # kept apart: a resource's URL, seldom sent to twice, must not push the
+                        if len(self._made) >= self.capacity:  # parsed ones (with parameters, dearer to parse) out
+                            del self._made[next(iter(self._made))]
+                        self._made[url] = parsed
                 if parsed is not None:
-                    return parsed  # made afresh each time, cheaply: a resource's URL is seldom sent to twice
+                    return parsed
             parsed = client.parse_url(url, params)
             if parsed is None:
                 return None
