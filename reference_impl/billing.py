@@ -36,8 +36,10 @@ response it never saw) from charges someone else put on the same item.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from reference_impl.api import ApiError, SystemClient
@@ -290,7 +292,9 @@ class ChargeWriter:
             if bucket == "held" and key not in changing:
                 held[key] = held.get(key, 0) + amount
         holds = sorted(((orders[key], key), amount) for key, amount in held.items() if amount > 0)
-        return lambda order, key: sum(amount for position, amount in holds if position < (order, key))
+        positions = [position for position, _ in holds]
+        before = [0, *accumulate(amount for _, amount in holds)]  # before[i]: what the first i holds hold
+        return lambda order, key: before[bisect_left(positions, (order, key))]
 
     def rebalance(self, contract: ContractBilling) -> None:
         """Restore billed = min(value, cap) after the cap or an item's value moved."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import simpy
@@ -82,9 +83,9 @@ class FirmContext:
     def wait_until(self, t: float) -> simpy.Event:
         return self.env.timeout(max(0.0, t - self.env.now))
 
-    @property
+    @cached_property
     def horizon(self) -> float:
-        """SimPy time at which people stop starting new work."""
+        """SimPy time at which people stop starting new work (the scenario's end, which a run never moves)."""
         return self.clock.at(self.scenario.end)
 
     @property
