@@ -214,13 +214,7 @@ class Observations:
         return name, load_scenario(path), path
 
     def _control_job(self, name: str) -> tuple[str, Scenario, Path]:
-        """The fault-free companion's run: a scenario without faults is its own."""
-        path = self.scenario_file(name)
-        scenario = load_scenario(path)
-        if scenario.faults == Faults():
-            return name, scenario, path
-        calm = scenario.model_copy(update={"faults": Faults()})
-        return "control:" + calm.model_dump_json(exclude={"name", "description"}), calm, path
+        return _companion(self._job(name))
 
     def _observed(self, key: str, scenario: Scenario, path: Path) -> Observation:
         if key not in self._runs:
@@ -278,8 +272,9 @@ class Observations:
         not the last to start.
         """
         pool = ThreadPoolExecutor(workers, thread_name_prefix="c2c-run")
-        for name in sorted(dict.fromkeys(names), key=self._firm_days, reverse=True):  # the longest first
-            job, companion = self._job(name), self._control_job(name)
+        jobs = sorted((self._job(name) for name in dict.fromkeys(names)), key=_firm_days, reverse=True)
+        for job in jobs:  # the longest first
+            companion = _companion(job)
             if job[0] in self._runs or job[0] in self._pending:
                 continue
             made: Future[Observation | None] = Future()
@@ -290,11 +285,6 @@ class Observations:
                 self._pending[companion[0]] = later
             pool.submit(self._run_then_companion, job, made, companion, later)
         pool.shutdown(wait=False)
-
-    def _firm_days(self, name: str) -> int:
-        """Consultant-days the scenario simulates: what a served run's length follows."""
-        scenario = self._job(name)[1]
-        return scenario.firm.consultants * (scenario.months * 31 + scenario.settle_days)
 
     def _run_then_companion(self, job: tuple[str, Scenario, Path], made: Future[Observation | None],
                             companion: tuple[str, Scenario, Path], later: Future[Observation | None] | None) -> None:
@@ -317,3 +307,19 @@ class Observations:
             later.set_result(observe_with(companion[1], companion[2], self.seed, self._run))
         except BaseException as exc:
             later.set_exception(exc)
+
+
+def _companion(job: tuple[str, Scenario, Path]) -> tuple[str, Scenario, Path]:
+    """A scenario run's fault-free companion: the same scenario without faults; a scenario without faults is its
+    own. Scenarios that differ only in their faults share one companion."""
+    _, scenario, path = job
+    if scenario.faults == Faults():
+        return job
+    calm = scenario.model_copy(update={"faults": Faults()})
+    return "control:" + calm.model_dump_json(exclude={"name", "description"}), calm, path
+
+
+def _firm_days(job: tuple[str, Scenario, Path]) -> int:
+    """Consultant-days the scenario simulates: what a served run's length follows."""
+    scenario = job[1]
+    return scenario.firm.consultants * (scenario.months * 31 + scenario.settle_days)
