@@ -8,13 +8,13 @@ the system's :class:`Service` to handle it and serialise the
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from mocks.core import json_codec
 from mocks.core.problems import BadRequest, MethodNotAllowed, NotFound, Problem
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class ApiRequest:
         if not self.body:
             raise BadRequest("request body is empty; a JSON object is required")
         try:
-            value = json.loads(self.body)
+            value = json_codec.loads(self.body)
         except RecursionError:
             raise BadRequest(f"request body is nested too deeply; at most {MAX_JSON_DEPTH} levels of objects and "
                              "arrays are allowed") from None
@@ -122,7 +122,7 @@ class ApiResponse:
             return self.content
         if self.body is None:
             return b""
-        return json.dumps(self.body, separators=(",", ":")).encode()
+        return json_codec.dumps(self.body)
 
     def wire_headers(self) -> dict[str, str]:
         """The headers as every transport sends them: JSON unless the response names another content type."""

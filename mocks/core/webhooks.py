@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mocks.core import json_codec
 from mocks.core.feed import ChangeEvent
 
 
@@ -115,7 +115,7 @@ class Outbox:
             wake()
 
     def sign(self, event: ChangeEvent) -> Delivery:
-        body = json.dumps(cloud_event(event), separators=(",", ":")).encode()
+        body = json_codec.dumps(cloud_event(event))
         ts = self.timestamp()
         headers = {
             "content-type": "application/cloudevents+json",
