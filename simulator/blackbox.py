@@ -49,7 +49,7 @@ from typing import Any
 
 import httpx
 
-from simulator.forwarding import ForwardingConnector, released
+from simulator.forwarding import ForwardingConnector, WebhookPoster, released
 from simulator.runtime import ConnectorLoadError
 
 START_TIMEOUT_S = 60.0
@@ -113,7 +113,7 @@ class ConnectorCommand:
         if self._env is not None:  # a restart: the systems are served already
             with released(self.lock):
                 self._start()
-        return ForwardingConnector(self.url, self.lock, httpx.Client(timeout=30.0),
+        return ForwardingConnector(self.url, self.lock, WebhookPoster(self.url),
                                    lambda: self.subscriptions, on_close=self.after_run,
                                    on_delivered=self.on_delivered, on_delivering=self.on_delivering)
 
