@@ -68,6 +68,7 @@ import httpx
 
 from reference_impl.cadence import PRODUCTION
 from reference_impl.connector import ReferenceConnector
+from reference_impl.http_transport import KeptAliveTransport
 
 SYSTEMS = ("crm", "clm", "psa", "erp")
 STATE_FILE = "reference.sqlite"
@@ -249,7 +250,7 @@ class ConnectorProcess:
         self.settings = settings
         self.lock = threading.Lock()
         self.storage = StateFile(settings.state_dir / STATE_FILE)
-        self.http = httpx.Client(timeout=HTTP_TIMEOUT_S)
+        self.http = httpx.Client(timeout=HTTP_TIMEOUT_S, transport=KeptAliveTransport())  # http.client underneath
         self.scheduler = WallScheduler(self.lock)
         runtime = Runtime(self.http, settings.urls,
                           {system: (settings.client_id, settings.client_secret) for system in settings.urls},
