@@ -11,7 +11,10 @@ import pytest
 from simulator.storage import MemoryStorage, SqliteStorage
 
 VALUES = ["", "text", "é\ud800", 0, -7, 2**70, 1.5, -0.0, 1e16, math.inf, True, False, None,
-          [], {}, [1, "a", None], (1, 2), {"a": {"b": [1.25, {"c": None}]}, "n": 3}]
+          [], {}, [1, "a", None], (1, 2), {"a": {"b": [1.25, {"c": None}]}, "n": 3},
+          # in a container, what orjson refuses or writes otherwise: json writes these
+          {"inf": [math.inf, -math.inf]}, [2**70, 2**64 - 1, -(2**63)], {1: "a", None: 2, 1.5: True}, ["é\ud800"],
+          {"name": "Zoë", "big": 1e300, "small": 5e-324}]
 
 
 @pytest.mark.parametrize("value", VALUES, ids=repr)
