@@ -3,7 +3,8 @@
 :class:`LoopbackServer` starts a real HTTP server (uvicorn, one event loop
 in its own thread) for any ASGI application and returns once it accepts
 connections; it is a context manager: leaving it stops the server and joins
-the thread. :class:`SystemsServer` serves a
+the thread. It serves loopback clients directly: no proxy's ``X-Forwarded-*``
+headers are read. :class:`SystemsServer` serves a
 :class:`~mocks.core.asgi.SystemsApp`, and :attr:`SystemsServer.urls` gives
 each system's base URL (``http://127.0.0.1:PORT/erp``).
 
@@ -35,7 +36,7 @@ class LoopbackServer:
         self.app = app
         self.host = host
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                     lifespan="off", access_log=False,
+                                                     lifespan="off", access_log=False, proxy_headers=False,
                                                      timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
         self._thread = threading.Thread(target=self._server.run, name="c2c-loopback-server", daemon=True)
         self.port = port

@@ -5,7 +5,8 @@ Each system is served under its name (``/crm``, ``/clm``, ``/psa``,
 :class:`~mocks.core.routing.ApiRequest` ``GET /charges`` for the ERP's
 :class:`~mocks.core.service.Service`, exactly as the in-process transport
 builds it, and the :class:`~mocks.core.routing.ApiResponse` goes back as
-bytes. One definition of each endpoint, two transports. ``GET /healthz``
+bytes, its ``Content-Length`` stated (but for a 204 or 304, which have no
+body). One definition of each endpoint, two transports. ``GET /healthz``
 answers 200 once the application is up.
 
 The services are plain Python objects that the simulated firm and the
@@ -378,7 +379,16 @@ async def _body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
+BODILESS = frozenset({204, 304})  # statuses that carry no body and no Content-Length (RFC 9110 §8.6)
+
+
 async def _send(send: Send, response: ApiResponse) -> None:
-    await send({"type": "http.response.start", "status": response.status,
-                "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.wire_headers().items()]})
-    await send({"type": "http.response.body", "body": response.encode()})
+    """The answer in two messages, its length stated (as the in-process answer states it), so the server sends the
+    body as it is rather than in chunks with a terminating one."""
+    body = response.encode()
+    headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.wire_headers().items()]
+    if response.status >= 200 and response.status not in BODILESS \
+            and not any(name.lower() == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", b"%d" % len(body)))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
