@@ -220,6 +220,31 @@ class WallScheduler:
                     log.exception("scheduled %s failed", getattr(fn, "__qualname__", fn))
 
 
+class SetCookieIgnored(httpx.Cookies):
+    """A cookie jar that takes nothing from an answer: the systems set no cookies, and httpx's looking (it builds a
+    urllib request and response for the standard library's jar to read) cost more than anything else it does
+    with an answer."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class SystemsHttp(httpx.Client):
+    """httpx's client whose cookie jar is a :class:`SetCookieIgnored`: what the connector sets is still sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = self._cookies  # httpx made a plain jar
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._cookies = SetCookieIgnored(cookies)
+
+
 @dataclass(frozen=True)
 class Runtime:
     """What the harness would lend the connector in process, made from the environment."""
@@ -250,7 +275,7 @@ class ConnectorProcess:
         self.settings = settings
         self.lock = threading.Lock()
         self.storage = StateFile(settings.state_dir / STATE_FILE)
-        self.http = httpx.Client(timeout=HTTP_TIMEOUT_S, transport=KeptAliveTransport())  # http.client underneath
+        self.http = SystemsHttp(timeout=HTTP_TIMEOUT_S, transport=KeptAliveTransport())  # http.client underneath
         self.scheduler = WallScheduler(self.lock)
         runtime = Runtime(self.http, settings.urls,
                           {system: (settings.client_id, settings.client_secret) for system in settings.urls},
@@ -296,9 +321,12 @@ class ConnectorProcess:
                 break
         status, answer = await self._answer(scope, b"".join(chunks))
         empty = status in (204, 304)  # no body, by definition (RFC 9110 §15.3.5)
+        content = b"" if empty else json.dumps(answer).encode()
+        # Its length stated, the answer goes out as it is, not chunked with a terminating chunk.
         await send({"type": "http.response.start", "status": status,
-                    "headers": [] if empty else [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": b"" if empty else json.dumps(answer).encode()})
+                    "headers": [] if empty else [(b"content-type", b"application/json"),
+                                                 (b"content-length", b"%d" % len(content))]})
+        await send({"type": "http.response.body", "body": content})
 
     async def _answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         method, path = scope["method"], scope["path"]

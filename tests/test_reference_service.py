@@ -123,3 +123,19 @@ def test_an_accepted_webhook_is_durable_when_answered_and_a_forged_one_is_refuse
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+
+def test_the_process_client_takes_no_cookies_from_answers_and_sends_its_own() -> None:
+    from reference_impl.service import SystemsHttp
+
+    sent = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"set-cookie": "session=abc; Path=/"}, json={})
+
+    with SystemsHttp(transport=httpx.MockTransport(answer), cookies={"mine": "1"}) as client:
+        client.get("http://systems.test/psa/timesheets")
+        client.get("http://systems.test/psa/timesheets")
+        assert dict(client.cookies) == {"mine": "1"}
+    assert sent == ["mine=1", "mine=1"]
