@@ -10,7 +10,13 @@ webhook to the connector, which must turn it into ERP charges.
   and again, they log a day's hours on it, a line per day in quarter
   hours, billable if the project bills by the hour, and submit the sheet.
 - A **manager** looks at the sheets waiting for approval and approves
-  them, oldest first.
+  their team's, oldest first. The consultants are split into one team
+  per manager (by resource id), so two managers do not race to approve
+  the same sheet. Where not every manager is sure to be at work in this
+  process (a distributed run, whose workers cannot tell their managers'
+  teams apart; fewer users than the managers and clerk need; users
+  joining in steps), each manager approves every sheet they see, and a
+  409 (another took it first) is part of the job.
 - A **finance clerk** follows what reaches the ERP: unbilled charges and
   the invoices of the period.
 
@@ -29,8 +35,10 @@ import itertools
 import os
 import random
 import time
+import zlib
 
 from locust import FastHttpUser, LoadTestShape, between, constant_pacing, task
+from locust.runners import WorkerRunner
 
 CLIENT_ID = os.environ.get("C2C_CLIENT_ID", "")
 CLIENT_SECRET = os.environ.get("C2C_CLIENT_SECRET", "")
@@ -178,17 +186,37 @@ class Consultant(FirmUser):
             self.call("POST", "psa", f"/timesheets/{sheet['id']}/submit", "/timesheets/{id}/submit")
 
 
+def team_of(resource_id: str) -> int:
+    """The team (0 to MANAGERS - 1) a consultant belongs to, the same in every process."""
+    return zlib.crc32(resource_id.encode()) % MANAGERS
+
+
+def teams_split(distributed: bool) -> bool:
+    """Whether every manager is at work in this process from the start, so that each may keep to their team."""
+    steps_of_users = os.environ.get("C2C_LOAD_PROFILE") == "step" and not _setting("STEP_RATE", 0)
+    return not distributed and not steps_of_users and int(_setting("USERS", 10)) > MANAGERS + CLERKS
+
+
 class Manager(FirmUser):
-    """Approves the sheets waiting for approval, oldest first, a page at a time."""
+    """Approves their team's sheets waiting for approval, oldest first, a page at a time (every sheet in a
+    distributed run: see the module's docstring)."""
 
     fixed_count = MANAGERS
     wait_time = between(0.2, 0.5)
+    _teams = itertools.count()
+
+    def on_start(self) -> None:
+        super().on_start()
+        split = teams_split(isinstance(self.environment.runner, WorkerRunner))
+        self.team = next(Manager._teams) % MANAGERS if split else None
 
     @task
     def approve_waiting_sheets(self) -> None:
         page = self.call("GET", "psa", "/timesheets?status=submitted&limit=100", "/timesheets?status=submitted")
         for sheet in (page or {}).get("data", []):
-            # Another manager may have taken it first: a 409 (no longer submitted) is part of the job.
+            if self.team is not None and team_of(sheet["resource_id"]) != self.team:
+                continue
+            # Another manager may still have taken it first: a 409 (no longer submitted) is part of the job.
             self.call("POST", "psa", f"/timesheets/{sheet['id']}/approve", "/timesheets/{id}/approve",
                       expect=(200, 409))
 
