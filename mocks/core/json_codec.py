@@ -14,6 +14,9 @@ where it would not give what ``json`` gives, the standard library does the work 
 - :func:`loads` is ``json.loads(data)``: orjson reads the text unless it is not JSON to orjson (``NaN``, a lone
   surrogate escape, a byte order mark: ``json`` then reads or refuses it, with its own message) or holds a run
   of 19 or more digits (an integer orjson would read beyond 64 bits as a float; ``json`` reads it exactly).
+- :func:`loads_dumped` is :func:`loads` of what :func:`dumps` wrote, without the look for long numbers where
+  orjson wrote it (it writes no integer beyond 64 bits: those it refuses, and ``json`` writes them; what
+  ``json`` writes is :class:`StandardText`).
 """
 
 from __future__ import annotations
@@ -31,12 +34,29 @@ _DIGITS = bytes(ord("0") if byte in b"0123456789" else ord(" ") for byte in rang
 _LONG_NUMBER = b"0" * 19  # 2**63 has 19 digits: orjson reads any integer it cannot hold in 64 bits as a float
 
 
+class StandardText(bytes):
+    """JSON text :func:`dumps` had ``json`` write (orjson refused the value): it may hold an integer beyond 64 bits."""
+
+    __slots__ = ()
+
+
 def dumps(value: Any) -> bytes:
     """``json.dumps(value, separators=(",", ":")).encode()``'s JSON value (see the module's docstring)."""
     try:
         return orjson.dumps(value, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is one: json encodes it, or refuses it as it always did
-        return _json_encode(value).encode()
+        return StandardText(_json_encode(value).encode())
+
+
+def loads_dumped(data: bytes) -> Any:
+    """``json.loads(data)`` of the JSON text :func:`dumps` returned (only that: other text may hold an integer
+    beyond 64 bits, which orjson would read as a float; :func:`loads` reads any text)."""
+    if type(data) is bytes:  # orjson wrote it: no integer beyond 64 bits
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return loads(data)
 
 
 def loads(data: bytes | str) -> Any:

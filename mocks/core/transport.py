@@ -26,10 +26,15 @@ from mocks.core.service import Service
 
 
 class InProcessResponse(httpx.Response):
-    """httpx's response; ``json()`` is httpx's (``json.loads`` of the body) read by :func:`json_codec.loads`."""
+    """httpx's response; ``json()`` is httpx's (``json.loads`` of the body) read by :func:`json_codec.loads`, or by
+    :func:`json_codec.loads_dumped` when ``dumped`` says the body is what :func:`json_codec.dumps` returned."""
+
+    dumped = False
 
     def json(self, **kwargs: Any) -> Any:
-        return json_codec.loads(self.content) if not kwargs else super().json(**kwargs)
+        if kwargs:
+            return super().json(**kwargs)
+        return json_codec.loads_dumped(self.content) if self.dumped else json_codec.loads(self.content)
 
 
 def read_response(status: int, headers: dict[str, str], content: bytes, request: httpx.Request | None) -> httpx.Response:
@@ -101,4 +106,7 @@ class InProcessTransport(httpx.BaseTransport):
             request.read(),
         )
         response = service.handle(api_request)
-        return answer(response.status, response.wire_headers(), response.encode(), request)
+        answered = answer(response.status, response.wire_headers(), response.encode(), request)
+        if response.content is None and response.body is not None:  # its body encoded now, by json_codec.dumps
+            answered.dumped = True
+        return answered

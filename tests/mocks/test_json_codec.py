@@ -39,6 +39,13 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.di
 def test_what_it_writes_reads_back_as_the_standard_librarys_text_does(value: object) -> None:
     assert typed(json.loads(json_codec.dumps(value))) == typed(json.loads(standard(value)))
     assert typed(json_codec.loads(json_codec.dumps(value))) == typed(json.loads(standard(value)))
+    assert typed(json_codec.loads_dumped(json_codec.dumps(value))) == typed(json.loads(standard(value)))
+
+
+@pytest.mark.parametrize("value", [[2**64, 2**64 - 1, -(2**63), -(2**63) - 1], {"n": 10**30, 1: "key"},
+                                   {"x": 0.0001234567890123456, "s": "12345678901234567890123"}])
+def test_what_it_wrote_reads_back_exactly_without_the_look_for_long_numbers(value: object) -> None:
+    assert typed(json_codec.loads_dumped(json_codec.dumps(value))) == typed(json.loads(standard(value)))
 
 
 @given(values)
