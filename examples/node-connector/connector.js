@@ -100,7 +100,9 @@ function feedFor(eventTime) {
 
 // The CRM's, CLM's and PSA's feeds every 2 simulated hours; the ERP's (write-back events only) at most every 6, only
 // while no charge is waiting to be written, and after a read the ERP refused (busy, or 429) twice as long, up to 48
-// hours: its quota is for charges.
+// hours: its quota is for charges. What a read brings is done at once, hurried, as a handler does it: between
+// webhooks (a night, an outage) nothing else holds the calendar, and left to the workers it would queue behind
+// what they are doing (an amendment's re-valuation) while the simulated hours run on.
 async function poller() {
   let erpTried = -Infinity; // when (wall ms) we last tried the ERP's feed
   for (;;) {
@@ -111,7 +113,10 @@ async function poller() {
       systems.push('erp');
       erpTried = Date.now();
     }
-    await urgent.run(true, () => feeds.poll(systems));
+    await urgent.run(true, async () => {
+      const found = await feeds.poll(systems);
+      await inbox.runAll(found, { until: Date.now() + HURRY_MS });
+    });
   }
 }
 
