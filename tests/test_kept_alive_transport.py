@@ -131,3 +131,62 @@ def test_a_reset_is_a_read_error() -> None:
         client.get(f"http://127.0.0.1:{port}/x")
     thread.join(5)
     listener.close()
+
+
+def _raw_server(answers: list[bytes]) -> tuple[int, list[bytes], threading.Thread]:
+    """A server that reads each request on one connection and writes the next canned answer (closing after the
+    last); returns its port, what it received, and its thread."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def serve() -> None:
+        peer, _ = listener.accept()
+        with peer, listener:
+            for answer in answers:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += peer.recv(65536)
+                received.append(request)
+                peer.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], received, thread
+
+
+def test_interim_answers_bodiless_answers_and_bodies_up_to_the_close() -> None:
+    port, received, thread = _raw_server([
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Folded: a\r\n b\r\n\r\nok",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",  # to a HEAD: no body follows
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nto the close",
+    ])
+    with httpx.Client(timeout=5.0, transport=KeptAliveTransport()) as client:
+        first = client.post(f"http://127.0.0.1:{port}/a", json={"x": 1})
+        assert (first.status_code, first.text, first.headers["x-folded"]) == (200, "ok", "a b")
+        assert client.delete(f"http://127.0.0.1:{port}/b").status_code == 204
+        head = client.head(f"http://127.0.0.1:{port}/c")
+        assert (head.status_code, head.content) == (200, b"")
+        last = client.get(f"http://127.0.0.1:{port}/d")
+        assert (last.status_code, last.text, last.extensions["http_version"]) == (200, "to the close", b"HTTP/1.0")
+    thread.join(5)
+    assert [r.split(b" ", 2)[:2] for r in received] == [[b"POST", b"/a"], [b"DELETE", b"/b"], [b"HEAD", b"/c"],
+                                                         [b"GET", b"/d"]]
+    assert b'"x"' in received[0]  # the body came with the request's head
+
+
+def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    with httpx.Client(timeout=5.0, transport=KeptAliveTransport()) as client:
+        request = client.build_request("GET", f"http://127.0.0.1:{free_port()}/x")
+        request.headers["x-evil"] = "a"
+        request.headers._list[-1] = (b"x-evil", b"x-evil", b"a\r\nInjected: yes")
+        with pytest.raises(httpx.LocalProtocolError):
+            client.send(request)
+
+
+def test_an_answer_that_is_not_http_is_a_protocol_error() -> None:
+    port, _, thread = _raw_server([b"SSH-2.0-OpenSSH\r\n\r\n"])
+    with httpx.Client(timeout=5.0, transport=KeptAliveTransport()) as client, \
+            pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"http://127.0.0.1:{port}/x")
+    thread.join(5)
