@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.catalog import BILLING_TYPE_OF
+from conformance.machine_load import MachineLoad
 from conformance.subject import Subject
 from simulator.business_keys import business_keys, key_of
 from simulator.oracle import Mismatch
@@ -119,9 +120,10 @@ def in_process(factory: Callable) -> Run:
     return lambda scenario, path, seed, sink: simulate(scenario, seed, sink=sink, factory=factory)
 
 
-def runner(subject: Subject, artifacts: Path) -> Run:
+def runner(subject: Subject, artifacts: Path, machine_load: MachineLoad | None = None) -> Run:
     """In process for a factory; for a black-box connector, served over real HTTP with the connector's process
-    started, killed and restarted on a state directory of its own, its output kept under ``artifacts/connector``."""
+    started, killed and restarted on a state directory of its own, its output kept under ``artifacts/connector``,
+    and ``machine_load`` sampled after each run."""
     if subject.command is None:
         return in_process(subject.factory)
     from simulator.served import run_black_box
@@ -131,7 +133,11 @@ def runner(subject: Subject, artifacts: Path) -> Run:
         parent.mkdir(parents=True, exist_ok=True)
         calm = "-calm" if scenario.faults == Faults() else ""  # a fault-free run: a companion, or a calm scenario
         folder = Path(tempfile.mkdtemp(prefix=f"{scenario.name}{calm}-", dir=parent))  # its own state, always
-        return run_black_box(scenario, seed, subject.command, folder, sink=sink)
+        try:
+            return run_black_box(scenario, seed, subject.command, folder, sink=sink)
+        finally:
+            if machine_load is not None:
+                machine_load.sample()
     return served
 
 
@@ -181,7 +187,9 @@ class Observations:
         self.seed = seed
         self.artifacts = artifacts
         self.unsupported = frozenset(BILLING_TYPE_OF[c] for c in BILLING_TYPE_OF if subject.lacks(c))
-        self._run = runner(subject, artifacts)
+        # How busy the machine was during the served runs: a black-box verdict is judged on the wall clock.
+        self.machine_load = MachineLoad() if subject.black_box else None
+        self._run = runner(subject, artifacts, self.machine_load)
         self._runs: dict[str, Observation] = {}
         self._pending: dict[str, Future[Observation | None]] = {}  # runs started by prefetch, not handed out yet
         self.read: list[Observation] = []  # every run handed out since the caller last cleared it, in order
@@ -239,7 +247,11 @@ class Observations:
             folder = Path(tempfile.mkdtemp(prefix=f"{scenario.name}-", dir=self.artifacts))
 
             def run(scenario: Scenario, path: Path, seed: int, sink: Callable[[dict[str, Any]], None]) -> SimulationResult:
-                outcome = run_load(scenario, seed, plan, folder, connector_cmd=self.subject.command, sink=sink)
+                try:
+                    outcome = run_load(scenario, seed, plan, folder, connector_cmd=self.subject.command, sink=sink)
+                finally:
+                    if self.machine_load is not None:
+                        self.machine_load.sample()
                 self._loads[name] = outcome
                 return outcome.result
             self._runs[name] = observe_with(scenario, path, self.seed, run)

@@ -3,9 +3,11 @@
 The JSON is a public format (``schema_version``): it names the suite
 version and the catalog hash it certified against, the connector's
 identity (including a hash of its source), the seed, each requirement's
-outcome with its failure evidence, and a verdict per profile. It holds no
-wall-clock time, so the same connector, seed and profile give the same
-bytes.
+outcome with its failure evidence, and a verdict per profile. In process
+it holds no wall-clock time, so the same connector, seed and profile give
+the same bytes. A black-box connector is judged on the wall clock, so its
+report also says how busy the machine was during the served runs
+(:mod:`conformance.machine_load`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from conformance.catalog import CATALOG
 from conformance.catalog_hash import catalog_hash
 from conformance.certification import Certification
 from conformance.findings import KEPT
+from conformance.machine_load import machine_words
 from conformance.verdict import NOT_RUN, Profile, in_profile, verdict
 from simulator.report import money
 
-SCHEMA_VERSION = 2  # 2: mismatch_ownership (and mismatch-owners.jsonl beside the report)
+SCHEMA_VERSION = 3  # 2: mismatch_ownership (and mismatch-owners.jsonl beside the report); 3: machine (black-box)
 JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"
 OWNERS_NAME = "mismatch-owners.jsonl"  # every mismatch of every judged run, with the requirements that own it
 SHOWN_IN_SUMMARY = 10
@@ -48,6 +51,8 @@ def build_report(certification: Certification) -> dict[str, Any]:
         "profile": str(certification.profile),
         "load": ({"rate_per_s": certification.load_target.rate_per_s, "duration_s": certification.load_target.duration_s,
                   "p95_s": certification.load_target.p95_s} if certification.subject.black_box else None),
+        "machine": (certification.observations.machine_load.to_json()
+                    if certification.observations.machine_load is not None else None),
         "verdicts": {str(p): verdict(outcomes, p, ran=certification.profile).to_json() for p in Profile},
         "requirements": requirements,
     }
@@ -72,6 +77,8 @@ def markdown(report: dict[str, Any]) -> str:
     if report.get("load"):
         lines.append(f"- load requirements judged at **{report['load']['rate_per_s']:g} approvals/s** for "
                      f"{report['load']['duration_s']:g} s (C2C-LOAD-002)")
+    if report.get("machine"):
+        lines.append(f"- {machine_words(report['machine'])}")
     lines.append("")
     for profile, result in report["verdicts"].items():
         word, blockers = verdict_words(result)

@@ -106,6 +106,8 @@ def test_a_planted_defect_run_as_a_process_fails_its_requirement(pytester: pytes
     assert entry["failure"]["findings_total"] > 0, entry["failure"]
     assert any("--connector-cmd" in line for line in entry["failure"]["reproduce"])
     assert report["connector"]["mode"] == "black-box"
+    assert report["machine"]["load_average_peak"] is not None  # read after the served run
+    assert "- machine: " in (pytester.path / "report" / "conformance-summary.md").read_text()
 
 
 @pytest.mark.slow
@@ -121,6 +123,7 @@ def test_the_reference_as_a_process_is_certified_core(pytester: pytest.Pytester)
     judged = {outcome for outcome in outcomes(report).values() if outcome != "not-run"}  # full-only: not run in core
     assert judged == {"pass"}, outcomes(report)
     assert report["load"] == {"rate_per_s": 20.0, "duration_s": 30.0, "p95_s": 30.0}
+    assert report["machine"]["cores"] >= 1 and report["machine"]["load_average_peak"] is not None
     summary = (pytester.path / "report" / "conformance-summary.md").read_text()
     assert "judged at **20 approvals/s** for 30 s" in summary
     folders = list((pytester.path / "report" / "connector").glob("conformance-*"))
