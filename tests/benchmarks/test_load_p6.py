@@ -5,9 +5,11 @@ starts to grow (the knee), read on a step profile.
 Each is one ``c2c load`` run, as a user runs it (a fresh process; locust headless as its subprocess; the
 reference connector as a process): the figures are read from its ``load.json`` and kept in the benchmark's
 ``extra_info``. One run shares two cores between the load generator, the served systems and the connector, so
-the rate is what this machine sustains end to end, not the connector alone, and anything else running halves it
-(measured with --rate 100: 96.5 approvals/s, p95 2 s, with 13 managers polling, load average 3; 82.7/s, p95 7 s,
-with 3, load average 2-3; 49/s, p95 25 s, load average 6): run them on a quiet machine,
+the rate is what this machine sustains end to end, not the connector alone, and what else runs moves it. Measured
+with --rate 100 for 20 s: 104.7-106.3 approvals/s, p50 1 s, p95 1 s, p99 2 s, 0 mismatches, at load averages of
+4.6-6; 100.4-105.2/s, p95 1-2 s at load averages of 7-8 (one run, at 5.4-6.9, had a p95 of 4 s). The step profile's
+knee: 158 approvals/s at a load average of 6-7, 196/s (no step past a p95 of 5 s) at 3.6-5.5. The lag's floor is a
+second: the systems send each webhook a second after the event. Run them on a quiet machine,
 ``pytest -m "benchmark_suite and thorough" --benchmark-enable tests/benchmarks/test_load_p6.py``. CI's slow suite
 holds a shorter load to correctness (tests/load/test_load_command.py).
 """
