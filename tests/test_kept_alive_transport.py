@@ -14,6 +14,7 @@ import pytest
 from mocks.server import LoopbackServer
 from reference_impl.http_transport import KeptAliveTransport
 from simulator.blackbox import free_port
+from tests.asgi_body import whole_body
 
 
 class Endpoint:
@@ -26,12 +27,7 @@ class Endpoint:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await whole_body(receive)
         self.clients.append(tuple(scope["client"]))
         if self.mode == "short":  # a status line announcing a body that never comes
             await send({"type": "http.response.start", "status": 502,

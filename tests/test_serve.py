@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from mocks.server import LoopbackServer
 from simulator.served import ServedEnvironment
+from tests.asgi_body import whole_body
 from tests.conftest import ROOT
 
 SMALL_FIRM = ROOT / "conformance" / "scenarios" / "small_firm.yaml"
@@ -138,12 +139,7 @@ class Receiver:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await whole_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.received.append((scope["path"], headers, body))
         status = 204

@@ -12,6 +12,7 @@ import pytest
 from mocks.server import LoopbackServer
 from simulator.blackbox import free_port
 from simulator.forwarding import UNREACHABLE, ForwardingConnector, Unreachable, WebhookPoster
+from tests.asgi_body import whole_body
 
 
 class Endpoint:
@@ -25,12 +26,7 @@ class Endpoint:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await whole_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.seen.append((scope["method"], scope["path"], body, headers))
         self.clients.add(tuple(scope["client"]))
