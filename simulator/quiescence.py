@@ -26,6 +26,12 @@ What does not hold the calendar:
   a poll that finds nothing is no work. While a read is in flight it holds
   the firm like any request; what the connector does with what it read is
   a change, and that holds the firm again;
+- a write the system refused (any other ``4xx``: a ``422`` for data it
+  will not take, a ``409``, a ``412`` for a stale ``If-Match``): it changed
+  nothing. A connector that retries a refused write on a compressed
+  backoff (sub-millisecond at a certification's speed) would otherwise
+  hold the firm at every step, and the calendar would never reach the day
+  the source data is fixed;
 - a ``429`` answer: a throttled connector waits, and waiting takes
   simulated time, which is also what refills the scenario's rate limit (per
   simulated second). Until an answer other than a 429 comes, the
@@ -76,12 +82,13 @@ class ConnectorActivity:
             self._in_flight += 1
 
     def ended(self, status: int | None, method: str = "POST") -> None:
-        """A request is over (``status`` 0 or None: its connection was dropped); a 429 is no work done, and
-        neither is an answered read (``method`` in :data:`READS`)."""
+        """A request is over (``status`` 0 or None: its connection was dropped, and a write may have been
+        committed); a 429 is no work done, and neither is an answered read (``method`` in :data:`READS`) or a
+        refused write (another 4xx)."""
         with self._guard:
             self._in_flight -= 1
             self._throttled = status == THROTTLED
-            if method.upper() in READS and status:
+            if status and (method.upper() in READS or (400 <= status < 500 and not self._throttled)):
                 return
             if self._delivering:
                 self._worked_in_delivery = True  # covered by the delivery: the firm waits for its answer anyway

@@ -143,3 +143,43 @@ def test_a_dropped_read_is_work_the_connector_will_retry():
     a.began()
     a.ended(0, "GET")
     assert not a.quiet()
+
+
+def test_a_refused_write_is_no_work_done():
+    for status in (400, 404, 409, 412, 422):
+        a = activity()
+        a.began()
+        assert not a.quiet()  # in flight, it may be accepted
+        a.ended(status, "POST")
+        assert a.quiet(), status  # refused: nothing changed, and nothing follows from it but a retry
+
+
+def test_a_connector_retrying_a_refused_write_on_a_short_backoff_does_not_hold_the_firm():
+    """At a certification's speed a backoff of simulated minutes is a fraction of a millisecond: a parent the ERP
+    refuses (no tax profile yet) is retried all the time, and the firm must still reach the day it is fixed."""
+    a = activity(longest_s=1.0)
+    stop = time.monotonic() + 0.3
+
+    import threading
+
+    def retry() -> None:
+        while time.monotonic() < stop:
+            a.began()
+            time.sleep(0.001)
+            a.ended(422, "POST")
+            time.sleep(0.002)
+
+    retrier = threading.Thread(target=retry)
+    retrier.start()
+    try:
+        assert a.await_quiet() < 0.1
+    finally:
+        retrier.join()
+
+
+def test_a_write_that_went_through_or_may_have_is_work():
+    for status in (200, 201, 204, 500, 503, 0, None):
+        a = activity()
+        a.began()
+        a.ended(status, "POST")
+        assert not a.quiet(), status
