@@ -39,7 +39,12 @@ What does not hold the calendar:
   retrying at once meets 429s until the firm has moved on far enough, and
   must not stop it from moving on;
 - a connector that never stops (a tight poll loop): a hold lasts at most
-  :data:`LONGEST_HOLD_S` per step, then the firm takes the step anyway.
+  :data:`LONGEST_HOLD_S` per step, then the firm takes the step anyway;
+  and where a budget is set for the whole run (a certification's runs:
+  :data:`CERTIFICATION_HOLD_BUDGET_S`), once the holds add up to it the
+  firm stops waiting altogether (:attr:`ConnectorActivity.gave_up`): a
+  connector that keeps writing at every step is judged on what it did,
+  instead of keeping a run of a minute going for hours.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from collections.abc import Callable
 
 QUIET_S = 0.015  # how long a connector must have been idle before the firm steps (wall seconds)
 LONGEST_HOLD_S = 3.0  # the longest the firm waits for a busy connector before one step (wall seconds)
+CERTIFICATION_HOLD_BUDGET_S = 600.0  # all a certification's run waits for its connector (its runs take 1-2 min)
 NAP_S = 0.002
 THROTTLED = 429
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,9 +70,11 @@ class ConnectorActivity:
     """
 
     def __init__(self, quiet_s: float = QUIET_S, longest_s: float = LONGEST_HOLD_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, budget_s: float | None = None) -> None:
         self.quiet_s = quiet_s
         self.longest_s = longest_s
+        self.budget_s = budget_s  # None: the firm waits for the connector at every step, however long in all
+        self.gave_up = False  # the budget ran out: the firm no longer waits
         self._clock = clock
         self._guard = threading.Lock()
         self._in_flight = 0
@@ -119,8 +127,11 @@ class ConnectorActivity:
 
     def await_quiet(self) -> float:
         """Wait until the connector is quiet, or :attr:`longest_s` has passed; the wall seconds waited
-        (none while :attr:`holding` is off)."""
+        (none while :attr:`holding` is off, or once the holds have used up :attr:`budget_s`)."""
         if not self.holding:
+            return 0.0
+        if self.budget_s is not None and self.held_s >= self.budget_s:
+            self.holding, self.gave_up = False, True
             return 0.0
         started = self._clock()
         while not self.quiet() and self._clock() - started < self.longest_s:

@@ -77,7 +77,7 @@ from mocks.systems import Systems
 from simulator.blackbox import ConnectorCommand
 from simulator.faults import FaultPlan
 from simulator.forwarding import forward_to
-from simulator.quiescence import ConnectorActivity
+from simulator.quiescence import CERTIFICATION_HOLD_BUDGET_S, ConnectorActivity
 from simulator.run import SimulationResult, simulate
 from simulator.scenario import Scenario
 from simulator.throttled_pace import ThrottledPace
@@ -221,7 +221,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
           on_connector_killed: Callable[[], None] | None = None, sink: Sink = null_sink,
           longest_delay_s: float | None = None,
           on_ready: Callable[[ServedRun], None] | None = None,
-          connector_time_scale: float | None = None) -> SimulationResult:
+          connector_time_scale: float | None = None, hold_budget_s: float | None = None) -> SimulationResult:
     """Run ``scenario`` in real time with its systems served on ``host:port``; reconcile at the end.
 
     ``announce`` is called once the server accepts requests (and a
@@ -243,7 +243,9 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
     the crashes it makes. ``on_ready`` is called after ``announce``, before
     the firm's first step, with what the run is made of.
     ``connector_time_scale`` is the ``C2C_TIME_SCALE`` a ``connector_cmd``
-    process is told (default: ``speed``).
+    process is told (default: ``speed``). ``hold_budget_s`` bounds all the
+    wall time the firm waits for an external connector in the run
+    (:mod:`simulator.quiescence`; unbounded by default).
     """
     if connector_url is not None and connector_cmd is not None:
         raise ValueError("a served run has one connector: connector_url or connector_cmd, not both")
@@ -265,7 +267,7 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
         command = ConnectorCommand(connector_cmd, folder / "state", folder, connector_time_scale or speed, lock)
         command.after_run = run_over
     external = connector_url is not None or command is not None
-    activity = ConnectorActivity() if external else None
+    activity = ConnectorActivity(budget_s=hold_budget_s) if external else None
     if activity is not None:
         env.hold = activity.await_quiet
     if command is not None:
@@ -332,6 +334,8 @@ def run_black_box(scenario: Scenario, seed: int, command: str, work_dir: Path, *
                   speed: float | None = None) -> SimulationResult:
     """One served run of ``scenario`` against the connector ``command`` starts, for the conformance suite: on a
     free port, at :func:`black_box_speed` unless ``speed`` is given, its state and logs under ``work_dir``,
-    latency and timeout faults held at most :data:`CERTIFICATION_DELAY_S`."""
+    latency and timeout faults held at most :data:`CERTIFICATION_DELAY_S`, and the firm waiting for the
+    connector at most :data:`simulator.quiescence.CERTIFICATION_HOLD_BUDGET_S` in all."""
     return serve(scenario, seed, speed or black_box_speed(scenario), lambda server, systems: None,
-                 connector_cmd=command, work_dir=work_dir, sink=sink, longest_delay_s=CERTIFICATION_DELAY_S)
+                 connector_cmd=command, work_dir=work_dir, sink=sink, longest_delay_s=CERTIFICATION_DELAY_S,
+                 hold_budget_s=CERTIFICATION_HOLD_BUDGET_S)

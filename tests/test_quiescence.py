@@ -183,3 +183,26 @@ def test_a_write_that_went_through_or_may_have_is_work():
         a.began()
         a.ended(status, "POST")
         assert not a.quiet(), status
+
+
+def test_once_the_holds_use_up_the_budget_the_firm_stops_waiting():
+    """A connector that writes at every step would keep a certification's run going for hours: with a budget,
+    the firm waits for it until the holds add up to the budget, then no more, and says so."""
+    a = ConnectorActivity(quiet_s=0.02, longest_s=0.05, budget_s=0.05)
+    waits = []
+    for _ in range(5):
+        a.began()
+        a.ended(201)  # wrote again: never quiet
+        waits.append(a.await_quiet())
+    assert waits[0] >= 0.02 and waits[-1] == 0.0
+    assert a.gave_up and not a.holding
+    assert 0.05 <= a.held_s < 0.5  # three or so holds, then none
+
+
+def test_without_a_budget_the_firm_waits_at_every_step():
+    a = ConnectorActivity(quiet_s=0.02, longest_s=0.02)
+    for _ in range(8):
+        a.began()
+        a.ended(201)
+        assert a.await_quiet() >= 0.01
+    assert not a.gave_up
