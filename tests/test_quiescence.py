@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from simulator.quiescence import ConnectorActivity
@@ -108,25 +109,29 @@ def test_an_answered_read_is_no_work_but_holds_the_firm_while_in_flight():
     assert a.quiet()  # a poll that found nothing: the firm need not wait after it
 
 
-def test_a_connector_polling_on_a_short_cadence_does_not_hold_the_firm():
+def waited_while_repeating(status: int, method: str, every_s: float) -> float:
+    """How long the firm waits for a connector that, for 0.3 s, repeats a request answered ``status`` (each in
+    flight 1 ms) every ``every_s``: shorter than the quiet period."""
     a = activity(longest_s=1.0)
     stop = time.monotonic() + 0.3
 
-    import threading
-
-    def poll() -> None:
+    def repeat() -> None:
         while time.monotonic() < stop:
             a.began()
             time.sleep(0.001)
-            a.ended(200, "GET")
-            time.sleep(0.004)  # a feed poll every 5 ms, shorter than the quiet period
+            a.ended(status, method)
+            time.sleep(every_s - 0.001)
 
-    poller = threading.Thread(target=poll)
-    poller.start()
+    repeater = threading.Thread(target=repeat)
+    repeater.start()
     try:
-        assert a.await_quiet() < 0.1
+        return a.await_quiet()
     finally:
-        poller.join()
+        repeater.join()
+
+
+def test_a_connector_polling_on_a_short_cadence_does_not_hold_the_firm():
+    assert waited_while_repeating(200, "GET", every_s=0.005) < 0.1  # a feed poll every 5 ms
 
 
 def test_a_read_during_a_delivery_is_not_the_connector_working_inside_its_handler():
@@ -157,24 +162,7 @@ def test_a_refused_write_is_no_work_done():
 def test_a_connector_retrying_a_refused_write_on_a_short_backoff_does_not_hold_the_firm():
     """At a certification's speed a backoff of simulated minutes is a fraction of a millisecond: a parent the ERP
     refuses (no tax profile yet) is retried all the time, and the firm must still reach the day it is fixed."""
-    a = activity(longest_s=1.0)
-    stop = time.monotonic() + 0.3
-
-    import threading
-
-    def retry() -> None:
-        while time.monotonic() < stop:
-            a.began()
-            time.sleep(0.001)
-            a.ended(422, "POST")
-            time.sleep(0.002)
-
-    retrier = threading.Thread(target=retry)
-    retrier.start()
-    try:
-        assert a.await_quiet() < 0.1
-    finally:
-        retrier.join()
+    assert waited_while_repeating(422, "POST", every_s=0.003) < 0.1
 
 
 def test_a_write_that_went_through_or_may_have_is_work():
