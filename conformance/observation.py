@@ -76,10 +76,11 @@ def relative(path: Path) -> str:
 def simulate_command(scenario_path: Path, seed: int, subject: Subject) -> str:
     """The command that runs one scenario against the subject: ``c2c simulate``, or ``c2c serve`` for a
     black-box connector (its interleavings are the wall clock's, so it replays the same faults, not the same
-    instants)."""
+    instants), which writes the run's trace, KPIs and mismatches to ``out/`` as ``c2c simulate`` does."""
     scenario = shlex.quote(relative(scenario_path))
     if subject.command is not None:
-        return f"c2c serve {scenario} --seed {seed} --connector-cmd {shlex.quote(subject.command)}"
+        out = shlex.quote(f"out/{scenario_path.stem}-seed{seed}-served")
+        return f"c2c serve {scenario} --seed {seed} --connector-cmd {shlex.quote(subject.command)} --out {out}"
     return f"c2c simulate {scenario} --seed {seed} --connector {shlex.quote(subject.spec)}"
 
 

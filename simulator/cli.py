@@ -318,8 +318,11 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--work-dir", type=click.Path(file_okay=False), callback=_directory, default=None,
               help="With --connector-cmd: where its state directory and its stdout and stderr logs go "
                    "[default: a new temporary directory].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), callback=_directory, default=None,
+              help="Also write the run's kpis.json, events.jsonl, run.json and mismatches.jsonl here, as c2c "
+                   "simulate does [default: write nothing].")
 def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connector_url: str | None,
-          connector_cmd: str | None, work_dir: Path | None) -> None:
+          connector_cmd: str | None, work_dir: Path | None, out_dir: Path | None) -> None:
     """Run SCENARIO in real time, scaled by --speed, with the CRM, CLM, PSA and ERP on real HTTP.
 
     Prints each system's URL and the credentials once the server answers; GET /healthz answers 200 from then on.
@@ -327,10 +330,13 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
     connector, retried on the sender's schedule. With --connector-cmd, c2c starts the connector itself (the
     black-box contract) and kills and restarts it for real at every crash the scenario schedules.
     Business dates follow the simulated calendar; token lifetime, Idempotency-Key retention and Retry-After are
-    wall seconds. When the run ends it reconciles the ERP and stops (exit 1 on mismatches).
+    wall seconds. When the run ends it reconciles the ERP and stops (exit 1 on mismatches). With --out, the run's
+    trace, KPIs and mismatches are written as c2c simulate writes them (the trace in wall-clock order of what
+    happened, so not the same bytes from run to run).
     """
     from mocks.server import ServerError
     from simulator.served import serve as run_served
+    from simulator.trace import null_sink
 
     _stop_on_sigterm()
     if connector_url is not None and connector_cmd is not None:
@@ -349,6 +355,14 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
         fail(str(exc))
         sys.exit(2)
     wall = (parsed.end - parsed.start).days * 86400 / speed
+    events = None
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            events = (out_dir / "events.jsonl").open("w")
+        except OSError as exc:
+            fail(f"cannot write {out_dir / 'events.jsonl'}: {exc.strerror}")
+            sys.exit(2)
 
     def announce(server: Any, systems: Any) -> None:
         say(f"serving {parsed.name} (seed {seed}) at {speed:g} simulated s per wall s: about {wall:,.0f} wall s "
@@ -362,9 +376,11 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
             say(f"  connector {connector_cmd!r}: state in {work_dir / 'state'}, output in {work_dir}/connector.*.log")
         console.file.flush()
 
+    started = time.perf_counter()
     try:
         result = run_served(parsed, seed, speed, announce, host=host, port=port, connector_url=connector_url,
-                            connector_cmd=connector_cmd, work_dir=work_dir)
+                            connector_cmd=connector_cmd, work_dir=work_dir,
+                            sink=JsonLinesSink(events) if events is not None else null_sink)
     except ConnectorLoadError as exc:  # the connector's process never became healthy: the vendor's to fix
         fail(f"connector: {exc}")
         sys.exit(2)
@@ -382,10 +398,26 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
         fail(f"while serving seed {seed}: {type(error).__name__}: {error}; details in {crash.name}",
              label="internal error")
         sys.exit(3)
+    finally:
+        if events is not None:
+            events.close()
     recon = result.reconciliation
     say(f"reconciliation {len(recon.mismatches)} mismatches of {recon.items_checked:,} items checked")
+    if out_dir is not None:
+        try:
+            write_kpis(out_dir / "kpis.json", result.kpis)
+            write_run(out_dir / "run.json", wall_seconds=time.perf_counter() - started,
+                      api_calls=result.total_api_calls, trace_counts=result.trace_counts,
+                      fault_counts=result.fault_counts, command=[shlex.join(["c2c", *sys.argv[1:]])],
+                      connector_errors=[fault.to_json() for fault in result.connector_faults])
+            write_mismatches(out_dir / "mismatches.jsonl", recon.mismatches, result.systems)
+        except OSError as exc:
+            fail(f"cannot write results to {out_dir}: {exc.strerror}")
+            sys.exit(2)
+        say(f"wrote {out_dir}/kpis.json, events.jsonl, run.json, mismatches.jsonl")
     if not recon.ok:
-        for line in mismatch_lines(result.kpis):
+        full = {"full_list": str(out_dir / "mismatches.jsonl")} if out_dir is not None else {}
+        for line in mismatch_lines(result.kpis, **full):
             say("  ", ("•", "red"), " ", line)
         sys.exit(1)
 

@@ -8,6 +8,7 @@ the calendar goes, and at the end a reconciled ERP.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -84,6 +85,25 @@ def test_a_served_run_answers_over_http_while_the_firm_works_and_reconciles() ->
     assert re.search(r"reconciliation 0 mismatches of \d+ items checked", out), out
 
 
+def test_out_writes_the_run_s_trace_kpis_and_mismatches_as_simulate_does(tmp_path: Path) -> None:
+    """A vendor reproducing a black-box failure with ``c2c serve`` gets what ``c2c simulate`` writes to debug with."""
+    out_dir = tmp_path / "served"
+    process = _served(SMALL_FIRM, "--speed", str(SPEED), "--port", "0", "--out", str(out_dir))
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, out + err
+    assert f"wrote {out_dir}/kpis.json, events.jsonl, run.json, mismatches.jsonl" in out
+    kpis = json.loads((out_dir / "kpis.json").read_text())
+    assert kpis["reconciliation"]["mismatches"] == 0 and kpis["reconciliation"]["items_checked"] > 0
+    records = [json.loads(line) for line in (out_dir / "events.jsonl").read_text().splitlines()]
+    assert {"webhook", "api"} <= {record["kind"] for record in records}
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["command"][0].startswith("c2c serve ") and "--out" in run["command"][0]
+    assert (out_dir / "mismatches.jsonl").read_text() == ""
+
+
 def test_bad_input_is_one_line() -> None:
     missing = _served(ROOT / "no-such-scenario.yaml")
     _, err = missing.communicate(timeout=60)
@@ -92,6 +112,10 @@ def test_bad_input_is_one_line() -> None:
         taken = _served(SMALL_FIRM, "--port", str(port))
         _, err = taken.communicate(timeout=60)
     assert taken.returncode == 2 and f"cannot serve on 127.0.0.1:{port}" in err and "Traceback" not in err, err
+    a_file = ROOT / "README.md"
+    unwritable = _served(SMALL_FIRM, "--port", "0", "--out", str(a_file))
+    _, err = unwritable.communicate(timeout=60)
+    assert unwritable.returncode == 2 and "--out" in err and "Traceback" not in err, err
 
 
 class socket_in_use:
