@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -48,6 +48,35 @@ def main() -> None:
     # is where they are looked for first (a console script does not put it on the path by itself).
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
+
+
+def _open_trace(out_dir: Path) -> TextIO:
+    """``out_dir`` made and its ``events.jsonl`` opened for the run's trace; or a one-line error and exit 2."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create output directory {out_dir}: {exc.strerror}")
+        sys.exit(2)
+    try:
+        return (out_dir / "events.jsonl").open("w")
+    except OSError as exc:
+        fail(f"cannot write {out_dir / 'events.jsonl'}: {exc.strerror}")
+        sys.exit(2)
+
+
+def _write_results(out_dir: Path, result: Any, wall_seconds: float, command: str) -> dict[str, Any]:
+    """A run's kpis.json, run.json (returned) and mismatches.jsonl, as c2c simulate writes them; or a one-line
+    error and exit 2."""
+    try:
+        write_kpis(out_dir / "kpis.json", result.kpis)
+        run = write_run(out_dir / "run.json", wall_seconds=wall_seconds, api_calls=result.total_api_calls,
+                        trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[command],
+                        connector_errors=[fault.to_json() for fault in result.connector_faults])
+        write_mismatches(out_dir / "mismatches.jsonl", result.reconciliation.mismatches, result.systems)
+    except OSError as exc:
+        fail(f"cannot write results to {out_dir}: {exc.strerror}")
+        sys.exit(2)
+    return run
 
 
 def _load_error(exc: ConnectorLoadError) -> str:
@@ -204,21 +233,12 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
         fail(f"connector: {exc}")
         sys.exit(2)
     out_dir = out_dir or Path("out") / f"{parsed.name}-seed{seed}"
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"cannot create output directory {out_dir}: {exc.strerror}")
-        sys.exit(2)
+    events = _open_trace(out_dir)
     reproduce = f"c2c simulate {shlex.quote(str(scenario))} --seed {seed} --out {shlex.quote(str(out_dir))}"
     if connector is not None:
         reproduce += f" --connector {shlex.quote(connector)}"
     if gate_file is not None:
         reproduce += f" --gate {shlex.quote(str(gate_file))}"
-    try:
-        events = (out_dir / "events.jsonl").open("w")
-    except OSError as exc:
-        fail(f"cannot write {out_dir / 'events.jsonl'}: {exc.strerror}")
-        sys.exit(2)
     started = time.perf_counter()
     try:
         with events, Progress(
@@ -240,16 +260,7 @@ def simulate(scenario: Path, seed: int, out_dir: Path | None, connector: str | N
             details = f"{type(error).__name__}: {error} (cannot write {crash}: {exc.strerror})"
         fail(f"while simulating seed {seed}; {details}\nreproduce with: {reproduce}", label="internal error")
         sys.exit(3)
-    wall = time.perf_counter() - started
-    try:
-        write_kpis(out_dir / "kpis.json", result.kpis)
-        run = write_run(out_dir / "run.json", wall_seconds=wall, api_calls=result.total_api_calls,
-                        trace_counts=result.trace_counts, fault_counts=result.fault_counts, command=[reproduce],
-                        connector_errors=[fault.to_json() for fault in result.connector_faults])
-        write_mismatches(out_dir / "mismatches.jsonl", result.reconciliation.mismatches, result.systems)
-    except OSError as exc:
-        fail(f"cannot write results to {out_dir}: {exc.strerror}")
-        sys.exit(2)
+    run = _write_results(out_dir, result, time.perf_counter() - started, reproduce)
     if not quiet:
         console.print(kpi_table(result.kpis))
         for line in mismatch_lines(result.kpis, full_list=str(out_dir / "mismatches.jsonl")):
@@ -355,14 +366,7 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
         fail(str(exc))
         sys.exit(2)
     wall = (parsed.end - parsed.start).days * 86400 / speed
-    events = None
-    if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            events = (out_dir / "events.jsonl").open("w")
-        except OSError as exc:
-            fail(f"cannot write {out_dir / 'events.jsonl'}: {exc.strerror}")
-            sys.exit(2)
+    events = _open_trace(out_dir) if out_dir is not None else None
 
     def announce(server: Any, systems: Any) -> None:
         say(f"serving {parsed.name} (seed {seed}) at {speed:g} simulated s per wall s: about {wall:,.0f} wall s "
@@ -404,16 +408,7 @@ def serve(scenario: Path, seed: int, speed: float, host: str, port: int, connect
     recon = result.reconciliation
     say(f"reconciliation {len(recon.mismatches)} mismatches of {recon.items_checked:,} items checked")
     if out_dir is not None:
-        try:
-            write_kpis(out_dir / "kpis.json", result.kpis)
-            write_run(out_dir / "run.json", wall_seconds=time.perf_counter() - started,
-                      api_calls=result.total_api_calls, trace_counts=result.trace_counts,
-                      fault_counts=result.fault_counts, command=[shlex.join(["c2c", *sys.argv[1:]])],
-                      connector_errors=[fault.to_json() for fault in result.connector_faults])
-            write_mismatches(out_dir / "mismatches.jsonl", recon.mismatches, result.systems)
-        except OSError as exc:
-            fail(f"cannot write results to {out_dir}: {exc.strerror}")
-            sys.exit(2)
+        _write_results(out_dir, result, time.perf_counter() - started, shlex.join(["c2c", *sys.argv[1:]]))
         say(f"wrote {out_dir}/kpis.json, events.jsonl, run.json, mismatches.jsonl")
     if not recon.ok:
         full = {"full_list": str(out_dir / "mismatches.jsonl")} if out_dir is not None else {}
@@ -997,12 +992,7 @@ def load(scenario: Path, users: int, rate_per_s: float | None, spawn_rate: float
         sys.exit(2)
     out_dir = out_dir or Path("out") / f"load-{parsed.name}-s{seed}"
     connector = connector_cmd or REFERENCE_COMMAND
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        events = (out_dir / "events.jsonl").open("w")
-    except OSError as exc:
-        fail(f"cannot write to {out_dir}: {exc.strerror}")
-        sys.exit(2)
+    events = _open_trace(out_dir)
 
     def announce(server: Any, systems: Any) -> None:
         say(f"serving {parsed.name} (seed {seed}) on {server.base_url}; connector {connector!r}; preparing the firm")
