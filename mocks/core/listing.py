@@ -9,15 +9,24 @@ that value's items only, as a real system's index would, instead of the
 whole collection for every page; the cursor counts positions among those
 items, which only ever grow at the end. A read of a versioned entity
 carries its ``ETag``.
+
+A listing narrowed by an indexed field whose groups the backend *revises*
+(a billing project's charges: the revision moves whenever one of them is
+created or changes) is a conditional read: each page carries an ``ETag``
+made of the group's revision and the query, and a request whose
+``If-None-Match`` names it is answered 304 Not Modified, without the page.
+A client that keeps the tag of its last read learns in one small answer
+that nothing in the group changed since.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from itertools import islice
 from typing import Any
 
-from mocks.core.etag import entity_response
+from mocks.core.etag import entity_response, listing_etag, none_match, not_modified
 from mocks.core.pagination import paginate
 from mocks.core.routing import ApiRequest, ApiResponse, Handler
 
@@ -41,9 +50,15 @@ class _GrowingIndex:
         return self._groups.get(value, [])
 
 
-def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = (), indexed: tuple[str, ...] = ()) -> Handler:
-    """``GET /collection``; ``indexed`` names the filters on fields that never change (see the module docstring)."""
+def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = (), indexed: tuple[str, ...] = (),
+                  revised: Mapping[str, Callable[[str], int]] | None = None) -> Handler:
+    """``GET /collection``; ``indexed`` names the filters on fields that never change, and ``revised`` gives, for
+    some of them, a group's revision (value -> int): a listing narrowed by one is a conditional read (see the
+    module docstring)."""
     indexes = {name: _GrowingIndex(name) for name in indexed}
+    revisions = dict(revised or {})
+    if not set(revisions) <= set(indexes):
+        raise ValueError(f"only an indexed filter can be revised: {sorted(set(revisions) - set(indexes))}")
 
     def handler(request: ApiRequest) -> ApiResponse:
         source = getattr(backend, collection)
@@ -58,7 +73,13 @@ def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = (), 
         def predicate(item: Any) -> bool:
             return all(str(getattr(item, name)) == value for name, value in wanted)
 
-        return ApiResponse(200, paginate(request, items, lambda e: e.to_json(), predicate if wanted else None))
+        tag = None
+        if narrowed is not None and narrowed[0] in revisions:
+            tag = listing_etag(collection, revisions[narrowed[0]](narrowed[1]), request.query)
+            if none_match(request, tag):
+                return not_modified(tag)
+        page = paginate(request, items, lambda e: e.to_json(), predicate if wanted else None)
+        return ApiResponse(200, page, {"etag": tag} if tag is not None else {})
     return handler
 
 

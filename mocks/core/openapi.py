@@ -171,7 +171,9 @@ class Operation:
     document derives (see the module docstring); ``rules`` what its schema
     cannot state, each a 422; ``conditional`` that it honours ``If-Match``;
     ``links`` the operation ids its success leads to; ``public`` that it
-    needs no bearer token.
+    needs no bearer token; ``revalidated`` the filter that makes a listing a
+    conditional read (a page narrowed by it carries an ``ETag``, and
+    ``If-None-Match`` naming that tag is answered 304).
     """
 
     id: str
@@ -187,6 +189,7 @@ class Operation:
     links: tuple[str, ...] = ()
     public: bool = False
     description: str = ""
+    revalidated: str | None = None
 
 
 def page_query(*filters: str) -> dict[str, dict[str, Any]]:
@@ -202,9 +205,12 @@ def page_query(*filters: str) -> dict[str, dict[str, Any]]:
     return query
 
 
-def listing(operation_id: str, summary: str, item: Entity | Mapping[str, Any], *filters: str) -> Operation:
-    """``GET /collection``: a page of ``item``, filtered by exact matches on ``filters``."""
-    return Operation(operation_id, summary, Page(item), query=page_query(*filters), errors=(400,))
+def listing(operation_id: str, summary: str, item: Entity | Mapping[str, Any], *filters: str,
+            revalidated: str | None = None) -> Operation:
+    """``GET /collection``: a page of ``item``, filtered by exact matches on ``filters``; a conditional read when
+    narrowed by the filter ``revalidated`` names."""
+    return Operation(operation_id, summary, Page(item), query=page_query(*filters), errors=(400,),
+                     revalidated=revalidated)
 
 
 def reading(operation_id: str, summary: str, item: Entity, links: tuple[str, ...] = ()) -> Operation:
@@ -378,6 +384,10 @@ def _operation(method: str, template: str, spec: Operation, idempotent: bool,
         statuses.add(412)
         parameters.append({"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
                            "description": "the `ETag` last read (or `*`); a stale one is a 412, none is accepted"})
+    if spec.revalidated:
+        parameters.append({"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": f"with `{spec.revalidated}`: the `ETag` of a page read before; if "
+                                          "nothing it lists has changed since, the answer is a 304 without the page"})
     if idempotent:
         statuses |= {409, 422}
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
@@ -389,6 +399,11 @@ def _operation(method: str, template: str, spec: Operation, idempotent: bool,
     if spec.returns.has_etag:
         headers["ETag"] = {"required": True, "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
                            "description": "the entity's version; send it as `If-Match` to update it"}
+    if spec.revalidated:
+        headers["ETag"] = {"required": False, "schema": {"type": "string", "pattern": '^"[0-9a-f]+"$'},
+                           "description": f"on a page narrowed by `{spec.revalidated}`: changes whenever an item of "
+                                          "that group changes; send it as `If-None-Match` to read the page again only "
+                                          "if it did"}
     if idempotent:
         headers["Idempotent-Replayed"] = {"required": False, "schema": {"type": "string", "enum": ["true"]},
                                           "description": "present on an answer replayed for a repeated key"}
@@ -406,6 +421,12 @@ def _operation(method: str, template: str, spec: Operation, idempotent: bool,
                       **{str(status): {"$ref": f"#/components/responses/{problems[status][0]}"}
                          for status in sorted(statuses)}},
     }
+    if spec.revalidated:
+        operation["responses"]["304"] = {
+            "description": "Not Modified: nothing the page lists changed since the `ETag` sent as `If-None-Match`",
+            "headers": {"ETag": {"required": True, "schema": {"type": "string"},
+                                 "description": "the tag sent, still current"}}}
+        operation["responses"] = dict(sorted(operation["responses"].items()))
     description = spec.description
     if spec.rules:
         description += ("\n\n" if description else "") + "Rules beyond the schema (each a 422 naming the field):\n" + \

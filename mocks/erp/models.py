@@ -266,6 +266,7 @@ class ErpBackend(Backend):
         self.periods_opened: list[str] = []
         self.reversed_by: dict[str, str] = {}  # charge id -> the id of its one reversal
         self.released_into: dict[str, list[str]] = {}  # released charge id -> the ids of its parts
+        self._charge_revisions: dict[str, int] = {}  # billing project id -> changes to its charges so far
         self._strings: dict[str, str] = {}  # one object per distinct string a charge holds (see :meth:`_shared`)
         self._quantities: dict[str, Decimal] = {}  # one object per distinct quantity, by its text
 
@@ -404,10 +405,19 @@ class ErpBackend(Backend):
                         unit_price, amount, shared(currency, currency), lineage, reversal_of, self.now_iso(),
                         "held" if hold else "unbilled", created_held=hold)
         self.charges[charge.id] = charge
+        self._charges_changed(charge.billing_project_id)
         if reversal_of is not None:
             self.reversed_by[reversal_of] = charge.id
         self.publish("charge.created", charge.id, 1)
         return charge
+
+    def charge_revision(self, billing_project_id: str) -> int:
+        """How many times the project's charges have changed (one was created, released or invoiced): the same
+        number twice means no charge of the project changed in between. 0 for a project with no charges."""
+        return self._charge_revisions.get(billing_project_id, 0)
+
+    def _charges_changed(self, billing_project_id: str) -> None:
+        self._charge_revisions[billing_project_id] = self._charge_revisions.get(billing_project_id, 0) + 1
 
     def _shared(self, text: str) -> str:
         """``text``, as the one object the ERP keeps for that string: the ledger holds every charge of a run, and
@@ -429,6 +439,7 @@ class ErpBackend(Backend):
             raise Conflict(f"charge {charge.id} was reversed by {self.reversed_by[charge.id]}; a reversed charge "
                            "cannot be released")
         charge.released_at = self.now_iso()
+        self._charges_changed(charge.billing_project_id)
         if amount is None or amount == charge.amount:
             charge.status = "unbilled"
             self.publish("charge.released", charge.id, 2)
@@ -510,6 +521,7 @@ class ErpBackend(Backend):
         for charge in charges:
             charge.status = "invoiced"
             charge.invoice_id = invoice.id
+        self._charges_changed(project.id)
         self.invoices[invoice.id] = invoice
         self.publish(f"{document_type}.created", invoice.id, 1)
         return invoice

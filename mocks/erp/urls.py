@@ -58,8 +58,10 @@ def build_service(backend: ErpBackend, clients: dict[str, str]) -> Service:
     routes.add("GET", "/billing-projects/{id}", get_endpoint(backend, "billing_projects"), spec=reading(
         "getBillingProject", "Read a billing project", BILLING_PROJECT))
     routes.add("GET", "/charges", list_endpoint(backend, "charges", ("billing_project_id", "status"),
-                                                 indexed=("billing_project_id",)), spec=listing(
-        "listCharges", "List charges", CHARGE, "billing_project_id", "status"))
+                                                 indexed=("billing_project_id",),
+                                                 revised={"billing_project_id": backend.charge_revision}),
+               spec=listing("listCharges", "List charges", CHARGE, "billing_project_id", "status",
+                            revalidated="billing_project_id"))
     routes.add("POST", "/charges", r.create_charge, spec=Operation(
         "createCharge", "Post a charge to the unbilled ledger", CHARGE, status=201, body=Body(CHARGE_FIELDS),
         errors=(409,), rules=CHARGE_RULES, links=("getCharge", "releaseCharge")))
