@@ -119,11 +119,26 @@ class SystemClient:
         return response.json() if response.content else None
 
     def list_all(self, path: str, params: dict | None = None, page_size: int = 200) -> list[dict[str, Any]]:
+        items, _ = self.list_all_if_changed(path, params, page_size)
+        assert items is not None, "a read with no If-None-Match is never Not Modified"
+        return items
+
+    def list_all_if_changed(self, path: str, params: dict | None = None, page_size: int = 200,
+                            etag: str | None = None) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """Every page of a listing, and the ``ETag`` of its first page (None if it has none); ``(None, etag)`` when
+        ``etag`` is given and still current (304 Not Modified: nothing the listing shows changed since)."""
         items: list[dict[str, Any]] = []
         query = dict(params or {}, limit=str(page_size))
+        response = self.request("GET", path, params=query, headers={"if-none-match": etag} if etag else None)
+        if response.status_code == 304 and etag:
+            return None, etag
+        first_tag = response.headers.get("etag")
         while True:
-            page = self.call("GET", path, params=query)
+            if not 200 <= response.status_code < 300:
+                raise self.refusal("GET", path, response)
+            page = response.json()
             items.extend(page["data"])
             if not page.get("next_cursor"):
-                return items
+                return items, first_tag
             query["cursor"] = page["next_cursor"]
+            response = self.request("GET", path, params=query)

@@ -6,11 +6,16 @@ and held ones, with their amounts, plus a write counter. The counter makes
 every ERP write's ``Idempotency-Key`` a pure function of the item's history,
 so retrying a write whose response was lost replays it instead of
 duplicating it. Everything lives in the runtime's durable storage.
+
+Each contract's records have a *revision* (:meth:`Ledger.revision`): the
+same value twice means none of them was saved in between. It is counted in
+memory under an epoch stored durably and moved on at every start, so a
+revision taken before a restart never equals one taken after it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,10 +45,18 @@ class ItemRecord:
 
 class Ledger:
     PREFIX = "item:"
+    EPOCH = "ledger_epoch"
 
     def __init__(self, storage: Any) -> None:
         self.storage = storage
         self._by_contract: dict[str, set[str]] | None = None
+        self._epoch = (storage.get(self.EPOCH) or 0) + 1
+        storage[self.EPOCH] = self._epoch
+        self._saves: Counter = Counter()  # contract id -> records saved since this start
+
+    def revision(self, contract_id: str) -> str:
+        """The contract's records' revision: it changes whenever one of them is saved, and at every start."""
+        return f"{self._epoch}.{self._saves[contract_id]}"
 
     def _index(self) -> dict[str, set[str]]:
         if self._by_contract is None:
@@ -63,6 +76,7 @@ class Ledger:
     def save(self, record: ItemRecord) -> None:
         self.storage[self.PREFIX + record.key] = record.to_json()
         self._index()[record.contract_id].add(record.key)
+        self._saves[record.contract_id] += 1
 
     def items_of(self, contract_id: str) -> list[ItemRecord]:
         records = [self.get(key) for key in sorted(self._index().get(contract_id, ()))]

@@ -22,6 +22,13 @@ Guarantees:
   duplicate from a deliberate adjustment.
 - Every repair is counted per month (``repairs:YYYY-MM``) and kept with its
   detail (``repair:YYYY-MM:ITEM:N``).
+- A contract is read in full only if something changed since it was last
+  found in step: the ERP's listing of its charges is a conditional read
+  (``If-None-Match`` with the ``ETag`` of that read, kept as
+  ``reconciled_view:CONTRACT`` with the ledger's revision of the contract
+  then). A 304 while the ledger's revision is the same means neither side
+  moved, so they still agree; anything else, or a restart, reads it all.
+  A contract finished months ago costs one small answer a month.
 """
 
 from __future__ import annotations
@@ -99,12 +106,22 @@ class Reconciler:
         project_id = self.mappings.recall("billing_project", contract_id)
         if project_id is None:
             return 0
-        charges = self.clients["erp"].list_all("/charges", {"billing_project_id": project_id}, page_size=CHARGE_PAGE)
+        pending = set(self.mappings.recall("reconcile_pending", contract_id) or [])
+        ledger_revision = self.ledger.revision(contract_id)  # taken before the read: a save after it reads all again
+        agreed = self.mappings.recall("reconciled_view", contract_id)
+        unchanged_since = agreed["etag"] if agreed and not pending and agreed["ledger"] == ledger_revision else None
+        charges, etag = self.clients["erp"].list_all_if_changed(
+            "/charges", {"billing_project_id": project_id}, page_size=CHARGE_PAGE, etag=unchanged_since)
+        if charges is None:
+            return 0  # 304, and the ledger as it was: neither side moved since they last agreed
         erp_items, foreign = reconciliation.open_charges(charges)
         self._report_foreign(contract_id, foreign)
-        pending = set(self.mappings.recall("reconcile_pending", contract_id) or [])
         if not pending and reconciliation.charge_map(erp_items) == self.writer.open_charges(contract_id):
-            return 0  # the usual case, told without reading the ledger: the writer keeps its open charges in step
+            # the usual case, told without reading the ledger: the writer keeps its open charges in step
+            if etag is not None:
+                self.mappings.remember("reconciled_view", contract_id, {"etag": etag, "ledger": ledger_revision})
+            return 0
+        self.storage.pop(f"reconciled_view:{contract_id}", None)
         drifts = reconciliation.compare(self.ledger.items_of(contract_id), erp_items)
         if drifts:
             pending |= {drift.key for drift in drifts}
