@@ -335,19 +335,22 @@ def wip_at(systems: Systems, truth: GroundTruth, day: dt.date) -> dict[str, dict
     psa, clm, erp = systems.psa, systems.clm, systems.erp
     invoiced: set[str] = set()
     invoiced_by_contract: Counter = Counter()
+    posted = {invoice_id for invoice_id, invoice in erp.invoices.items() if invoice.status == "posted"}
     for charge in erp.charges.values():
-        if charge.invoice_id and erp.invoices[charge.invoice_id].status == "posted":
+        if charge.invoice_id in posted:
             item = item_of(charge.lineage)
             if item:
                 invoiced.add(item)
             invoiced_by_contract[erp.billing_projects[charge.billing_project_id].contract_ref] += charge.amount
+    invoiced_lines = {item.removeprefix("psa:timesheet_line/") for item in invoiced
+                      if item.startswith("psa:timesheet_line/")}  # by line id: no item name made per line below
     cutoff = day.isoformat()
     unbilled: Counter = Counter()  # contract -> value of work not yet invoiced
     for timesheet in psa.timesheets.values():
         if timesheet.status not in ("submitted", "approved"):
             continue
         for line in timesheet.lines:
-            if line.billable and line.date <= cutoff and f"psa:timesheet_line/{line.id}" not in invoiced:
+            if line.billable and line.date <= cutoff and line.id not in invoiced_lines:
                 contract = clm.contracts.get(truth.contract_of(line.project_id) or "")
                 if contract is None:
                     continue
