@@ -3,9 +3,20 @@
 Runs ``c2c simulate scenarios/mid_size.yaml`` in a fresh process, so the
 peak RSS in ``run.json`` is the simulation's own, and reads the figures
 the product itself records. A bare ``httpx.MockTransport`` loop is timed
-in the same run and its ratio to the simulation's connector call rate is
-recorded beside the absolute figures, so a slow machine can be told apart
-from a slow simulation.
+in the same run, just before and just after the simulation, and its ratio
+to the simulation's connector call rate is recorded beside the absolute
+figures, so a slow machine can be told apart from a slow simulation.
+
+The 30 s hold for a machine on which that loop reaches
+:data:`SLOW_MACHINE_LOOP_RATE` calls a second: the slower 2-core machines
+this project runs on (5,400 to 6,300 calls/s, measured on 2026-11-30; the
+machine the target was first met on reached 11,500 to 12,400). Those are
+shared virtual machines, and their speed swings within minutes (the same
+year-long run took 201 s and 270 s on one of them an hour apart). Where
+the loop is slower than that in this run, the budget grows in the same
+proportion, so a busy neighbour does not fail CI; on a machine at that
+speed or faster, the budget is 30 s. A simulation that slows down against
+the loop still fails.
 """
 
 from __future__ import annotations
@@ -23,10 +34,16 @@ pytestmark = pytest.mark.benchmark_suite
 
 P1_WALL_SECONDS = 30.0
 P1_PEAK_RSS_MIB = 1024.0
+SLOW_MACHINE_LOOP_RATE = 6000.0  # bare MockTransport calls/s on the slower machines of this kind (see the docstring)
+
+
+def loop_rate() -> float:
+    """The bare loop's calls a second, the best of three."""
+    return max(CALLS / mock_transport_loop() for _ in range(3))
 
 
 def test_mid_size_meets_p1(benchmark, tmp_path) -> None:
-    mock_rate = max(CALLS / mock_transport_loop() for _ in range(3))
+    before = loop_rate()
 
     def run() -> dict:
         out = tmp_path / "mid"
@@ -35,13 +52,16 @@ def test_mid_size_meets_p1(benchmark, tmp_path) -> None:
         return json.loads((out / "run.json").read_text())
 
     run_json = benchmark.pedantic(run, rounds=1, iterations=1)
+    mock_rate = (before + loop_rate()) / 2
+    budget = P1_WALL_SECONDS * max(1.0, SLOW_MACHINE_LOOP_RATE / mock_rate)
     kpis = json.loads((tmp_path / "mid" / "kpis.json").read_text())
     benchmark.extra_info.update({
         "wall_seconds": run_json["wall_seconds"], "peak_rss_mib": run_json["peak_rss_mib"],
         "connector_calls_per_wall_second": run_json["connector_calls_per_wall_second"],
         "bare_mock_transport_calls_per_second": round(mock_rate),
         "ratio_to_bare_transport": round(run_json["connector_calls_per_wall_second"] / mock_rate, 3),
+        "wall_budget_seconds": round(budget, 1),
     })
     assert kpis["reconciliation"]["mismatches"] == 0
-    assert run_json["wall_seconds"] <= P1_WALL_SECONDS, benchmark.extra_info
+    assert run_json["wall_seconds"] <= budget, benchmark.extra_info
     assert run_json["peak_rss_mib"] <= P1_PEAK_RSS_MIB, benchmark.extra_info
