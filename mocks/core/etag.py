@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from mocks.core.problems import PreconditionFailed
@@ -40,8 +41,8 @@ def listing_etag(collection: str, revision: int, query: dict[str, str]) -> str:
     the same page, byte for byte, and any change to an item of the group (a new item, a changed field) changes it.
     Opaque to clients.
     """
-    canonical = "&".join(f"{name}={value}" for name, value in sorted(query.items()))
-    return '"' + hashlib.sha256(f"{collection}|{revision}|{canonical}".encode()).hexdigest()[:32] + '"'
+    canonical = json.dumps([collection, revision, sorted(query.items())])
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 
 def none_match(request: ApiRequest, tag: str) -> bool:

@@ -27,7 +27,7 @@ from itertools import islice
 from typing import Any
 
 from mocks.core.etag import entity_response, listing_etag, none_match, not_modified
-from mocks.core.pagination import paginate
+from mocks.core.pagination import page_bounds, paginate
 from mocks.core.routing import ApiRequest, ApiResponse, Handler
 
 
@@ -77,6 +77,7 @@ def list_endpoint(backend: Any, collection: str, filters: tuple[str, ...] = (), 
         if narrowed is not None and narrowed[0] in revisions:
             tag = listing_etag(collection, revisions[narrowed[0]](narrowed[1]), request.query)
             if none_match(request, tag):
+                page_bounds(request, len(items))  # a page that could not be read is a 400, not "unchanged"
                 return not_modified(tag)
         page = paginate(request, items, lambda e: e.to_json(), predicate if wanted else None)
         return ApiResponse(200, page, {"etag": tag} if tag is not None else {})

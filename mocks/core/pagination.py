@@ -46,6 +46,17 @@ def _decode(cursor: str) -> int:
     return int(raw[1:])
 
 
+def page_bounds(request: ApiRequest, count: int) -> tuple[int, int]:
+    """The page's ``limit`` and the position its ``cursor`` points at, in a collection of ``count`` items; a 400
+    naming the parameter for a bad one."""
+    limit = request.query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    cursor = request.query.get("cursor")
+    start = _decode(cursor) if cursor else 0
+    if start > count:
+        raise BadRequest(f"cursor {cursor!r} points past the end of the collection")
+    return limit, start
+
+
 def paginate(request: ApiRequest, items: Sequence[Any], render: Callable[[Any], dict],
              predicate: Callable[[Any], bool] | None = None) -> dict[str, Any]:
     """One page of the items that satisfy ``predicate`` (all when None), in collection order.
@@ -53,11 +64,7 @@ def paginate(request: ApiRequest, items: Sequence[Any], render: Callable[[Any], 
     ``next_cursor`` is None exactly when no later item satisfies the
     predicate at the time of the call, so a walk ends without an empty page.
     """
-    limit = request.query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    cursor = request.query.get("cursor")
-    start = _decode(cursor) if cursor else 0
-    if start > len(items):
-        raise BadRequest(f"cursor {cursor!r} points past the end of the collection")
+    limit, start = page_bounds(request, len(items))
     page: list[Any] = []
     page_end, resume = start, None
     for position in range(start, len(items)):

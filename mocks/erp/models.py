@@ -115,7 +115,11 @@ class BillingProject:
 
 @dataclass(slots=True)
 class Charge:
-    """One line of the unbilled ledger (slotted: a year of a large firm's ledger is a few hundred thousand)."""
+    """One line of the unbilled ledger (slotted: a year of a large firm's ledger is a few hundred thousand).
+
+    Created and changed only by :class:`ErpBackend` (``create_charge``, ``release_charge``, a billing run), which
+    moves its billing project's charge revision each time: a conditional read of the project's charges trusts it.
+    """
 
     id: str
     billing_project_id: str
@@ -438,14 +442,15 @@ class ErpBackend(Backend):
         if charge.id in self.reversed_by:
             raise Conflict(f"charge {charge.id} was reversed by {self.reversed_by[charge.id]}; a reversed charge "
                            "cannot be released")
-        charge.released_at = self.now_iso()
+        whole = amount is None or amount == charge.amount
+        if not whole and not (0 < amount < charge.amount if charge.amount > 0 else charge.amount < amount < 0):
+            raise ValidationFailed("amount", f"must lie strictly between 0 and the held amount {charge.amount}")
+        charge.released_at = self.now_iso()  # only now: a refused release changes nothing
         self._charges_changed(charge.billing_project_id)
-        if amount is None or amount == charge.amount:
+        if whole:
             charge.status = "unbilled"
             self.publish("charge.released", charge.id, 2)
             return [charge]
-        if not (0 < amount < charge.amount if charge.amount > 0 else charge.amount < amount < 0):
-            raise ValidationFailed("amount", f"must lie strictly between 0 and the held amount {charge.amount}")
         charge.status = "released"
         parts = []
         for part, status in ((amount, "unbilled"), (charge.amount - amount, "held")):

@@ -26,12 +26,12 @@ to 0 mismatches; it makes 728,023 calls, and costs more per consultant than the 
 reconciliation read every charge of every contract).
 
 On 2026-11-30, on a slower shared 2-core machine (a bare ``httpx.MockTransport`` loop at 4,400 to 6,300 calls/s,
-against 11,500 to 12,400 where the figures above were taken), the same code took 201 to 270 s wall and
-1,406 MiB; the machine's speed swung by a third within an hour. The reference's monthly reconciliation then
-took 12.2% of a run (24.8 s of 202.6 s), most of it reading contracts finished months before. It now asks the ERP
-for a contract's charges with ``If-None-Match`` and reads them only when they, or its own ledger, changed since
-they last agreed: 2,601 of its 8,706 monthly reads were a 304, and it took 8.9% of a run (21.4 s of 240.1 s, in
-a slower phase of the machine: the oracle's share took 22.4 s against 15.5 s).
+against 11,500 to 12,400 where the figures above were taken), the code before took 201 to 270 s wall (the code
+after, 240 to 275 s) and 1,406 MiB; the machine's speed swung by a third within an hour. The reference's
+monthly reconciliation then took 12.2% of a run (24.8 s of 202.6 s), most of it reading contracts finished months
+before. It now asks the ERP for a contract's charges with ``If-None-Match`` and reads them only when they, or its
+own ledger, changed since they last agreed: 2,601 of its 8,706 monthly reads were a 304, and it took 8.9% of a
+run (21.4 s of 240.1 s, in a slower phase of the machine: the oracle took 22.4 s against 15.5 s).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ figures, so a slow machine can be told apart from a slow simulation.
 
 The 30 s hold for a machine on which that loop reaches
 :data:`SLOW_MACHINE_LOOP_RATE` calls a second: the slower 2-core machines
-this project runs on (5,400 to 6,300 calls/s, measured on 2026-11-30; the
+this project runs on (4,400 to 6,300 calls/s, measured on 2026-11-30; the
 machine the target was first met on reached 11,500 to 12,400). Those are
 shared virtual machines, and their speed swings within minutes (the same
 year-long run took 201 s and 270 s on one of them an hour apart). Where

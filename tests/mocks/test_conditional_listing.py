@@ -104,3 +104,20 @@ def test_a_listing_not_narrowed_to_a_project_has_no_tag_and_ignores_if_none_matc
     response = api("erp", "GET", "/charges", headers={"if-none-match": "*"})
     assert response.status_code == 200 and "etag" not in response.headers
     assert len(response.json()["data"]) == 1
+
+
+def test_a_page_that_cannot_be_read_is_a_400_even_with_if_none_match(api, projects):
+    project, _ = projects
+    create(api, "erp", "/charges", erp_charge(project["id"], 100))
+    assert listing(api, project["id"], "*", limit="0").status_code == 400
+    assert listing(api, project["id"], "*", cursor="not-a-cursor").status_code == 400
+
+
+def test_a_refused_release_changes_neither_the_charge_nor_the_tag(api, systems, projects):
+    project, _ = projects
+    held = create(api, "erp", "/charges", {**erp_charge(project["id"], 500), "hold": True})
+    tag = tag_of(api, project["id"])
+    refused = api("erp", "POST", f"/charges/{held['id']}/release", json={"amount": 900})
+    assert refused.status_code == 422
+    assert systems.erp.charges[held["id"]].released_at is None
+    assert listing(api, project["id"], tag).status_code == 304
