@@ -26,12 +26,11 @@ import pytest
 from reference_impl.connector import ReferenceConnector
 from reference_impl.ledger import Ledger
 from reference_impl.reconciler import Reconciler
+from simulator.firm.drift import reverse_by_hand
 from simulator.run import simulate
 from simulator.scenario import load_scenario
 from simulator.storage import MemoryStorage
 from tests.conftest import ROOT
-
-FINANCE_USER = "finance-user@test"
 
 
 class Observed(Reconciler):
@@ -104,10 +103,7 @@ def _reverse_by_hand(erp: Any, reconciler: Reconciler, contract_id: str) -> str 
                    and c.reversal_of is None and c.id not in reversed_ids), None)
     if charge is None:
         return None
-    erp.create_charge(billing_project_id=project_id, charge_date=charge.charge_date,
-                      description=f"Manual reversal of {charge.id}", quantity=-charge.quantity,
-                      unit_price=charge.unit_price, amount=-charge.amount, currency=charge.currency,
-                      lineage={**charge.lineage, "written_by": FINANCE_USER}, reversal_of=charge.id)
+    reverse_by_hand(erp, charge)
     return charge.id
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 
 from mocks.core.feed import ChangeEvent
+from mocks.erp.models import Charge, ErpBackend
 from simulator.firm.context import HOUR, FirmContext
 from simulator.valuation import item_of
 
@@ -52,12 +53,18 @@ def _reverse_by_hand(ctx: FirmContext, rng: random.Random, run_id: str):
     if not candidates:
         return
     charge = rng.choice(candidates)
-    reversal = erp.create_charge(
+    reversal = reverse_by_hand(erp, charge)
+    ctx.fire_fault(MANUAL_REVERSAL, charge=charge.id, reversal=reversal.id, item=item_of(charge.lineage),
+                   amount=charge.amount, currency=charge.currency, held=charge.status == "held", run=run_id)
+
+
+def reverse_by_hand(erp: ErpBackend, charge: Charge) -> Charge:
+    """A finance user's reversal of ``charge``, straight in the ERP: its lineage copied and marked as theirs, held
+    if the charge is held."""
+    return erp.create_charge(
         billing_project_id=charge.billing_project_id, charge_date=charge.charge_date,
         description=f"Manual reversal of {charge.id}", quantity=-charge.quantity, unit_price=charge.unit_price,
         amount=-charge.amount, currency=charge.currency,
         lineage={**charge.lineage, "written_by": FINANCE_USER, "reverses": charge.id}, reversal_of=charge.id,
         hold=charge.status == "held",
     )
-    ctx.fire_fault(MANUAL_REVERSAL, charge=charge.id, reversal=reversal.id, item=item_of(charge.lineage),
-                   amount=charge.amount, currency=charge.currency, held=charge.status == "held", run=run_id)
