@@ -56,6 +56,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -270,7 +271,7 @@ class ErpBackend(Backend):
         self.periods_opened: list[str] = []
         self.reversed_by: dict[str, str] = {}  # charge id -> the id of its one reversal
         self.released_into: dict[str, list[str]] = {}  # released charge id -> the ids of its parts
-        self._charge_revisions: dict[str, int] = {}  # billing project id -> changes to its charges so far
+        self._charge_revisions: Counter[str] = Counter()  # billing project id -> changes to its charges so far
         self._strings: dict[str, str] = {}  # one object per distinct string a charge holds (see :meth:`_shared`)
         self._quantities: dict[str, Decimal] = {}  # one object per distinct quantity, by its text
 
@@ -418,10 +419,10 @@ class ErpBackend(Backend):
     def charge_revision(self, billing_project_id: str) -> int:
         """How many times the project's charges have changed (one was created, released or invoiced): the same
         number twice means no charge of the project changed in between. 0 for a project with no charges."""
-        return self._charge_revisions.get(billing_project_id, 0)
+        return self._charge_revisions[billing_project_id]
 
     def _charges_changed(self, billing_project_id: str) -> None:
-        self._charge_revisions[billing_project_id] = self._charge_revisions.get(billing_project_id, 0) + 1
+        self._charge_revisions[billing_project_id] += 1
 
     def _shared(self, text: str) -> str:
         """``text``, as the one object the ERP keeps for that string: the ledger holds every charge of a run, and
