@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.benchmarks.test_simulation_speed import CALLS, mock_transport_loop
+from tests.benchmarks.test_simulation_speed import bare_loop_rate
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.benchmark_suite
@@ -24,7 +24,7 @@ P4_WALL_SECONDS = 180.0
 
 
 def test_core_profile_meets_p4(benchmark, tmp_path) -> None:
-    mock_rate = max(CALLS / mock_transport_loop() for _ in range(3))
+    mock_rate = bare_loop_rate()
 
     def run() -> float:
         started = time.perf_counter()

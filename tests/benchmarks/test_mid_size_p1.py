@@ -27,7 +27,7 @@ import sys
 
 import pytest
 
-from tests.benchmarks.test_simulation_speed import CALLS, mock_transport_loop
+from tests.benchmarks.test_simulation_speed import bare_loop_rate
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.benchmark_suite
@@ -37,13 +37,8 @@ P1_PEAK_RSS_MIB = 1024.0
 SLOW_MACHINE_LOOP_RATE = 6000.0  # bare MockTransport calls/s on the slower machines of this kind (see the docstring)
 
 
-def loop_rate() -> float:
-    """The bare loop's calls a second, the best of three."""
-    return max(CALLS / mock_transport_loop() for _ in range(3))
-
-
 def test_mid_size_meets_p1(benchmark, tmp_path) -> None:
-    before = loop_rate()
+    before = bare_loop_rate()
 
     def run() -> dict:
         out = tmp_path / "mid"
@@ -52,7 +47,7 @@ def test_mid_size_meets_p1(benchmark, tmp_path) -> None:
         return json.loads((out / "run.json").read_text())
 
     run_json = benchmark.pedantic(run, rounds=1, iterations=1)
-    mock_rate = (before + loop_rate()) / 2
+    mock_rate = (before + bare_loop_rate()) / 2
     budget = P1_WALL_SECONDS * max(1.0, SLOW_MACHINE_LOOP_RATE / mock_rate)
     kpis = json.loads((tmp_path / "mid" / "kpis.json").read_text())
     benchmark.extra_info.update({
