@@ -108,10 +108,7 @@ class Reconciler:
             return 0
         pending = set(self.mappings.recall("reconcile_pending", contract_id) or [])
         ledger_revision = self.ledger.revision(contract_id)  # taken before the read: a save after it reads all again
-        agreed = self.mappings.recall("reconciled_view", contract_id)
-        unchanged_since = agreed["etag"] if agreed and not pending and agreed["ledger"] == ledger_revision else None
-        charges, etag = self.clients["erp"].list_all_if_changed(
-            "/charges", {"billing_project_id": project_id}, page_size=CHARGE_PAGE, etag=unchanged_since)
+        charges, etag = self.read_charges(project_id, None if pending else self.agreed_tag(contract_id, ledger_revision))
         if charges is None:
             return 0  # 304, and the ledger as it was: neither side moved since they last agreed
         erp_items, foreign = reconciliation.open_charges(charges)
@@ -140,6 +137,18 @@ class Reconciler:
             self._resettle(contract_id, sorted(pending))
             self.storage.pop(f"reconcile_pending:{contract_id}", None)
         return len(drifts)
+
+    def agreed_tag(self, contract_id: str, ledger_revision: str) -> str | None:
+        """The ``ETag`` of the contract's last read that found the ERP and the ledger in step, if the ledger's
+        revision of the contract is still what it was then; else None (a hook for variants: read, never change)."""
+        agreed = self.mappings.recall("reconciled_view", contract_id)
+        return agreed["etag"] if agreed and agreed["ledger"] == ledger_revision else None
+
+    def read_charges(self, project_id: str, etag: str | None) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """Every charge of the billing project and its listing's ``ETag``; ``(None, etag)`` when the ERP answers
+        that nothing changed since ``etag`` (a hook for variants)."""
+        return self.clients["erp"].list_all_if_changed("/charges", {"billing_project_id": project_id},
+                                                       page_size=CHARGE_PAGE, etag=etag)
 
     def _resettle(self, contract_id: str, keys: list[str]) -> None:
         """Bring the given items of one contract back to their targets, from their stored facts (or their source)."""

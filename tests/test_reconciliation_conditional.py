@@ -13,6 +13,8 @@ What must still hold, on a firm whose contracts finish within the run:
   (the ledger's revision moved), and the ledger adopts the ERP's charges again;
 - a restarted connector reads everything again (a new ledger epoch);
 - the ERP is right at the end.
+
+Each is shown to fail against a reconciler broken in exactly that way (``tests/broken_connectors/``).
 """
 
 from __future__ import annotations
@@ -30,46 +32,43 @@ from simulator.firm.drift import reverse_by_hand
 from simulator.run import simulate
 from simulator.scenario import load_scenario
 from simulator.storage import MemoryStorage
+from tests.broken_connectors.ignores_own_ledger_changes import ErpOnlyReconciler
+from tests.broken_connectors.trusts_its_last_reconciliation import TrustingReconciler
 from tests.conftest import ROOT
 
 
-class Observed(Reconciler):
-    """The reference's reconciler, logging each contract's outcome: ``unchanged`` (one 304, nothing read) or
-    ``read``, with the drifts found; ``after`` is called with each outcome."""
+class Observed:
+    """Mixed into a reconciler: logs each contract's outcome, ``unchanged`` (the charges not read) or ``read``, with
+    the drifts found; ``after`` is called with each outcome."""
 
     log: list[tuple[str, str, str, int]]
     after: Callable[[Reconciler, str, str], None]
+    _read: bool
+
+    def read_charges(self, project_id: str, etag: str | None):
+        charges, tag = super().read_charges(project_id, etag)
+        self._read = charges is not None
+        return charges, tag
 
     def reconcile_contract(self, contract_id: str) -> int:
-        erp = self.clients["erp"]
-        answers: list[bool] = []
-        listing = erp.list_all_if_changed
-
-        def recorded(*args: Any, **kwargs: Any):
-            items, tag = listing(*args, **kwargs)
-            answers.append(items is None)
-            return items, tag
-
-        erp.list_all_if_changed = recorded
-        try:
-            drifts = super().reconcile_contract(contract_id)
-        finally:
-            del erp.list_all_if_changed
-        outcome = "unchanged" if answers == [True] else "read"
+        self._read = True
+        drifts = super().reconcile_contract(contract_id)
+        outcome = "read" if self._read else "unchanged"
         self.log.append((self._month(), contract_id, outcome, drifts))
         self.after(self, contract_id, outcome)
         return drifts
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("conditional")
-    scenario_file = Path(folder) / "finishing.yaml"
+def observe(folder: Path, reconciler: type[Reconciler]) -> dict[str, Any]:
+    """A firm whose contracts finish within the run, reconciled by ``reconciler`` (observed); after the first
+    contract found unchanged, a finance user reverses one of its charges; after the next, its ledger forgets one."""
+    scenario_file = folder / "finishing.yaml"
     scenario_file.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: finishing\nmonths: 6\n"
                              "firm: {consultants: 20}\ncontracts: {duration_months: [2, 2]}\n")
     scenario = load_scenario(scenario_file)
     found: dict[str, Any] = {"log": [], "reversed": None, "forgotten": None}
     erp_of: list[Any] = []
+    observed = type(f"Observed{reconciler.__name__}", (Observed, reconciler), {})
 
     def after(reconciler: Reconciler, contract_id: str, outcome: str) -> None:
         if outcome != "unchanged":
@@ -83,14 +82,19 @@ def run(tmp_path_factory) -> dict[str, Any]:
 
     class Connector(ReferenceConnector):
         def build_reconciler(self) -> Reconciler:
-            reconciler = Observed(self.runtime, self.clients, self.ledger, self.writer, self.mappings, self.contracts,
-                                  self.valuation, self.settlement, self.inbox, self.drain)
-            reconciler.log, reconciler.after = found["log"], after
-            return reconciler
+            built = observed(self.runtime, self.clients, self.ledger, self.writer, self.mappings, self.contracts,
+                             self.valuation, self.settlement, self.inbox, self.drain)
+            built.log, built.after = found["log"], after
+            return built
 
     found["result"] = simulate(scenario, seed=1, factory=Connector,
                                started=lambda systems, faults, transport: erp_of.append(systems.erp))
     return found
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict[str, Any]:
+    return observe(tmp_path_factory.mktemp("conditional"), Reconciler)
 
 
 def _reverse_by_hand(erp: Any, reconciler: Reconciler, contract_id: str) -> str | None:
@@ -147,6 +151,23 @@ def test_a_ledger_changed_without_the_erp_is_read_in_full_the_next_month(run) ->
     contract_id, _ = run["forgotten"]
     after = _outcomes_after(run["log"], contract_id, _first_unchanged(run["log"], contract_id))
     assert after and after[0] == ("read", 1), after
+
+
+def test_a_reconciler_that_never_asks_the_erp_loses_the_reversal(tmp_path) -> None:
+    """tests/broken_connectors/trusts_its_last_reconciliation.py: "unchanged" without a 304."""
+    broken = observe(tmp_path, TrustingReconciler)
+    contract_id, _ = broken["reversed"]
+    after = _outcomes_after(broken["log"], contract_id, _first_unchanged(broken["log"], contract_id))
+    assert after and all(outcome == "unchanged" for outcome, _ in after), after
+    assert not broken["result"].reconciliation.ok, "the reversed money was never charged again"
+
+
+def test_a_reconciler_that_ignores_its_ledger_misses_what_it_forgot(tmp_path) -> None:
+    """tests/broken_connectors/ignores_own_ledger_changes.py: a 304 trusted although the ledger moved."""
+    broken = observe(tmp_path, ErpOnlyReconciler)
+    contract_id, _ = broken["forgotten"]
+    after = _outcomes_after(broken["log"], contract_id, _first_unchanged(broken["log"], contract_id))
+    assert after and after[0] == ("unchanged", 0), after
 
 
 def test_a_restart_moves_every_contract_s_ledger_revision() -> None:
