@@ -5,7 +5,9 @@ mutant in :mod:`tests.broken_connectors` these tests run the baseline
 scenario once (module-scoped) and check that reconciliation fails with
 ``net_charge`` mismatches on exactly the timesheet lines the defect touches,
 with the expected and actual amounts the defect implies. The reference
-connector on the same seed is the control: it must reconcile cleanly.
+connector on the same seed is the control: it must reconcile cleanly. The
+control runs in the fast suite; each mutant's run is in the slow suite (CI
+runs it).
 
 The exact per-line predictions are made for plain time-and-materials
 contracts (on a capped contract the oracle accepts anything up to the cap
@@ -133,6 +135,7 @@ def test_reference_connector_reconciles_on_the_same_seed(reference_result: Simul
 # -- every mutant is caught, per item ------------------------------------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_fails_reconciliation_naming_source_items(mutant: str, request: pytest.FixtureRequest) -> None:
     result: SimulationResult = request.getfixturevalue(f"{mutant}_result")
@@ -162,6 +165,7 @@ def test_each_mutant_documents_its_defect_and_has_a_factory() -> None:
 # -- wrong rate: lines after a rate increase are billed at the contract-start rate -------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_wrong_rate_bills_lines_after_a_rate_increase_at_the_start_rate(wrong_rate_result: SimulationResult) -> None:
     mismatches = on_tm_lines(wrong_rate_result, net_charge_mismatches(wrong_rate_result))
     implied: dict[str, tuple[int, int]] = {}
@@ -191,6 +195,7 @@ def approved_once(result: SimulationResult) -> set[str]:
     return {sheet for sheet, n in approvals.items() if n == 1}
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_double_post_charges_monday_lines_twice(double_post_result: SimulationResult) -> None:
     mismatches = on_tm_lines(double_post_result, net_charge_mismatches(double_post_result))
     once = approved_once(double_post_result)
@@ -212,6 +217,7 @@ def test_double_post_charges_monday_lines_twice(double_post_result: SimulationRe
     assert double_post_result.kpis["invoices"]["disputed"] > 0
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_double_post_books_two_real_charges_per_monday_line(double_post_result: SimulationResult) -> None:
     """Both copies are distinct ERP charges citing the same source line, version and approval."""
     charges_by_item: dict[str, list] = {}
@@ -237,6 +243,7 @@ def _approved_at(timesheet) -> float:
     return dt.datetime.fromisoformat(timesheet.approved_at.replace("Z", "+00:00")).timestamp()
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_drops_approvals_leaves_sheets_approved_in_the_freeze_uncharged(
         drops_approvals_result: SimulationResult, reference_result: SimulationResult) -> None:
     mismatches = on_tm_lines(drops_approvals_result, net_charge_mismatches(drops_approvals_result))

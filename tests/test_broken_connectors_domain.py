@@ -9,7 +9,8 @@ the defect really happens, and the test predicts, with its own arithmetic
 (sharing no code with the oracle or any connector), exactly which source
 items the defect hurts and the expected and actual values the oracle must
 report for them. The reference connector on the same scenario and seed is
-the control: it must reconcile cleanly.
+the control: it must reconcile cleanly. The controls run in the fast suite;
+each mutant's run is in the slow suite (CI runs it).
 
 On a capped contract the oracle checks each item only for
 ``0 <= billed <= expected`` and ``billed + held = expected`` (which items end
@@ -241,6 +242,7 @@ def test_reference_connector_reconciles_on_each_scenario_and_seed(control: str, 
 # -- every mutant is caught, silently broken, documented ----------------------------------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_fails_reconciliation_only_on_its_own_rules(mutant: str, request: pytest.FixtureRequest) -> None:
     _, scenario_fixture, seed, rules = MUTANTS[mutant]
@@ -265,6 +267,7 @@ def test_mutant_documents_its_defect_and_has_a_factory(mutant: str) -> None:
 # -- 1. ignores caps: each capped contract over its cap is billed its full value ---------------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_ignores_cap_bills_capped_contracts_beyond_their_cap(ignores_cap_result: SimulationResult) -> None:
     result = ignores_cap_result
     psa, clm = result.systems.psa, result.systems.clm
@@ -296,6 +299,7 @@ def test_ignores_cap_bills_capped_contracts_beyond_their_cap(ignores_cap_result:
 # -- 2. rates by approval date: lines approved across a rate change are priced at the later rate -----------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_rates_by_approval_date_misprices_lines_approved_across_a_rate_change(
         rates_by_approval_date_result: SimulationResult) -> None:
     result = rates_by_approval_date_result
@@ -318,6 +322,7 @@ def test_rates_by_approval_date_misprices_lines_approved_across_a_rate_change(
 # -- 3. milestone twice: charged at completion (no approval id) and again at approval ----------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_milestone_twice_charges_each_completed_milestone_twice(milestone_twice_result: SimulationResult) -> None:
     result = milestone_twice_result
     implied: dict[str, tuple[int, int]] = {}
@@ -349,6 +354,7 @@ def test_milestone_twice_charges_each_completed_milestone_twice(milestone_twice_
 # -- 4. misses a retainer period: the last month of each term is never billed -------------------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_misses_retainer_period_leaves_each_terms_last_month_unbilled(
         misses_retainer_period_result: SimulationResult) -> None:
     result = misses_retainer_period_result
@@ -376,6 +382,7 @@ def test_misses_retainer_period_leaves_each_terms_last_month_unbilled(
 # -- 5. ignores retroactive amendments: work charged before signing keeps the old rate ----------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_ignores_retro_amendment_keeps_old_rates_on_work_before_the_amendment(
         ignores_retro_amendment_result: SimulationResult) -> None:
     result = ignores_retro_amendment_result
@@ -408,6 +415,7 @@ def test_ignores_retro_amendment_keeps_old_rates_on_work_before_the_amendment(
 # -- 6. drops adjustments: the re-approval of an adjusted sheet is ignored, its lines end unbilled ----------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_drops_adjustment_leaves_reapproved_lines_unbilled(drops_adjustment_result: SimulationResult) -> None:
     result = drops_adjustment_result
     implied: dict[str, tuple[int, int]] = {}
@@ -433,6 +441,7 @@ def test_drops_adjustment_leaves_reapproved_lines_unbilled(drops_adjustment_resu
 # -- 7. rounds half-even: every tie with an even whole part is one minor unit short --------------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_rounds_half_even_bills_ties_one_minor_unit_short(rounds_half_even_result: SimulationResult) -> None:
     result = rounds_half_even_result
     implied: dict[str, tuple[int, int]] = {}
@@ -459,6 +468,7 @@ def test_rounds_half_even_bills_ties_one_minor_unit_short(rounds_half_even_resul
 # -- 8. stale approval: amounts right, but re-approved lines cite the superseded approval -------------------
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_stale_approval_is_caught_on_every_open_charge_of_a_reapproved_sheet(
         stale_approval_result: SimulationResult) -> None:
     result = stale_approval_result

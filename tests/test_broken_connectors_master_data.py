@@ -12,6 +12,8 @@ import pytest
 from simulator.run import SimulationResult, simulate
 from tests.broken_connectors import no_writeback, wrong_customer, wrong_tax_jurisdiction
 
+pytestmark = pytest.mark.slow  # each test a planted defect's whole run: in the slow suite, which CI runs
+
 SEED = 1
 
 

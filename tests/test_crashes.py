@@ -46,6 +46,7 @@ def test_reference_connector_loses_and_duplicates_nothing(reference: SimulationR
     assert not list(reference.connector_storage.scan("dlq:"))
 
 
+@pytest.mark.slow  # a crash every 2 to 10 hours for the whole run: in the slow suite, which CI runs
 def test_a_crash_during_downtime_does_not_start_a_second_instance(crashing) -> None:
     """Crashes every few hours overlap the 30-hour downtime; the host must still run one connector at a time."""
     from simulator.host import ConnectorHost
@@ -70,6 +71,7 @@ def test_a_crash_during_downtime_does_not_start_a_second_instance(crashing) -> N
     assert result.reconciliation.ok
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_without_durable_state_a_crash_bills_again(crashing, baseline) -> None:
     assert simulate(baseline, seed=SEED, factory=no_durable_state.build).reconciliation.ok, "harmless without crashes"
     # Two crashes are enough (each restart of this mutant rereads every feed from the start, so many are slow).

@@ -62,6 +62,7 @@ def test_duplicates_reach_the_connector_and_change_nothing(faulty) -> None:
     assert result.reconciliation.ok and not result.reconciliation.over_billing
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 @pytest.mark.parametrize("mutant", [no_feed_polling, no_cursor_resync], ids=["no_feed_polling", "no_cursor_resync"])
 def test_a_connector_without_the_defence_leaks_on_these_faults_alone(mutant, faulty, baseline) -> None:
     assert simulate(baseline, seed=MUTANT_SEED, factory=mutant.build).reconciliation.ok, "harmless without faults"

@@ -56,6 +56,7 @@ def test_reference_connector_honours_retry_after(reference: SimulationResult) ->
     assert reference.kpis["api_calls"]["erp"]["early_retries"] == 0
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_without_idempotency_keys_a_lost_response_books_twice(faulty, baseline) -> None:
     """Without keys a retried create books twice. The monthly reconciliation (which this mutant inherits)
     reverses duplicated charges of its own, but a second ERP customer for one account stays: it is caught."""
@@ -67,6 +68,7 @@ def test_without_idempotency_keys_a_lost_response_books_twice(faulty, baseline) 
     assert "duplicate_customer" in rules or result.reconciliation.over_billing
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_ignoring_retry_after_is_seen_by_the_rate_limiter(faulty, baseline) -> None:
     assert simulate(baseline, seed=SEED, factory=ignores_retry_after.build).reconciliation.ok, "harmless unthrottled"
     result = simulate(faulty, seed=SEED, factory=ignores_retry_after.build)

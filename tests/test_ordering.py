@@ -61,6 +61,7 @@ def test_the_reference_connector_never_keeps_a_stale_customer(reference: Simulat
     assert not list(reference.connector_storage.scan("dlq:"))
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_the_mutant_documents_its_defect_and_is_clean_without_faults(ordering) -> None:
     assert last_write_wins.__doc__ and len(last_write_wins.__doc__.split()) > 40
     calm = ordering.model_copy(update={"faults": Faults()})
@@ -68,6 +69,7 @@ def test_the_mutant_documents_its_defect_and_is_clean_without_faults(ordering) -
     assert result.reconciliation.ok, describe(result)
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_last_write_wins_leaves_stale_customers(ordering) -> None:
     assert simulate(ordering, seed=MUTANT_SEED).reconciliation.ok, "the reference connector is clean on this seed"
     result = simulate(ordering, seed=MUTANT_SEED, factory=last_write_wins.build)

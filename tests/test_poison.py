@@ -46,6 +46,7 @@ def test_poison_dead_letters_and_then_converges(reference: SimulationResult) -> 
     assert storage.get("stats:replayed", 0) >= storage["stats:dead_lettered"], "and every one is replayed"
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_without_a_dead_letter_queue_the_poisoned_work_is_lost(poisoned, baseline) -> None:
     assert simulate(baseline, seed=SEED, factory=no_dead_letter_queue.build).reconciliation.ok, "harmless without poison"
     result = simulate(poisoned, seed=SEED, factory=no_dead_letter_queue.build)

@@ -153,6 +153,7 @@ def test_a_ledger_changed_without_the_erp_is_read_in_full_the_next_month(run) ->
     assert after and after[0] == ("read", 1), after
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_a_reconciler_that_never_asks_the_erp_loses_the_reversal(tmp_path) -> None:
     """tests/broken_connectors/trusts_its_last_reconciliation.py: "unchanged" without a 304."""
     broken = observe(tmp_path, TrustingReconciler)
@@ -162,6 +163,7 @@ def test_a_reconciler_that_never_asks_the_erp_loses_the_reversal(tmp_path) -> No
     assert not broken["result"].reconciliation.ok, "the reversed money was never charged again"
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_a_reconciler_that_ignores_its_ledger_misses_what_it_forgot(tmp_path) -> None:
     """tests/broken_connectors/ignores_own_ledger_changes.py: a 304 trusted although the ledger moved."""
     broken = observe(tmp_path, ErpOnlyReconciler)

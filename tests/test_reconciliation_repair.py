@@ -117,6 +117,7 @@ def test_the_reference_connector_repairs_every_manual_reversal(reference_run: Ru
     assert result.connector_errors == []
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_without_reconciliation_exactly_the_reversed_items_lose_money(mutant_run: Run) -> None:
     result = mutant_run.result
     assert not result.reconciliation.ok
@@ -135,6 +136,7 @@ def test_without_reconciliation_exactly_the_reversed_items_lose_money(mutant_run
     assert repairs(result) == {} and result.connector_errors == []
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_without_reconciliation_the_connector_is_clean_when_nobody_drifts(baseline) -> None:
     result = simulate(baseline, seed=SEED, factory=no_reconciliation.build)
     assert result.reconciliation.ok, describe(result)
@@ -184,7 +186,10 @@ def short_lived_keys():
         yield
 
 
-@pytest.mark.parametrize("factory", [reference, no_reconciliation.build], ids=["reference", "no_reconciliation"])
+@pytest.mark.parametrize("factory", [
+    pytest.param(reference, id="reference"),
+    # a planted defect's whole run: in the slow suite, which CI runs
+    pytest.param(no_reconciliation.build, id="no_reconciliation", marks=pytest.mark.slow)])
 def test_a_batch_booked_twice_under_an_expired_key_is_undone(factory, baseline, short_lived_keys) -> None:
     lost: set[str] = set()
     until = dt.datetime(2026, 3, 25, tzinfo=dt.UTC)  # the last reconciliation (April 2nd) sees every duplicate

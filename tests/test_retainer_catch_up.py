@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from reference_impl.connector import ReferenceConnector
 from reference_impl.settlement import Settlement
 from simulator.run import simulate
@@ -43,6 +45,7 @@ class DeafAndNoSweep(DeafOnTheFirst):
                        self.valuation)
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_without_the_sweep_the_same_deafness_leaks_retainer_periods(baseline) -> None:
     """The counterfactual: it is the sweep, not luck, that saves the connector above."""
     result = simulate(baseline, seed=1, factory=DeafAndNoSweep)

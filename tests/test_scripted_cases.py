@@ -40,7 +40,10 @@ def test_scripting_moves_no_other_draw() -> None:
     assert fates[1][:3] == [True] * 3 and fates[0][3:] == fates[1][3:]
 
 
-@pytest.mark.parametrize("seed", [9, 14, 20])
+@pytest.mark.parametrize("seed", [
+    14,
+    # the other seeds that missed a kind: in the slow suite, which CI runs
+    pytest.param(9, marks=pytest.mark.slow), pytest.param(20, marks=pytest.mark.slow)])
 def test_the_poison_scenario_shows_every_kind_and_healthy_work_on_the_seeds_that_missed_one(seed: int) -> None:
     """Seed 14 poisoned every deal, so C2C-REPLAY-001 had nothing to time; seed 9 drew no missing tax profile;
     on seed 20 a project a PM set up by hand was never staffed. Now each kind happens and three deals are healthy."""

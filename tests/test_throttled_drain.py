@@ -79,6 +79,7 @@ def test_a_429_stops_the_drain_and_nothing_is_lost(reference) -> None:
     assert result.reconciliation.ok, [str(m) for m in result.reconciliation.mismatches[:5]]
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_a_drain_that_goes_on_after_a_429_hammers_the_throttled_system(reference) -> None:
     """The counterfactual: the monthly reconciliation queues hundreds of contracts at one instant; a drain that
     goes on after a 429 meets one per contract there, the reference one or two, and far fewer in all."""

@@ -3,13 +3,14 @@
 Each system's document is loaded from ``GET /{system}/openapi.json`` of a
 :class:`~mocks.core.asgi.SystemsApp` and every operation is fuzzed with
 positive and negative data (the examples, coverage and fuzzing phases),
-running all of schemathesis' default checks; the state machine then chains
-operations through the documents' OpenAPI ``links`` (create -> read ->
+running all of schemathesis' default checks; the state machine (in the slow
+suite) then chains operations through the documents' OpenAPI ``links`` (create -> read ->
 update with ``If-Match`` from the ``ETag``, create -> transitions). Each
 test gets fresh systems on a fixed clock, with the legal entities the ERP
 needs; a bearer token comes from the system's client-credentials endpoint.
 Hypothesis is derandomized, so a run is reproducible; the default run is
-small (CI), ``-m thorough`` runs many more examples.
+small (CI); ``-m thorough`` runs many more examples, from
+``test_schemathesis_thorough.py``.
 
 No check is excluded. Four adaptations, each because the document cannot
 say more, not to hide an answer (docs/openapi/README.md lists them too):
@@ -54,9 +55,7 @@ from mocks.systems import SYSTEM_NAMES, Systems, build_systems
 from tests.conftest import TAX_RATES
 
 MAX_EXAMPLES = 12  # per operation and phase in the default run (CI)
-THOROUGH_EXAMPLES = 150
 STATEFUL_EXAMPLES, STATEFUL_STEPS = 20, 10
-THOROUGH_STATEFUL_EXAMPLES = 200
 HOST = "testserver"
 
 schemathesis.openapi.format("page-cursor", st.just(first_page_cursor()))
@@ -162,10 +161,6 @@ test_crm = fuzz(SCHEMAS["crm"])
 test_clm = fuzz(SCHEMAS["clm"])
 test_psa = fuzz(SCHEMAS["psa"])
 test_erp = fuzz(SCHEMAS["erp"])
-test_crm_thorough = pytest.mark.thorough(fuzz(SCHEMAS["crm"], THOROUGH_EXAMPLES))
-test_clm_thorough = pytest.mark.thorough(fuzz(SCHEMAS["clm"], THOROUGH_EXAMPLES))
-test_psa_thorough = pytest.mark.thorough(fuzz(SCHEMAS["psa"], THOROUGH_EXAMPLES))
-test_erp_thorough = pytest.mark.thorough(fuzz(SCHEMAS["erp"], THOROUGH_EXAMPLES))
 
 
 def run_state_machine(system: str, max_examples: int = STATEFUL_EXAMPLES) -> list[tuple[str, int, bool]]:
@@ -186,6 +181,7 @@ def run_state_machine(system: str, max_examples: int = STATEFUL_EXAMPLES) -> lis
     return calls
 
 
+@pytest.mark.slow  # a search of chained calls, 20 scenarios of 10 steps per system: in the slow suite, which CI runs
 @pytest.mark.parametrize("system", SYSTEM_NAMES)
 def test_links_chain_create_read_and_conditional_update(system):
     """Every check passes on every step, and the chains really run: something is created, and where the system has
@@ -202,9 +198,3 @@ def test_links_chain_create_read_and_conditional_update(system):
     assert any(status == 201 for _, status, _ in calls)
     if conditional:
         assert any(if_match and status == 200 for _, status, if_match in calls)
-
-
-@pytest.mark.thorough
-@pytest.mark.parametrize("system", SYSTEM_NAMES)
-def test_links_chain_thoroughly(system):
-    run_state_machine(system, THOROUGH_STATEFUL_EXAMPLES)
