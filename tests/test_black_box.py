@@ -85,6 +85,7 @@ def test_a_connector_without_idempotency_keys_bills_twice_after_real_kills(tmp_p
     assert not result.reconciliation.ok
 
 
+@pytest.mark.slow  # a connector started as a process for a whole served run: in the slow suite, which CI runs
 def test_c2c_serve_runs_a_connector_command_and_reconciles(tmp_path: Path) -> None:
     small = ROOT / "conformance" / "scenarios" / "small_firm.yaml"
     done = subprocess.run([sys.executable, "-m", "simulator.cli", "serve", str(small), "--speed", "864000",
