@@ -81,7 +81,6 @@ def test_legacy_takes_no_webhooks_and_works_at_night(good_day: SimulationResult)
     assert all(c.charge_date == c.created_at[:10] for c in erp.charges.values())
 
 
-@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_legacy_leaks_visibly_under_faults_and_amendments(legacy: SimulationResult,
                                                           event_driven: SimulationResult) -> None:
     assert event_driven.reconciliation.ok, [str(m) for m in event_driven.reconciliation.mismatches[:5]]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from click.testing import CliRunner
 
 from simulator.cli import main
@@ -59,6 +60,7 @@ def test_mismatches_jsonl_holds_every_mismatch_ranked_with_the_charge_lineage(tm
     assert mismatch_records([], systems) == []
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_c2c_simulate_writes_mismatches_jsonl_and_prints_the_costliest_first(tmp_path: Path) -> None:
     outputs = []
     for attempt in ("first", "again"):

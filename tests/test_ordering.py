@@ -10,15 +10,12 @@ customer already reflects, so it must end with no master-data mismatch.
 ``tests/broken_connectors/last_write_wins.py`` plants the classic defect:
 it applies the account snapshot taken when the update arrived, with no
 version check. It can only go wrong when a newer update of the same
-account gets through while an older one is still being retried. In this
-firm model an account changes at most once per monthly round (25 to 35
-days apart), while a failed update is retried within hours (backoff, then
-the dead-letter replay), and a snapshot taken on arrival is always the
-newest version at that moment, however late the webhook. So the mutant
-cannot fail here without a firm that edits one account twice within
-minutes; the test that it is caught is a strict expected failure, which
-turns into an error as soon as the firm model makes it catchable, so that
-it is then made a real test.
+account gets through while an older one is still being retried. The
+scenario makes that happen: half the monthly edits are corrected again
+minutes later (``account_correction_share``), so a correction and its
+original are in flight together, and on ``MUTANT_SEED`` the older one lands
+last. The mutant then ends with stale customers, and only those (a whole
+run of its own, in the slow suite that CI runs); without faults it is clean.
 """
 
 from __future__ import annotations

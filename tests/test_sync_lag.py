@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from simulator.run import simulate
 from simulator.scenario import Crashes, Faults, Window
 from simulator.sync_lag import (
@@ -203,6 +205,7 @@ def test_the_reference_connector_has_every_record_in_line_within_seconds(baselin
     assert not overdue and max(lag.seconds for lag in lags) < 60
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_a_nightly_customer_batch_leaves_customers_missing_for_hours_with_a_clean_end_state(baseline) -> None:
     result = simulate(baseline, seed=1, factory=syncs_customers_nightly.build)
     assert result.reconciliation.ok, "the ERP is right in the end"

@@ -124,6 +124,7 @@ def test_kill_points_are_validated_at_their_line_and_index() -> None:
         parse_scenario(SCENARIO.replace("[5, 9, 5]", "[100000001]").replace("[0, 3]", "[3]"), "kills.yaml")
 
 
+@pytest.mark.slow  # a planted defect's whole run: in the slow suite, which CI runs
 def test_a_clean_end_state_can_hide_a_customer_lost_at_a_kill() -> None:
     """Killed after its first acknowledged delivery, the mutant lost the work in hand; a later event repaired it, so
     the end state reconciles and an end-state check passes. The lag judgment of C2C-REPLAY-003 sees the wait."""
