@@ -12,20 +12,25 @@ would be judged late for being built well.
 So the served firm waits before each step until the connector is quiet
 (:meth:`ConnectorActivity.await_quiet`): none of its requests to the
 systems in flight, and neither a change it made (an answered ``POST``,
-``PUT``, ``PATCH`` or ``DELETE``) nor a webhook delivery in the last
-:data:`QUIET_S` wall seconds. Work a connector does right after it
-acknowledges a webhook therefore happens, as in process, before the
-calendar moves on. A delivery during which the connector already
-called the systems (it works inside its handler) is not waited after:
-that work is done when the answer comes.
+``PUT``, ``PATCH`` or ``DELETE``), nor a read that brought it something,
+nor a webhook delivery in the last :data:`QUIET_S` wall seconds. Work a
+connector does right after it acknowledges a webhook, or after a feed
+poll finds work, therefore happens, as in process, before the calendar
+moves on: a connector that reads an entity, then its contract, then
+writes, is not judged late for the wall milliseconds between its
+requests, which at a certification's speed are simulated minutes each
+(a busy machine makes them many). A delivery during which the connector
+already called the systems (it works inside its handler) is not waited
+after: that work is done when the answer comes.
 
 What does not hold the calendar:
 
-- a read, once answered (``GET``, ``HEAD``, ``OPTIONS``): a connector
-  polling its feeds on a short wall-clock cadence reads all the time, and
-  a poll that finds nothing is no work. While a read is in flight it holds
-  the firm like any request; what the connector does with what it read is
-  a change, and that holds the firm again;
+- a read that brought nothing, once answered (a ``GET``, ``HEAD`` or
+  ``OPTIONS`` answered ``304``, or a page of a list or a change feed with
+  no records: :func:`mocks.core.asgi.brings_news`): a connector polling
+  its feeds on a short wall-clock cadence reads all the time, and a poll
+  that finds nothing is no work. While a read is in flight it holds the
+  firm like any request;
 - a write the system refused (any other ``4xx``: a ``422`` for data it
   will not take, a ``409``, a ``412`` for a stale ``If-Match``): it changed
   nothing. A connector that retries a refused write on a compressed
@@ -89,16 +94,18 @@ class ConnectorActivity:
         with self._guard:
             self._in_flight += 1
 
-    def ended(self, status: int | None, method: str = "POST") -> None:
+    def ended(self, status: int | None, method: str = "POST", news: bool = True) -> None:
         """A request is over (``status`` 0 or None: its connection was dropped, and a write may have been
-        committed); a 429 is no work done, and neither is an answered read (``method`` in :data:`READS`) or a
-        refused write (another 4xx)."""
+        committed). A 429 is no work done, and neither is a refused request (another 4xx) or an answered read
+        (``method`` in :data:`READS`) that brought nothing (``news`` False: a 304, an empty page); a read
+        that brought something is, since the connector acts on it next."""
         with self._guard:
             self._in_flight -= 1
             self._throttled = status == THROTTLED
-            if status and (method.upper() in READS or (400 <= status < 500 and not self._throttled)):
+            read = method.upper() in READS
+            if status and ((read and not news) or (400 <= status < 500 and not self._throttled)):
                 return
-            if self._delivering:
+            if self._delivering and not read:  # a read may be a concurrent poll's, not the handler's work
                 self._worked_in_delivery = True  # covered by the delivery: the firm waits for its answer anyway
             elif not self._throttled:
                 self._last_work = self._clock()

@@ -101,15 +101,33 @@ def test_a_delivery_acknowledged_without_a_call_may_start_work_on_a_queue():
     assert not a.quiet()
 
 
-def test_an_answered_read_is_no_work_but_holds_the_firm_while_in_flight():
+def test_an_answered_read_that_brought_nothing_is_no_work_but_holds_the_firm_while_in_flight():
     a = activity()
     a.began()
     assert not a.quiet()  # a read in flight may be the start of work
-    a.ended(200, "GET")
+    a.ended(200, "GET", news=False)
     assert a.quiet()  # a poll that found nothing: the firm need not wait after it
 
 
-def waited_while_repeating(status: int, method: str, every_s: float) -> float:
+def test_a_read_that_brought_something_is_work_the_connector_goes_on_with():
+    """A feed poll that found an approval, then the timesheet read, then its contract: the connector is working
+    between those requests, and at a certification's speed each wall millisecond of it is simulated minutes."""
+    a = activity()
+    a.began()
+    a.ended(200, "GET", news=True)
+    assert not a.quiet()
+    time.sleep(0.03)
+    assert a.quiet()
+
+
+def test_a_not_modified_answer_is_no_work():
+    a = activity()
+    a.began()
+    a.ended(304, "GET", news=False)
+    assert a.quiet()
+
+
+def waited_while_repeating(status: int, method: str, every_s: float, news: bool = True) -> float:
     """How long the firm waits for a connector that, for 0.3 s, repeats a request answered ``status`` (each in
     flight 1 ms) every ``every_s``: shorter than the quiet period."""
     a = activity(longest_s=1.0)
@@ -119,7 +137,7 @@ def waited_while_repeating(status: int, method: str, every_s: float) -> float:
         while time.monotonic() < stop:
             a.began()
             time.sleep(0.001)
-            a.ended(status, method)
+            a.ended(status, method, news)
             time.sleep(every_s - 0.001)
 
     repeater = threading.Thread(target=repeat)
@@ -131,14 +149,14 @@ def waited_while_repeating(status: int, method: str, every_s: float) -> float:
 
 
 def test_a_connector_polling_on_a_short_cadence_does_not_hold_the_firm():
-    assert waited_while_repeating(200, "GET", every_s=0.005) < 0.1  # a feed poll every 5 ms
+    assert waited_while_repeating(200, "GET", every_s=0.005, news=False) < 0.1  # a feed poll every 5 ms, empty
 
 
 def test_a_read_during_a_delivery_is_not_the_connector_working_inside_its_handler():
     a = activity()
     a.delivering()
     a.began()
-    a.ended(200, "GET")  # a concurrent poll
+    a.ended(200, "GET", news=False)  # a concurrent poll
     a.delivered()
     assert not a.quiet()  # the acknowledged work may be starting on a queue
 

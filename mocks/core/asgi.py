@@ -108,11 +108,20 @@ log = logging.getLogger("c2c.mocks")
 
 class RequestActivity(Protocol):
     """Told when each request to a system begins and ends (``status``: 0 or None if it was dropped or failed;
-    ``method``: the request's HTTP method)."""
+    ``method``: the request's HTTP method; ``news``: whether the answer brought the caller anything, see
+    :func:`brings_news`)."""
 
     def began(self) -> None: ...
 
-    def ended(self, status: int | None, method: str) -> None: ...
+    def ended(self, status: int | None, method: str, news: bool) -> None: ...
+
+
+def brings_news(response: ApiResponse) -> bool:
+    """Whether an answer gives its caller something to act on: anything but a ``304 Not Modified`` and a page
+    (of a list or a change feed) with no records in it."""
+    if response.status == 304:
+        return False
+    return not (isinstance(response.body, dict) and response.body.get("data") == [])
 
 
 class SystemsApp:
@@ -169,7 +178,7 @@ class SystemsApp:
             await exchange.killed()
         finally:
             if watched:
-                self.activity.ended(exchange.status, exchange.request.method)
+                self.activity.ended(exchange.status, exchange.request.method, exchange.news)
 
     def route(self, scope: dict[str, Any], body: bytes, receive: Receive, send: Send) -> Exchange | ApiResponse:
         """The request to the system its path names, or the app's own answer (health, no such system)."""
@@ -244,6 +253,7 @@ class Exchange:
         self._receive = receive
         self._send = send
         self.status: int | None = None  # the status answered; 0: the connection was dropped; None: not yet
+        self.news = False  # whether the answer sent brought the caller anything (brings_news)
 
     def handle(self, *, ask_dies_after: bool = True) -> ApiResponse:
         """The system's answer, handled under the lock; raises :class:`_Killed` if the injector says the caller
@@ -259,7 +269,7 @@ class Exchange:
 
     async def respond(self, response: ApiResponse) -> None:
         await _send(self._send, response)
-        self.status = response.status
+        self.status, self.news = response.status, brings_news(response)
         self.app.answered(self, response.status)
 
     async def hold(self, seconds: float) -> None:

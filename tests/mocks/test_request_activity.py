@@ -1,0 +1,88 @@
+"""Over real HTTP the app tells a served firm's activity how each request ended, and whether its answer brought news.
+
+A read that brought the caller something (an entity, a page with records) is
+the start of work; a ``304`` and an empty page (a feed poll that found
+nothing) are not (:func:`mocks.core.asgi.brings_news`). The firm's
+quiescence decides from that whether to wait (``tests/test_quiescence.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mocks.core.asgi import brings_news
+from mocks.core.routing import ApiResponse
+from mocks.server import SystemsServer
+from mocks.systems import Systems
+from tests.conftest import Api
+from tests.mocks.factories import create, erp_customer, erp_project
+
+
+class Told:
+    """The (method, status, news) of every request the app said had ended."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, int | None, bool]] = []
+        self.open = 0
+
+    def began(self) -> None:
+        self.open += 1
+
+    def ended(self, status: int | None, method: str, news: bool) -> None:
+        self.answers.append((method, status, news))
+        self.open -= 1
+
+    def last(self) -> tuple[str, int | None, bool]:
+        """The last request's ending: the app tells it just after the answer is sent, so wait for it a moment."""
+        deadline = time.monotonic() + 2.0
+        while self.open and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert self.open == 0, "the app never said the request ended"
+        return self.answers[-1]
+
+
+@pytest.fixture
+def told(systems: Systems, http_server: SystemsServer) -> Iterator[tuple[Api, Told]]:
+    activity = Told()
+    http_server.app.services, http_server.app.activity = systems.services, activity
+    with httpx.Client() as http:
+        yield Api(http, http_server.urls, systems), activity
+    http_server.app.services, http_server.app.activity = {}, None
+
+
+def test_each_answer_says_whether_it_brought_the_caller_anything(told, systems: Systems) -> None:
+    api, activity = told
+    systems.erp.open_period("2026-01")
+    api.token("erp")
+    assert activity.last() == ("POST", 200, True)
+    assert api("erp", "GET", "/events").status_code == 200
+    assert activity.last() == ("GET", 200, True), "the customer's and the period's events: news"
+    cursor = api("erp", "GET", "/events").json()["next_cursor"]
+    assert api("erp", "GET", "/events", params={"after": cursor}).json()["data"] == []
+    assert activity.last() == ("GET", 200, False), "a feed poll that found nothing"
+    customer = create(api, "erp", "/customers", erp_customer())
+    project = erp_project(api, customer["id"])
+    assert api("erp", "GET", f"/customers/{customer['id']}").status_code == 200
+    assert activity.last() == ("GET", 200, True), "an entity"
+    listed = api("erp", "GET", "/charges", params={"billing_project_id": project["id"]})
+    assert listed.json()["data"] == [] and activity.last() == ("GET", 200, False), "an empty list"
+    etag = listed.headers["etag"]
+    assert api("erp", "GET", "/charges", params={"billing_project_id": project["id"]},
+               headers={"if-none-match": etag}).status_code == 304
+    assert activity.last() == ("GET", 304, False), "not modified"
+
+
+@pytest.mark.parametrize(("response", "news"), [
+    (ApiResponse(200, {"id": "cus_1"}), True),
+    (ApiResponse(200, {"data": [{"id": "evt_1"}], "next_cursor": "1"}), True),
+    (ApiResponse(200, {"data": [], "next_cursor": "1"}), False),
+    (ApiResponse(304), False),
+    (ApiResponse(201, {"id": "chg_1"}), True),
+    (ApiResponse(404, {"title": "Not Found"}), True),  # a refusal: quiescence tells it by its status
+])
+def test_brings_news(response: ApiResponse, news: bool) -> None:
+    assert brings_news(response) is news
