@@ -12,25 +12,27 @@ would be judged late for being built well.
 So the served firm waits before each step until the connector is quiet
 (:meth:`ConnectorActivity.await_quiet`): none of its requests to the
 systems in flight, and neither a change it made (an answered ``POST``,
-``PUT``, ``PATCH`` or ``DELETE``), nor a read that brought it something,
-nor a webhook delivery in the last :data:`QUIET_S` wall seconds. Work a
-connector does right after it acknowledges a webhook, or after a feed
-poll finds work, therefore happens, as in process, before the calendar
-moves on: a connector that reads an entity, then its contract, then
-writes, is not judged late for the wall milliseconds between its
-requests, which at a certification's speed are simulated minutes each
-(a busy machine makes them many). A delivery during which the connector
-already called the systems (it works inside its handler) is not waited
-after: that work is done when the answer comes.
+``PUT``, ``PATCH`` or ``DELETE``), nor a read that handed it records to
+work on (an entity, a page of a list with records:
+:func:`mocks.core.asgi.hands_records`), nor a webhook delivery in the
+last :data:`QUIET_S` wall seconds. Work a connector does right after it
+acknowledges a webhook, or on what a feed poll found, therefore happens,
+as in process, before the calendar moves on: a connector that reads a
+timesheet, then its contract, then writes the charges, is not judged
+late for the wall milliseconds between its requests, which at a
+certification's speed are simulated minutes each (a busy machine makes
+them many). A delivery during which the connector already wrote to the
+systems (it works inside its handler) is not waited after: that work is
+done when the answer comes.
 
 What does not hold the calendar:
 
-- a read that brought nothing, once answered (a ``GET``, ``HEAD`` or
-  ``OPTIONS`` answered ``304``, or a page of a list or a change feed with
-  no records: :func:`mocks.core.asgi.brings_news`): a connector polling
-  its feeds on a short wall-clock cadence reads all the time, and a poll
-  that finds nothing is no work. While a read is in flight it holds the
-  firm like any request;
+- a read that handed over no records, once answered: a ``304``, an empty
+  page, and any page of a change feed. A connector polls its feeds on a
+  short wall-clock cadence, mostly for events it already had by webhook,
+  and a poll that finds nothing new is no work; what it finds, it reads or
+  writes next. While a read is in flight it holds the firm like any
+  request;
 - a write the system refused (any other ``4xx``: a ``422`` for data it
   will not take, a ``409``, a ``412`` for a stale ``If-Match``): it changed
   nothing. A connector that retries a refused write on a compressed
@@ -42,7 +44,10 @@ What does not hold the calendar:
   simulated second). Until an answer other than a 429 comes, the
   connector's requests in flight do not hold the firm either: a connector
   retrying at once meets 429s until the firm has moved on far enough, and
-  must not stop it from moving on;
+  must not stop it from moving on. Nor, until a write of its is accepted
+  again, do the records its reads hand it: a connector whose writes wait
+  for the quota reads the work that piles up meanwhile, and holding the
+  firm for those reads would keep the quota from refilling;
 - a connector that never stops (a tight poll loop): a hold lasts at most
   :data:`LONGEST_HOLD_S` per step, then the firm takes the step anyway;
   and where a budget is set for the whole run (a certification's runs:
@@ -84,6 +89,7 @@ class ConnectorActivity:
         self._guard = threading.Lock()
         self._in_flight = 0
         self._throttled = False  # the last answer was a 429: what is in flight is likely throttled too
+        self._waiting_for_quota = False  # a 429 since the last write that counted as work: its reads do not
         self._last_work = float("-inf")
         self._delivering = False
         self._worked_in_delivery = False
@@ -94,17 +100,23 @@ class ConnectorActivity:
         with self._guard:
             self._in_flight += 1
 
-    def ended(self, status: int | None, method: str = "POST", news: bool = True) -> None:
+    def ended(self, status: int | None, method: str = "POST", records: bool = True) -> None:
         """A request is over (``status`` 0 or None: its connection was dropped, and a write may have been
         committed). A 429 is no work done, and neither is a refused request (another 4xx) or an answered read
-        (``method`` in :data:`READS`) that brought nothing (``news`` False: a 304, an empty page); a read
-        that brought something is, since the connector acts on it next."""
+        (``method`` in :data:`READS`) that handed over no records (``records`` False: a 304, an empty page, a
+        feed's page); a read that handed over records is, since the connector acts on them next, unless a 429
+        came since its last write that was work."""
         with self._guard:
             self._in_flight -= 1
             self._throttled = status == THROTTLED
             read = method.upper() in READS
-            if status and ((read and not news) or (400 <= status < 500 and not self._throttled)):
+            if self._throttled:
+                self._waiting_for_quota = True
+            if status and ((read and (not records or self._waiting_for_quota))
+                           or (400 <= status < 500 and not self._throttled)):
                 return
+            if not read and not self._throttled:
+                self._waiting_for_quota = False  # a write went through (or may have): the quota is flowing
             if self._delivering and not read:  # a read may be a concurrent poll's, not the handler's work
                 self._worked_in_delivery = True  # covered by the delivery: the firm waits for its answer anyway
             elif not self._throttled:

@@ -105,7 +105,7 @@ def test_an_answered_read_that_brought_nothing_is_no_work_but_holds_the_firm_whi
     a = activity()
     a.began()
     assert not a.quiet()  # a read in flight may be the start of work
-    a.ended(200, "GET", news=False)
+    a.ended(200, "GET", records=False)
     assert a.quiet()  # a poll that found nothing: the firm need not wait after it
 
 
@@ -114,20 +114,42 @@ def test_a_read_that_brought_something_is_work_the_connector_goes_on_with():
     between those requests, and at a certification's speed each wall millisecond of it is simulated minutes."""
     a = activity()
     a.began()
-    a.ended(200, "GET", news=True)
+    a.ended(200, "GET", records=True)
     assert not a.quiet()
     time.sleep(0.03)
     assert a.quiet()
 
 
+def test_reads_while_waiting_for_quota_are_no_work_until_a_write_goes_through():
+    """A connector whose ERP writes meet 429s reads the approvals that pile up meanwhile: holding the firm for
+    those reads would keep the quota, which refills on the calendar, from refilling."""
+    a = activity()
+    a.began()
+    a.ended(429, "POST")
+    a.began()
+    a.ended(200, "GET", records=True)
+    assert a.quiet()
+    a.began()
+    a.ended(429, "POST")  # throttled again: still waiting
+    a.began()
+    a.ended(200, "GET", records=True)
+    assert a.quiet()
+    a.began()
+    a.ended(201, "POST")  # through
+    time.sleep(0.03)
+    a.began()
+    a.ended(200, "GET", records=True)
+    assert not a.quiet(), "the quota flows again: what it reads now is work"
+
+
 def test_a_not_modified_answer_is_no_work():
     a = activity()
     a.began()
-    a.ended(304, "GET", news=False)
+    a.ended(304, "GET", records=False)
     assert a.quiet()
 
 
-def waited_while_repeating(status: int, method: str, every_s: float, news: bool = True) -> float:
+def waited_while_repeating(status: int, method: str, every_s: float, records: bool = True) -> float:
     """How long the firm waits for a connector that, for 0.3 s, repeats a request answered ``status`` (each in
     flight 1 ms) every ``every_s``: shorter than the quiet period."""
     a = activity(longest_s=1.0)
@@ -137,7 +159,7 @@ def waited_while_repeating(status: int, method: str, every_s: float, news: bool 
         while time.monotonic() < stop:
             a.began()
             time.sleep(0.001)
-            a.ended(status, method, news)
+            a.ended(status, method, records)
             time.sleep(every_s - 0.001)
 
     repeater = threading.Thread(target=repeat)
@@ -149,14 +171,14 @@ def waited_while_repeating(status: int, method: str, every_s: float, news: bool 
 
 
 def test_a_connector_polling_on_a_short_cadence_does_not_hold_the_firm():
-    assert waited_while_repeating(200, "GET", every_s=0.005, news=False) < 0.1  # a feed poll every 5 ms, empty
+    assert waited_while_repeating(200, "GET", every_s=0.005, records=False) < 0.1  # a feed poll every 5 ms, empty
 
 
 def test_a_read_during_a_delivery_is_not_the_connector_working_inside_its_handler():
     a = activity()
     a.delivering()
     a.began()
-    a.ended(200, "GET", news=False)  # a concurrent poll
+    a.ended(200, "GET", records=False)  # a concurrent poll
     a.delivered()
     assert not a.quiet()  # the acknowledged work may be starting on a queue
 

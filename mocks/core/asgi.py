@@ -108,18 +108,23 @@ log = logging.getLogger("c2c.mocks")
 
 class RequestActivity(Protocol):
     """Told when each request to a system begins and ends (``status``: 0 or None if it was dropped or failed;
-    ``method``: the request's HTTP method; ``news``: whether the answer brought the caller anything, see
-    :func:`brings_news`)."""
+    ``method``: the request's HTTP method; ``records``: whether the answer handed the caller records to work
+    on, see :func:`hands_records`)."""
 
     def began(self) -> None: ...
 
-    def ended(self, status: int | None, method: str, news: bool) -> None: ...
+    def ended(self, status: int | None, method: str, records: bool) -> None: ...
 
 
-def brings_news(response: ApiResponse) -> bool:
-    """Whether an answer gives its caller something to act on: anything but a ``304 Not Modified`` and a page
-    (of a list or a change feed) with no records in it."""
-    if response.status == 304:
+FEED_PATH = "/events"  # each system's change feed
+
+
+def hands_records(path: str, response: ApiResponse) -> bool:
+    """Whether the answer to a request for ``path`` (the system's own path) hands its caller records to work on:
+    an entity, or a page of a list with records in it. Not a ``304 Not Modified``, not an empty page, and not a
+    change feed's page: a connector polls its feed all the time, mostly for events it already had by webhook,
+    and what a page names that it had not, it reads or writes next."""
+    if response.status == 304 or path == FEED_PATH:
         return False
     return not (isinstance(response.body, dict) and response.body.get("data") == [])
 
@@ -178,7 +183,7 @@ class SystemsApp:
             await exchange.killed()
         finally:
             if watched:
-                self.activity.ended(exchange.status, exchange.request.method, exchange.news)
+                self.activity.ended(exchange.status, exchange.request.method, exchange.records)
 
     def route(self, scope: dict[str, Any], body: bytes, receive: Receive, send: Send) -> Exchange | ApiResponse:
         """The request to the system its path names, or the app's own answer (health, no such system)."""
@@ -253,7 +258,7 @@ class Exchange:
         self._receive = receive
         self._send = send
         self.status: int | None = None  # the status answered; 0: the connection was dropped; None: not yet
-        self.news = False  # whether the answer sent brought the caller anything (brings_news)
+        self.records = False  # whether the answer sent handed the caller records to work on (hands_records)
 
     def handle(self, *, ask_dies_after: bool = True) -> ApiResponse:
         """The system's answer, handled under the lock; raises :class:`_Killed` if the injector says the caller
@@ -269,7 +274,7 @@ class Exchange:
 
     async def respond(self, response: ApiResponse) -> None:
         await _send(self._send, response)
-        self.status, self.news = response.status, brings_news(response)
+        self.status, self.records = response.status, hands_records(self.request.path, response)
         self.app.answered(self, response.status)
 
     async def hold(self, seconds: float) -> None:

@@ -1,9 +1,9 @@
-"""Over real HTTP the app tells a served firm's activity how each request ended, and whether its answer brought news.
+"""Over real HTTP the app tells a served firm's activity how each request ended, and whether it handed over records.
 
-A read that brought the caller something (an entity, a page with records) is
-the start of work; a ``304`` and an empty page (a feed poll that found
-nothing) are not (:func:`mocks.core.asgi.brings_news`). The firm's
-quiescence decides from that whether to wait (``tests/test_quiescence.py``).
+A read that handed the caller records (an entity, a page of a list with
+records) is the start of work; a ``304``, an empty page and a change feed's
+page are not (:func:`mocks.core.asgi.hands_records`). The firm's quiescence
+decides from that whether to wait (``tests/test_quiescence.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mocks.core.asgi import brings_news
+from mocks.core.asgi import hands_records
 from mocks.core.routing import ApiResponse
 from mocks.server import SystemsServer
 from mocks.systems import Systems
@@ -23,7 +23,7 @@ from tests.mocks.factories import create, erp_customer, erp_project
 
 
 class Told:
-    """The (method, status, news) of every request the app said had ended."""
+    """The (method, status, records) of every request the app said had ended."""
 
     def __init__(self) -> None:
         self.answers: list[tuple[str, int | None, bool]] = []
@@ -32,8 +32,8 @@ class Told:
     def began(self) -> None:
         self.open += 1
 
-    def ended(self, status: int | None, method: str, news: bool) -> None:
-        self.answers.append((method, status, news))
+    def ended(self, status: int | None, method: str, records: bool) -> None:
+        self.answers.append((method, status, records))
         self.open -= 1
 
     def last(self) -> tuple[str, int | None, bool]:
@@ -60,7 +60,7 @@ def test_each_answer_says_whether_it_brought_the_caller_anything(told, systems: 
     api.token("erp")
     assert activity.last() == ("POST", 200, True)
     assert api("erp", "GET", "/events").status_code == 200
-    assert activity.last() == ("GET", 200, True), "the customer's and the period's events: news"
+    assert activity.last() == ("GET", 200, False), "a feed's page, records or not: what it names is read next"
     cursor = api("erp", "GET", "/events").json()["next_cursor"]
     assert api("erp", "GET", "/events", params={"after": cursor}).json()["data"] == []
     assert activity.last() == ("GET", 200, False), "a feed poll that found nothing"
@@ -76,13 +76,15 @@ def test_each_answer_says_whether_it_brought_the_caller_anything(told, systems: 
     assert activity.last() == ("GET", 304, False), "not modified"
 
 
-@pytest.mark.parametrize(("response", "news"), [
-    (ApiResponse(200, {"id": "cus_1"}), True),
-    (ApiResponse(200, {"data": [{"id": "evt_1"}], "next_cursor": "1"}), True),
-    (ApiResponse(200, {"data": [], "next_cursor": "1"}), False),
-    (ApiResponse(304), False),
-    (ApiResponse(201, {"id": "chg_1"}), True),
-    (ApiResponse(404, {"title": "Not Found"}), True),  # a refusal: quiescence tells it by its status
+@pytest.mark.parametrize(("path", "response", "records"), [
+    ("/customers/cus_1", ApiResponse(200, {"id": "cus_1"}), True),
+    ("/charges", ApiResponse(200, {"data": [{"id": "chg_1"}], "next_cursor": None}), True),
+    ("/charges", ApiResponse(200, {"data": [], "next_cursor": None}), False),
+    ("/charges", ApiResponse(304), False),
+    ("/events", ApiResponse(200, {"data": [{"id": "evt_1"}], "next_cursor": "1"}), False),
+    ("/events", ApiResponse(200, {"data": [], "next_cursor": "1"}), False),
+    ("/charge-batches", ApiResponse(201, {"id": "chb_1"}), True),
+    ("/customers/cus_9", ApiResponse(404, {"title": "Not Found"}), True),  # a refusal: told apart by its status
 ])
-def test_brings_news(response: ApiResponse, news: bool) -> None:
-    assert brings_news(response) is news
+def test_hands_records(path: str, response: ApiResponse, records: bool) -> None:
+    assert hands_records(path, response) is records
