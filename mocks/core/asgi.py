@@ -92,7 +92,7 @@ from mocks.core.faults import (
 )
 from mocks.core.problems import NotFound, PayloadTooLarge, ServiceClosed
 from mocks.core.routing import ApiRequest, ApiResponse, problem_response
-from mocks.core.service import Service
+from mocks.core.service import FEED_PATH, Service
 
 HEALTH_PATH = "/healthz"
 CONTROL_PREFIX = "/_c2c/"  # the harness's control endpoints: they never meet faults
@@ -114,9 +114,6 @@ class RequestActivity(Protocol):
     def began(self) -> None: ...
 
     def ended(self, status: int | None, method: str, records: bool) -> None: ...
-
-
-FEED_PATH = "/events"  # each system's change feed
 
 
 def hands_records(path: str, response: ApiResponse) -> bool:

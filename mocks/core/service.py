@@ -37,6 +37,7 @@ from mocks.core.routing import ApiRequest, ApiResponse, RouteTable, problem_resp
 
 PUBLIC_PATHS = frozenset({"/oauth/token", "/openapi.json"})
 
+FEED_PATH = "/events"  # every system's change feed
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 1000
 
@@ -83,7 +84,7 @@ class Service:
         self._snapshot = snapshot or (lambda: {})
         self._document: dict[str, Any] | None = None
         routes.add("POST", "/oauth/token", self.tokens.token_endpoint, spec=TOKEN_OPERATION)
-        routes.add("GET", "/events", self._events, spec=EVENTS_OPERATION)
+        routes.add("GET", FEED_PATH, self._events, spec=EVENTS_OPERATION)
         routes.add("GET", "/openapi.json", self._openapi, spec=OPENAPI_OPERATION)
         routes.add("GET", "/_c2c/state", lambda request: ApiResponse(200, self._snapshot()))  # harness only: no spec
 

@@ -54,7 +54,7 @@ def told(systems: Systems, http_server: SystemsServer) -> Iterator[tuple[Api, To
     http_server.app.services, http_server.app.activity = {}, None
 
 
-def test_each_answer_says_whether_it_brought_the_caller_anything(told, systems: Systems) -> None:
+def test_each_answer_says_whether_it_handed_the_caller_records(told, systems: Systems) -> None:
     api, activity = told
     systems.erp.open_period("2026-01")
     api.token("erp")
