@@ -26,8 +26,9 @@ What is simulated and what is wall time:
   connector the limit refills on :meth:`ServedEnvironment.paced_now`
   (between events the calendar moves on at its pace; while the firm holds
   for the connector it does not), and while it refuses the connector the
-  calendar slows, so the limit refills a token every couple of wall
-  milliseconds, within a connector's round trip
+  calendar slows, so the limit refills a token per gap between the
+  connector's requests (at least a couple of wall milliseconds): one that
+  comes straight back finds a token, whatever its round trip
   (:mod:`simulator.throttled_pace`);
 - fault windows and outages are simulated time, as the scenario says.
 

@@ -6,8 +6,9 @@ would refill a token every 66 wall microseconds, far faster than any
 connector's round trip. Two things keep the limit meaningful over HTTP:
 
 - the calendar slows while a limit refuses someone (:class:`ThrottledPace`),
-  to the speed at which that limit refills a token every couple of wall
-  milliseconds, and resumes its speed once the 429s stop;
+  to the speed at which that limit refills a token per cadence of the
+  client it refuses (the gap between its requests, at least a couple of
+  wall milliseconds), and resumes its speed once the 429s stop;
 - the limit refills on where the calendar stands on its wall schedule
   (:meth:`ServedEnvironment.paced_now`), not on the last event's time: in a
   quiet stretch a firm's events are hours apart, and a connector waiting out
@@ -20,10 +21,12 @@ timers keep their simulated meaning.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 
+import pytest
 import simpy
 
 from mocks.core.ratelimit import RateLimited, RateLimiter
@@ -69,6 +72,49 @@ def test_the_pace_keeps_every_refusing_limit_within_reach() -> None:
     wall = Clock(5.0)
     pace = ThrottledPace([refused_once(0.1, wall), refused_once(10.0, wall)], token_wall_s=0.001, linger_s=1.0)
     assert pace() == 100  # 10 a second refills a token every wall ms at 100x (0.1 a second, every 100 ms)
+
+
+def test_a_limiter_keeps_each_clients_cadence_and_a_pause_is_not_one() -> None:
+    wall = Clock(0.0)
+    limiter = RateLimiter(Clock(), 0.1, burst=100)
+    limiter.tell_wait_on(wall, speed=1000.0)
+    limiter.admit("c")
+    wall.t += 0.004
+    limiter.admit("c")
+    assert limiter.cadence_of("c") is None  # not asked to keep it
+    limiter.measure_cadence(0.02)
+    for gap in (0.004, 0.009, 0.5, 0.004):  # the first request measured has no gap; then a pause of half a second
+        wall.t += gap
+        limiter.admit("c")
+    assert limiter.cadence_of("c") == pytest.approx(0.009 + 0.2 * (0.004 - 0.009))  # 9 ms, then a fifth to 4
+    wall.t += 0.003
+    limiter.admit("d")  # another client's first request: no gap, and none of c's
+    assert limiter.cadence_of("d") is None
+    assert limiter.refused_cadence() is None  # nobody refused yet
+
+
+def test_while_a_limit_refuses_a_client_the_calendar_refills_a_token_per_its_cadence() -> None:
+    """A client coming back every 6 wall ms finds a token each time: a fixed 2 ms token left two of three unused,
+    and a slower machine (a longer round trip) more; a cadence faster than the floor does not speed the calendar."""
+    wall = Clock(0.0)
+    limiter = RateLimiter(Clock(), 0.1, burst=1)
+    limiter.tell_wait_on(wall, speed=1000.0)
+    pace = ThrottledPace([limiter], token_wall_s=0.002, linger_s=0.02)
+    for _ in range(6):
+        with contextlib.suppress(RateLimited):
+            limiter.admit("c")
+        wall.t += 0.006
+    wall.t -= 0.006
+    assert limiter.refused_cadence() == pytest.approx(0.006)
+    assert pace.token_wall(limiter) == pytest.approx(0.006)
+    assert pace() == pytest.approx(1 / (0.1 * 0.006))
+    for _ in range(30):
+        wall.t += 0.0005
+        with contextlib.suppress(RateLimited):
+            limiter.admit("c")
+    assert limiter.refused_cadence() < 0.002 and pace() == pytest.approx(1 / (0.1 * 0.002))  # the floor
+    wall.t += 0.021
+    assert pace() == math.inf  # no 429 for longer than the linger: a pause, and the calendar's own speed
 
 
 def test_a_refill_clock_that_reads_back_refills_nothing() -> None:

@@ -15,6 +15,12 @@ the wall clock, which runs ``speed`` times slower: the wait is converted and
 rounded down (often to 0: retry at once, since the bucket refills that much
 faster), never making a client wait longer than the limit demands, and an
 early request is one that comes before that wall-clock instant.
+
+Where it is asked to (:meth:`RateLimiter.measure_cadence`), the limiter also
+keeps each client's *cadence*: the smoothed gap, on the clock ``Retry-After``
+is told on, between its requests that come close together. Served mode
+slows its calendar to the cadence of the client it is refusing
+(:mod:`simulator.throttled_pace`).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mocks.core.problems import Problem
+
+CADENCE_WEIGHT = 0.2  # how much each new gap between a client's requests moves its smoothed cadence
 
 
 class RateLimited(Problem):
@@ -38,6 +46,8 @@ class _Bucket:
     tokens: float
     updated: float
     not_before: float = 0.0  # the Retry-After last given
+    last_request_at: float | None = None  # on the clock Retry-After is told on
+    cadence: float | None = None  # the smoothed gap between its requests that came close together
 
 
 class RateLimiter:
@@ -53,12 +63,29 @@ class RateLimiter:
         self._client_now = now  # the clock Retry-After is told on
         self._speed = 1.0  # refill-clock seconds per client-clock second
         self.last_refused_at: float | None = None  # on the clock Retry-After is told on
+        self.last_refused_client: str | None = None
+        self._cadence_horizon = 0.0  # gaps up to this long are a client's cadence (0: cadence not kept)
 
     def tell_wait_on(self, client_now: Callable[[], float], speed: float) -> None:
         """Tell ``Retry-After`` (and judge early requests) on ``client_now``, a clock ``speed`` times slower than
         the one the bucket refills on."""
         self._client_now = client_now
         self._speed = speed
+
+    def measure_cadence(self, horizon: float) -> None:
+        """From now on, keep each client's cadence: the gap between two of its requests at most ``horizon`` apart
+        on the clock ``Retry-After`` is told on, smoothed (each new gap weighs :data:`CADENCE_WEIGHT`); a longer gap
+        is a pause, not a cadence, and leaves it as it was."""
+        self._cadence_horizon = horizon
+
+    def cadence_of(self, client_id: str) -> float | None:
+        """A client's cadence (None: not kept, or not known yet: no two of its requests close enough together)."""
+        bucket = self._buckets.get(client_id)
+        return bucket.cadence if bucket is not None else None
+
+    def refused_cadence(self) -> float | None:
+        """The cadence of the client refused last (None: none refused yet, or its cadence is not known)."""
+        return self.cadence_of(self.last_refused_client) if self.last_refused_client is not None else None
 
     def refused_within(self, seconds: float) -> bool:
         """Whether some client was refused in the last ``seconds`` of the clock ``Retry-After`` is told on."""
@@ -70,16 +97,25 @@ class RateLimiter:
         if now > bucket.updated:  # a refill clock that reads back a little (served mode's paced one) refills nothing
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
             bucket.updated = now
-        if self._client_now() < bucket.not_before:
+        at = self._client_now()
+        if at < bucket.not_before:
             self.early[client_id] += 1
+        if self._cadence_horizon:
+            self._keep_cadence(bucket, at)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return
         wait = max(1, math.ceil((1 - bucket.tokens) / self.per_second))
         if self._speed != 1:  # told on a slower clock: whole seconds of it, rounded down (0: retry at once)
             wait = int(wait / self._speed)
-        self.last_refused_at = self._client_now()
+        self.last_refused_at, self.last_refused_client = at, client_id
         bucket.not_before = self.last_refused_at + wait
         self.refused[client_id] += 1
         raise RateLimited(f"rate limit of {self.per_second}/s (burst {self.burst}) exceeded; retry in {wait} s",
                           headers={"retry-after": str(wait)})
+
+    def _keep_cadence(self, bucket: _Bucket, at: float) -> None:
+        if bucket.last_request_at is not None and 0 <= at - bucket.last_request_at <= self._cadence_horizon:
+            gap = at - bucket.last_request_at
+            bucket.cadence = gap if bucket.cadence is None else bucket.cadence + CADENCE_WEIGHT * (gap - bucket.cadence)
+        bucket.last_request_at = at
