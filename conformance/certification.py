@@ -32,6 +32,7 @@ from conformance.observation import LoadTarget, Observation, Observations
 from conformance.ownership import Ownership
 from conformance.subject import Subject
 from conformance.verdict import Outcome, Profile, in_profile
+from mocks.core.clock import iso
 from simulator.host import ConnectorFault, FaultKind, connector_traceback
 from simulator.runtime import ConnectorLoadError
 
@@ -70,6 +71,20 @@ def _split(faults: list[Finding]) -> tuple[list[Finding], list[Finding]]:
     """
     callback = f"connector {FaultKind.SCHEDULED_CALLBACK}"
     return [f for f in faults if f.item != callback], [f for f in faults if f.item == callback]
+
+
+def stopped_waiting_caveat(runs: Iterable[Observation]) -> str:
+    """What a failure says when, in a run it read, the served firm stopped waiting for the connector: from then on
+    the connector's work took simulated time, as it does not in process (empty when no run did)."""
+    lines = []
+    for run in runs:
+        stopped = run.stopped_waiting()
+        if stopped is not None:
+            lines.append(f"in {run.scenario_path.name}, the firm stopped waiting for the connector at "
+                         f"{iso(stopped['t'])} (its holds used up the run's {stopped['budget_s']:g} wall s): "
+                         "from then on each wall millisecond of the connector's work was simulated minutes, "
+                         "so lag after that point overstates what it would be in process")
+    return "\n".join(lines)
 
 
 def _with_faults(summary: str, leading: list[Finding], trailing: list[Finding]) -> str:
@@ -140,10 +155,12 @@ class Certification:
             if exc.evidence is not None:
                 self._claim(requirement.id, exc.evidence)
             faults = connector_findings(self.observations.read)
-            if faults:
+            caveat = stopped_waiting_caveat(self.observations.read)
+            if faults or caveat:
                 leading, trailing = _split(faults)
+                summary = "\n".join(filter(None, [_with_faults(failure.summary, leading, trailing), caveat]))
                 failure = RequirementFailed(requirement, failure.findings + trailing, self.seed, failure.reproduce,
-                                            _with_faults(failure.summary, leading, trailing), leading=leading)
+                                            summary, leading=leading)
         except ConnectorLoadError as exc:  # the connector's build() raised: its message says it all
             where = f"\n  at {connector_traceback(exc.__cause__)[0]}" if exc.__cause__ is not None else ""
             self.unbuildable = (requirement.id, str(exc))

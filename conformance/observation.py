@@ -36,7 +36,7 @@ from simulator.scenario import Faults, Replace, Scenario, dump_scenario, load_sc
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 ROOT = SCENARIOS.parent.parent
-KEPT = frozenset({"fault", "attack", "webhook_failed"})
+KEPT = frozenset({"fault", "attack", "webhook_failed", "firm_stopped_waiting"})
 
 
 @dataclass
@@ -59,6 +59,11 @@ class Observation:
 
     def attacks(self) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == "attack"]
+
+    def stopped_waiting(self) -> dict[str, Any] | None:
+        """When a served firm stopped waiting for its black-box connector (its holds used up the run's budget:
+        :mod:`simulator.quiescence`), as the trace has it; None if it never did."""
+        return next((r for r in self.records if r["kind"] == "firm_stopped_waiting"), None)
 
     def responses(self, status: int) -> int:
         """How many of the connector's calls got this status."""

@@ -54,7 +54,10 @@ What does not hold the calendar:
   :data:`CERTIFICATION_HOLD_BUDGET_S`), once the holds add up to it the
   firm stops waiting altogether (:attr:`ConnectorActivity.gave_up`): a
   connector that keeps writing at every step is judged on what it did,
-  instead of keeping a run of a minute going for hours.
+  instead of keeping a run of a minute going for hours. That moment is told
+  (:attr:`ConnectorActivity.on_gave_up`: a served run traces it as
+  ``firm_stopped_waiting``), since from then on the connector's work takes
+  simulated time, and a verdict on lag says so.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ class ConnectorActivity:
         self.longest_s = longest_s
         self.budget_s = budget_s  # None: the firm waits for the connector at every step, however long in all
         self.gave_up = False  # the budget ran out: the firm no longer waits
+        self.on_gave_up: Callable[[float], None] = lambda held_s: None  # told once, the holds' total, when it does
         self._clock = clock
         self._guard = threading.Lock()
         self._in_flight = 0
@@ -151,6 +155,7 @@ class ConnectorActivity:
             return 0.0
         if self.budget_s is not None and self.held_s >= self.budget_s:
             self.holding, self.gave_up = False, True
+            self.on_gave_up(self.held_s)
             return 0.0
         started = self._clock()
         while not self.quiet() and self._clock() - started < self.longest_s:

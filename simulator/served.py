@@ -246,7 +246,9 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
     ``connector_time_scale`` is the ``C2C_TIME_SCALE`` a ``connector_cmd``
     process is told (default: ``speed``). ``hold_budget_s`` bounds all the
     wall time the firm waits for an external connector in the run
-    (:mod:`simulator.quiescence`; unbounded by default).
+    (:mod:`simulator.quiescence`; unbounded by default); if the holds use it
+    up, the trace says when (``firm_stopped_waiting``, with the wall seconds
+    held).
     """
     if connector_url is not None and connector_cmd is not None:
         raise ValueError("a served run has one connector: connector_url or connector_cmd, not both")
@@ -284,6 +286,12 @@ def serve(scenario: Scenario, seed: int, speed: float, announce: Callable[[Syste
             env.pace = ThrottledPace(limiters)
             for outbox in systems.outboxes.values():
                 outbox.timestamp = lambda: int(time.time())
+
+            def stopped_waiting(held_s: float) -> None:
+                with lock:  # told before a step, without the lock
+                    calls.trace.record("firm_stopped_waiting", held_s=round(held_s, 1), budget_s=activity.budget_s)
+
+            activity.on_gave_up = stopped_waiting
 
         def answered(system: str, method: str, path: str, status: int) -> None:
             with lock:  # the trace is the firm's: written between its steps

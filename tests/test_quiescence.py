@@ -217,6 +217,8 @@ def test_once_the_holds_use_up_the_budget_the_firm_stops_waiting():
     """A connector that writes at every step would keep a certification's run going for hours: with a budget,
     the firm waits for it until the holds add up to the budget, then no more, and says so."""
     a = ConnectorActivity(quiet_s=0.02, longest_s=0.05, budget_s=0.05)
+    told: list[float] = []
+    a.on_gave_up = told.append
     waits = []
     for _ in range(5):
         a.began()
@@ -225,6 +227,7 @@ def test_once_the_holds_use_up_the_budget_the_firm_stops_waiting():
     assert waits[0] >= 0.02 and waits[-1] == 0.0
     assert a.gave_up and not a.holding
     assert 0.05 <= a.held_s < 0.5  # three or so holds, then none
+    assert told == [a.held_s]  # told once, when it stopped
 
 
 def test_without_a_budget_the_firm_waits_at_every_step():
