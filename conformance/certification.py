@@ -104,6 +104,7 @@ class Certification:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    measured: dict[str, str] = field(default_factory=dict)  # what a passing requirement's check measured
     unbuildable: tuple[str, str] | None = None  # (the requirement it was reported under, why) once build() raised
     load_target: LoadTarget = field(default_factory=LoadTarget)
 
@@ -148,7 +149,10 @@ class Certification:
             pytest.fail(f"{requirement.id}: not run: the connector cannot be built (see {first})", pytrace=False)
         self.observations.read.clear()
         try:
-            self._claim(requirement.id, run_check(requirement, self.context))
+            evidence = run_check(requirement, self.context)
+            self._claim(requirement.id, evidence)
+            if evidence.summary:
+                self.measured[requirement.id] = evidence.summary
             return
         except RequirementFailed as exc:
             failure = exc

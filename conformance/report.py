@@ -25,7 +25,9 @@ from conformance.machine_load import machine_words
 from conformance.verdict import NOT_RUN, Profile, in_profile, verdict
 from simulator.report import money
 
-SCHEMA_VERSION = 3  # 2: mismatch_ownership (and mismatch-owners.jsonl beside the report); 3: machine (black-box)
+# 2: mismatch_ownership (and mismatch-owners.jsonl beside the report); 3: machine (black-box); 4: a passed
+# requirement's measured
+SCHEMA_VERSION = 4
 JSON_NAME, MARKDOWN_NAME, JUNIT_NAME = "conformance-report.json", "conformance-summary.md", "junit.xml"
 OWNERS_NAME = "mismatch-owners.jsonl"  # every mismatch of every judged run, with the requirements that own it
 SHOWN_IN_SUMMARY = 10
@@ -41,6 +43,8 @@ def build_report(certification: Certification) -> dict[str, Any]:
             entry["reason"] = certification.reasons[requirement.id]
         if requirement.id in certification.failures:
             entry["failure"] = certification.failures[requirement.id]
+        elif requirement.id in certification.measured:
+            entry["measured"] = certification.measured[requirement.id]
         requirements.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -86,6 +90,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "| requirement | level | outcome | statement |", "|---|---|---|---|"]
     for r in report["requirements"]:
         lines.append(f"| {r['id']} | {r['level']} | {r['outcome']} | {r['statement']} |")
+    measured = [r for r in report["requirements"] if r.get("measured")]
+    if measured:
+        lines += ["", "## Measured on passing requirements", ""]
+        lines += [f"- {r['id']}: {r['measured']}" for r in measured]
     failed = [r for r in report["requirements"] if "failure" in r]
     if failed:
         lines += ["", "## Failures", ""]

@@ -25,6 +25,10 @@ from simulator.oracle import Mismatch
 class Evidence:
     """What a check found. ``reproduce`` lists commands beyond the standard pytest and simulate ones.
 
+    ``summary`` says what the check measured (a lag's p95 against its bound, the
+    worst late approval): a failure leads with it, and a pass keeps it in the
+    report (``measured``), so a margin that shrinks shows before it is gone.
+
     ``scenario_passed`` says the findings come from runs of the check's own
     (a schedule hypothesis shrank, written out as a scenario), not from the
     requirement's scenario, which passed: then ``reproduce`` holds what

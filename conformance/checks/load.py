@@ -80,7 +80,7 @@ def lag_under_load(run: Observation) -> Evidence:
                                        "hours"))
     summary = (f"peak {peak} webhooks/h, {throttled} 429s in the {len(hours)} peak approval hours, "
                f"approval-to-charge p95 {lag_words(p95)}")
-    return Evidence(findings, summary if findings else "", claimed=list(run.result.reconciliation.mismatches))
+    return Evidence(findings, summary, claimed=list(run.result.reconciliation.mismatches))
 
 
 @check("C2C-LOAD-002")

@@ -34,10 +34,12 @@ def dropped_webhooks_recovered(ctx: CheckContext) -> Evidence:
              if r["kind"] == "webhook_failed" and r["type"] == APPROVED}
     charged = first_charges(run)
     late = []
+    worst = None
     for approval in billable_approvals(run):
         if (approval["entity_id"], approval["version"]) not in lost:
             continue
         hours = minutes_between(approval["approved_at"], charged.get(approval["approval_id"])) / 60
+        worst = hours if worst is None else max(worst, hours)
         if hours > DROPPED_WITHIN_H:
             late.append(Finding(f"psa:approval/{approval['approval_id']}", f"charged within {DROPPED_WITHIN_H} h",
                                 "never charged" if hours == float("inf") else f"charged after {hours:.1f} h",
@@ -45,6 +47,10 @@ def dropped_webhooks_recovered(ctx: CheckContext) -> Evidence:
                                        "never arrived"))
     evidence = survives(ctx, "dropped_webhooks.yaml")
     evidence.findings[:0] = late
+    if worst is not None:
+        slowest = "never charged" if worst == float("inf") else f"charged after {worst:.1f} h"
+        measured = f"the slowest billable approval whose webhook never arrived was {slowest} (bound {DROPPED_WITHIN_H} h)"
+        evidence.summary = "; ".join(filter(None, [measured, evidence.summary]))
     return unless_shown(bool(lost), "approvals whose webhook never arrived", "no approval webhook was lost", evidence)
 
 
