@@ -79,7 +79,7 @@ def lag_under_load(run: Observation) -> Evidence:
                                        f"peak {peak} webhooks in one hour, {throttled} 429s in the peak approval "
                                        "hours"))
     summary = (f"peak {peak} webhooks/h, {throttled} 429s in the {len(hours)} peak approval hours, "
-               f"approval-to-charge p95 {lag_words(p95)}")
+               f"approval-to-charge p95 {lag_words(p95)} (bound {P95_MINUTES} min)")
     return Evidence(findings, summary, claimed=list(run.result.reconciliation.mismatches))
 
 
