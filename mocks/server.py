@@ -11,10 +11,21 @@ each system's base URL (``http://127.0.0.1:PORT/erp``).
 Stopping waits up to :data:`SHUTDOWN_GRACE_S` for requests in flight (a
 request an HTTP fault holds or slows, for instance), then cancels them:
 the connection is closed and a held request is not handled.
+
+Importing this module creates, in the importing thread, every logger a
+served run's threads would otherwise create (:func:`register_loggers`):
+no server or client thread then adds one to logging's registry while
+another thread walks it. pytest walks it, without logging's lock, at each
+test's setup, to attach its log capture; a conformance session runs served
+runs in background threads meanwhile, and one certification failed a
+requirement there with ``RuntimeError: dictionary changed size during
+iteration``.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 import threading
 import time
 from typing import Any, Self
@@ -25,6 +36,22 @@ from mocks.core.asgi import SystemsApp
 
 STARTUP_TIMEOUT_S = 10.0
 SHUTDOWN_GRACE_S = 2.0
+# What a served run logs to from its threads: uvicorn's loggers (its config sets their levels, its HTTP protocol
+# takes the access logger), and httpcore's, created when httpx first opens a connection (a health check, a
+# webhook poster); the modules that create loggers as they are imported.
+SERVED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+LOGGING_MODULES = ("httpcore", "uvicorn.protocols.http.h11_impl", "uvicorn.lifespan.off", "uvicorn.loops.asyncio")
+
+
+def register_loggers() -> None:
+    """Create every logger a served run's server and client threads use, here, in the calling thread."""
+    for name in LOGGING_MODULES:
+        importlib.import_module(name)
+    for name in SERVED_LOGGERS:
+        logging.getLogger(name)
+
+
+register_loggers()
 
 
 class ServerError(RuntimeError):
