@@ -517,11 +517,11 @@ def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, o
     XML too): exit 1 if any is breached.
     """
     import json
-    import multiprocessing
 
     import simulator.run  # noqa: F401  (imported once here, so forked workers start warm)
     from simulator.compare import compare as compare_runs
     from simulator.runtime import load_factory
+    from simulator.sweep_workers import worker_pool
 
     gates = _load_gates(gate_file, junit_file, "compare", "c2c compare")
     if gates is not None and n_seeds < 2:
@@ -545,7 +545,7 @@ def compare(scenario_a: Path, scenario_b: Path, n_seeds: int, first_seed: int, o
     workers = min(jobs, len(tasks))
     runs: dict[tuple[int, int], dict[str, Any]] = {}
     started = time.perf_counter()
-    pool = multiprocessing.get_context().Pool(workers) if workers > 1 else None  # before any progress thread
+    pool = worker_pool(workers) if workers > 1 else None  # before any progress thread
     try:
         with Progress(TextColumn("[bold]comparing[/] {task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(), console=console,

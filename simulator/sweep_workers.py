@@ -14,6 +14,8 @@ A Dask cluster's workers must have this c2c installed (``pip install
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
+import signal
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +61,21 @@ def run_task(task: RunTask) -> RunOutcome:
         return RunOutcome(task.key, task.point, task.seed, None, traceback.format_exc())
 
 
+def worker_pool(workers: int) -> multiprocessing.pool.Pool:
+    """A pool of ``workers`` processes whose workers die on SIGTERM, whatever handler this process has.
+
+    The workers are forked, and a fork keeps the parent's signal handlers: once ``c2c serve`` or ``c2c load`` had
+    run in the same process (a test runner's worker), a Python SIGTERM handler came with them, and a pool that
+    ended with :meth:`~multiprocessing.pool.Pool.terminate` (which sends SIGTERM while it holds the task queue's
+    lock) waited for ever on a worker that did not die (a CI run's slow suite hung on it).
+    """
+    return multiprocessing.get_context().Pool(workers, initializer=_die_on_sigterm)
+
+
+def _die_on_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_locally(tasks: list[RunTask], jobs: int) -> Iterator[RunOutcome]:
     """The runs on ``jobs`` worker processes (in this process when ``jobs`` is 1 or there is one task)."""
     workers = min(jobs, len(tasks))
@@ -67,7 +84,7 @@ def run_locally(tasks: list[RunTask], jobs: int) -> Iterator[RunOutcome]:
         return
     import simulator.run  # noqa: F401  (imported once here, so forked workers start warm)
 
-    pool = multiprocessing.get_context().Pool(workers)
+    pool = worker_pool(workers)
     try:
         yield from pool.imap_unordered(run_task, tasks)
     finally:
