@@ -25,6 +25,11 @@ def after_the_storm(ctx: CheckContext) -> Evidence:
     return oracle_findings(ctx.observations.of("fault_storm.yaml"), where=lambda m: m.rule not in INVOICING_RULES)
 
 
+def charged_words(hours: float) -> str:
+    """When an approval was charged, as a finding reads it: "charged after 5.9 h", or "never charged"."""
+    return "never charged" if hours == float("inf") else f"charged after {hours:.1f} h"
+
+
 @check("C2C-RECON-002")
 def dropped_webhooks_recovered(ctx: CheckContext) -> Evidence:
     """Every billable approval whose webhook was dropped, or failed every retry, is charged within 24 h."""
@@ -42,14 +47,14 @@ def dropped_webhooks_recovered(ctx: CheckContext) -> Evidence:
         worst = hours if worst is None else max(worst, hours)
         if hours > DROPPED_WITHIN_H:
             late.append(Finding(f"psa:approval/{approval['approval_id']}", f"charged within {DROPPED_WITHIN_H} h",
-                                "never charged" if hours == float("inf") else f"charged after {hours:.1f} h",
+                                charged_words(hours),
                                 detail=f"timesheet {approval['entity_id']} v{approval['version']}: its webhook "
                                        "never arrived"))
     evidence = survives(ctx, "dropped_webhooks.yaml")
     evidence.findings[:0] = late
     if worst is not None:
-        slowest = "never charged" if worst == float("inf") else f"charged after {worst:.1f} h"
-        measured = f"the slowest billable approval whose webhook never arrived was {slowest} (bound {DROPPED_WITHIN_H} h)"
+        measured = (f"the slowest billable approval whose webhook never arrived was {charged_words(worst)} "
+                    f"(bound {DROPPED_WITHIN_H} h)")
         evidence.summary = "; ".join(filter(None, [measured, evidence.summary]))
     return unless_shown(bool(lost), "approvals whose webhook never arrived", "no approval webhook was lost", evidence)
 
