@@ -94,7 +94,10 @@ def _stop_on_sigterm() -> None:
     the connector's process and locust are stopped on the way out, none left running."""
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    # Only for the command: a caller that invokes the CLI in its own process (a test, a notebook) gets its own
+    # handler back when the command ends, rather than keeping one that turns SIGTERM into Ctrl-C.
+    click.get_current_context().call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 def _directory(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
