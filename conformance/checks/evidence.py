@@ -17,6 +17,7 @@ from conformance.observation import Observation, new_mismatches, relative, simul
 from conformance.ownership import INVOICING_RULES, defect_of
 from conformance.schedules import Counterexample
 from conformance.subject import Subject
+from simulator import approval_lag
 from simulator.kpis import epoch_seconds, first_charge_by_approval
 from simulator.oracle import Mismatch
 
@@ -172,11 +173,4 @@ def first_charges(observation: Observation) -> dict[str, str]:
 
 def billable_approvals(observation: Observation) -> Iterable[dict]:
     """Timesheet approvals of a version with billable hours: each should reach the ERP as charges."""
-    psa = observation.result.systems.psa
-    for approval in psa.approvals:
-        if approval["kind"] != "timesheet":
-            continue
-        sheet = psa.timesheets[approval["entity_id"]]
-        if sheet.version == approval["version"] and sheet.status == "approved" \
-                and any(line.billable and line.hours > 0 for line in sheet.lines):
-            yield approval
+    return approval_lag.billable_approvals(observation.result.systems)
