@@ -248,7 +248,10 @@ TIMELINESS_RULE = (
     "whichever is later. By that run, the item's charges on posted invoices and credit notes must add up to "
     "its value (on a capped contract: to its part not held, and work held over the cap is due from its "
     "release). A later approval goes to the next run. Work "
-    "that settles after the last run of the horizon is not due yet."
+    "that settles after the last run of the horizon is not due yet. Nothing is billed in advance: no run for a "
+    "period before the item's own carries it (a milestone's own period may be that of its acceptance, when the "
+    "client accepted it ahead of plan). A charge made before the cut-off of its item's due run is dated within "
+    "that run's period."
 )
 
 
@@ -289,8 +292,11 @@ def _check_invoiced(result: Reconciliation, want: SourceItem, books: ItemBooks, 
         released = [c.released_at for c in books.charges.get(want.item, []) if c.released_at]
         if released and max(released) > (want.settled_at or ""):
             want = replace(want, settled_at=max(released))
+    _check_billed_in_advance(result, want, books)
     due = schedule.due_period(entity, want)
     invoiced = books.invoiced_total(want.item)
+    if due is not None:
+        _check_dated_past_due(result, want, books, due)
     if due is None:
         if not capped and charged < want.amount:
             result.leakage[want.currency] += want.amount - charged
@@ -315,6 +321,34 @@ def _check_invoiced(result: Reconciliation, want: SourceItem, books: ItemBooks, 
         result.late.append(Mismatch("late_invoice", want.item, charged, by_due, want.currency,
                             f"{where}: on the documents of that run and earlier only {by_due}; the rest came on "
                             f"the run(s) for {', '.join(late)}"))
+
+
+def _check_billed_in_advance(result: Reconciliation, want: SourceItem, books: ItemBooks) -> None:
+    """No posted document of a period before the item's own carries it: work, a milestone or a retainer month is
+    billed on or after the run for the period its date falls in (a milestone's from its acceptance, when the client
+    accepted it ahead of plan), never in advance. No fault makes a connector do this: only the dates it writes."""
+    first = (want.earliest or want.date)[:7]
+    early = {period: amount for period, amount in books.invoiced(want.item).items() if period < first and amount}
+    if early:
+        result.add(Mismatch("early_invoice", want.item, 0, sum(early.values()), want.currency,
+                            f"contract {want.contract_id}, {want.kind} dated {want.date}: billed in advance, on the "
+                            f"run(s) for {', '.join(sorted(early))}, before the run for {first}"))
+
+
+def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, due: str) -> None:
+    """A charge the ERP held before the cut-off of the item's due run is dated within that run's period, so the run
+    takes it. A connector that knew of the work in time and dated its charge later (the first of next month, a
+    "not before" date) made it late on its own, whatever fault the run had; a charge made after the cut-off is
+    late for a reason the timeliness rule already weighs."""
+    cutoff = cutoff_of(due)
+    misdated = [c for c in books.charges.get(want.item, ()) if c.status in BILLED and c.created_at < cutoff
+                and c.charge_date[:7] > due]
+    for charge in misdated:
+        result.add(Mismatch("misdated_charge", want.item, f"a date in {due} at the latest", charge.charge_date,
+                            detail=f"contract {want.contract_id}, {want.kind} dated {want.date}: charge {charge.id} "
+                                   f"({charge.amount} {charge.currency}), made at {charge.created_at}, before the "
+                                   f"cut-off of its due run (for {due}), is dated {charge.charge_date}, so that run "
+                                   "could not take it"))
 
 
 def _check_capped(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:

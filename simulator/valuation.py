@@ -80,11 +80,20 @@ class SourceItem:
     current_approval: str | None = None  # the approval of the final version, if that version is approved
     settled_at: str | None = None  # when the item took its final value: its last approval or amendment (ISO)
     recorded: bool = True  # False: the firm delivered it but the PSA holds no record of it (the connector's job)
+    # The first day a charge for it may be dated, when that is before ``date``: a milestone accepted ahead of its
+    # planned date may be charged on the day of its acceptance.
+    earliest: str | None = None
 
 
 def _later(*stamps: str | None) -> str | None:
     present = [s for s in stamps if s]
     return max(present) if present else None
+
+
+def _earlier(date: str, *stamps: str | None) -> str | None:
+    """The earliest day of ``stamps`` (ISO dates or times) when it comes before ``date``, else None."""
+    days = [stamp[:10] for stamp in stamps if stamp and stamp[:10] < date]
+    return min(days) if days else None
 
 
 class SettledAt(dict):
@@ -181,7 +190,8 @@ class Valuer:
         amount = term.amount if term is not None and accepted and first else 0
         return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
                           milestone.planned_date, milestone.version, self.approvals.get(milestone_id, NO_APPROVALS),
-                          milestone.approval_id, _later(accepted, self.settled[contract.id]))
+                          milestone.approval_id, _later(accepted, self.settled[contract.id]),
+                          earliest=_earlier(milestone.planned_date, accepted, milestone.approved_at))
 
     def _recorded_milestones(self, contract_id: str) -> dict[str, str]:
         """ref -> the PSA milestone that records it (the first, by id, on the contract's projects)."""

@@ -38,6 +38,9 @@ BILLING = "billing.yaml"
 AMENDMENTS = "amendments.yaml"
 HOURLY_RULES = ("net_charge", "capped_item", "cap")
 # posted documents that do not add up or are misnumbered: what reaches the customer, so the invoicing requirement's
+# Charges dated so that a run takes them early (billing in advance) or, made in time, too late: no fault causes
+# either, so a fault requirement claims them too where the billing scenario does not show them.
+DATING_RULES = ("early_invoice", "misdated_charge")
 DOCUMENT_RULES = ("invoice_total", "negative_invoice", "credit_note_total", "invoice_number", "gapless_numbering")
 
 
@@ -253,7 +256,7 @@ def timeliness(ctx: CheckContext) -> Evidence:
                   and sheet.approved_at[:7] == line.date[:7])
     return unless_shown(late_approvals > 0 and on_time > 0, "work approved within its month and after it",
                         f"invoiced lines approved within their work month: {on_time}, after it: {late_approvals}",
-                        _with_late(oracle_findings(run, ("not_invoiced", *DOCUMENT_RULES)), run))
+                        _with_late(oracle_findings(run, ("not_invoiced", *DATING_RULES, *DOCUMENT_RULES)), run))
 
 
 def _with_late(evidence: Evidence, run: Observation) -> Evidence:

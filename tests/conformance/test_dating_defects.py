@@ -1,0 +1,48 @@
+"""Charges with the right amounts and the wrong dates: the suite fails them, though every amount reconciles.
+
+Two connectors the suite once certified (found by planting defects it had not been shown), each through
+``pytest conformance/`` as a vendor runs it, restricted to the requirement that must catch it:
+
+- ``bills_retainers_in_advance``: every charge dated a day early (head office's midnight read in UTC), so each
+  retainer month lands on the previous month's invoice. The oracle's ``early_invoice`` rule: nothing is on a
+  posted document of a period before its own (C2C-BILL-009, on the billing scenario).
+- ``dates_recovered_work_next_month``: work recovered from the change feed dated the 1st of next month, so it
+  misses the run it was due on though the connector charged it in time. The ``misdated_charge`` rule: a charge
+  made before its due run's cut-off is dated within that run's period. No fault excuses it, so the lost-webhook
+  requirement (C2C-RECON-002) claims it; the billing scenario, which loses no webhook, never shows it.
+
+The reference on the same requirements is the control (its runs are the suite's own reference certification).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conformance.test_suite import outcome, run_suite
+
+pytest_plugins = ["pytester"]
+
+CASES = [  # requirement, planted connector, the oracle rule its findings name
+    ("C2C-BILL-009", "bills_retainers_in_advance", "early_invoice"),
+    ("C2C-RECON-002", "dates_recovered_work_next_month", "misdated_charge"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("requirement_id", "name", "rule"), CASES, ids=[case[1] for case in CASES])
+def test_a_connector_that_dates_charges_wrong_is_failed(pytester: pytest.Pytester, requirement_id: str, name: str,
+                                                        rule: str) -> None:
+    connector = f"tests.broken_connectors.{name}:build"
+    result, report = run_suite(pytester, "--connector", connector, "-k", requirement_id)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
+    entry = outcome(report, requirement_id)
+    assert entry["outcome"] == "fail", entry
+    findings = entry["failure"]["findings"]
+    assert any(f"[{rule}]" in finding["detail"] for finding in findings), findings[:3]
+    assert not report["verdicts"]["core"]["certified"]
+
+
+@pytest.mark.slow
+def test_the_reference_passes_those_requirements(pytester: pytest.Pytester) -> None:
+    result, _ = run_suite(pytester, "-k", " or ".join(requirement for requirement, _, _ in CASES))
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]

@@ -1,0 +1,77 @@
+"""The oracle's two rules on charge dates, on hand-made books (fast; the suite-level proof, with connectors that
+date charges wrong, is tests/conformance/test_dating_defects.py):
+
+- ``early_invoice``: no posted document of a period before an item's own carries it (billing in advance); a
+  milestone the client accepted ahead of plan may be billed from its acceptance's period;
+- ``misdated_charge``: a charge made before the cut-off of its item's due run is dated within that run's period.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from simulator.oracle import ItemBooks, Reconciliation, _check_billed_in_advance, _check_dated_past_due
+from simulator.valuation import SourceItem, _earlier
+
+
+def _item(kind: str, date: str, earliest: str | None = None) -> SourceItem:
+    return SourceItem(f"x:{kind}/1", kind, "ctr_1", "USD", 1000, date, 1, earliest=earliest)
+
+
+def _books(*charges: SimpleNamespace) -> ItemBooks:
+    books = ItemBooks({"inv_jan": "2026-01", "inv_feb": "2026-02"})
+    for charge in charges:
+        books.add(charge.item, charge)
+    return books
+
+
+def _charge(item: str, amount: int, invoice_id: str | None, *, charge_date: str = "2026-02-01",
+            created_at: str = "2026-02-01T00:00:00Z", status: str = "invoiced") -> SimpleNamespace:
+    return SimpleNamespace(id="chg_1", item=item, amount=amount, invoice_id=invoice_id, charge_date=charge_date,
+                           created_at=created_at, status=status, currency="USD")
+
+
+def test_a_month_billed_on_the_run_before_its_own_is_billed_in_advance() -> None:
+    want = _item("retainer_period", "2026-02-01")
+    result = Reconciliation()
+    _check_billed_in_advance(result, want, _books(_charge(want.item, 1000, "inv_jan", charge_date="2026-01-31")))
+    assert [(m.rule, m.actual) for m in result.mismatches] == [("early_invoice", 1000)]
+    assert "on the run(s) for 2026-01, before the run for 2026-02" in result.mismatches[0].detail
+
+
+def test_on_its_own_run_or_reversed_on_the_same_run_nothing_is_early() -> None:
+    want = _item("retainer_period", "2026-02-01")
+    for books in (_books(_charge(want.item, 1000, "inv_feb")),
+                  _books(_charge(want.item, 1000, "inv_jan"), _charge(want.item, -1000, "inv_jan"))):
+        result = Reconciliation()
+        _check_billed_in_advance(result, want, books)
+        assert result.mismatches == []
+
+
+def test_a_milestone_accepted_ahead_of_plan_may_be_billed_from_its_acceptance() -> None:
+    assert _earlier("2026-02-15", "2026-01-28T10:00:00Z", None) == "2026-01-28"
+    assert _earlier("2026-02-15", "2026-02-20T10:00:00Z") is None  # accepted after plan: its date stands
+    want = _item("milestone", "2026-02-15", earliest=_earlier("2026-02-15", "2026-01-28T10:00:00Z"))
+    result = Reconciliation()
+    _check_billed_in_advance(result, want, _books(_charge(want.item, 1000, "inv_jan", charge_date="2026-01-28")))
+    assert result.mismatches == []
+
+
+def test_a_charge_made_in_time_but_dated_past_its_run_is_misdated() -> None:
+    want = _item("timesheet_line", "2026-01-12")
+    made_in_time = _charge(want.item, 1000, "inv_feb", charge_date="2026-02-01", created_at="2026-01-20T09:00:00Z")
+    result = Reconciliation()
+    _check_dated_past_due(result, want, _books(made_in_time), "2026-01")
+    assert [(m.rule, m.expected, m.actual) for m in result.mismatches] == \
+        [("misdated_charge", "a date in 2026-01 at the latest", "2026-02-01")]
+
+
+def test_a_charge_made_after_the_cut_off_or_dated_by_its_work_is_not_misdated() -> None:
+    want = _item("timesheet_line", "2026-01-12")
+    for charge in (_charge(want.item, 1000, "inv_feb", charge_date="2026-02-01", created_at="2026-02-01T03:00:00Z"),
+                   _charge(want.item, 1000, "inv_jan", charge_date="2026-01-12", created_at="2026-01-20T09:00:00Z"),
+                   _charge(want.item, 1000, None, charge_date="2026-02-01", created_at="2026-01-20T09:00:00Z",
+                           status="held")):
+        result = Reconciliation()
+        _check_dated_past_due(result, want, _books(charge), "2026-01")
+        assert result.mismatches == [], charge
