@@ -125,7 +125,7 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
             want = expected[item_of(charge.lineage)]
             books.add(want.item, charge)
             found = len(result.mismatches)
-            _check_charge(result, erp, charge, want, clm.contracts[want.contract_id].version, reversed_ids)
+            _check_charge(result, erp, charge, want, clm.contracts[want.contract_id].version, reversed_ids, valuer)
             by_charge.extend((charge.id, mismatch) for mismatch in result.mismatches[found:])
             del result.mismatches[found:]
         contract = clm.contracts[contract_id]
@@ -150,9 +150,10 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
 
 
 def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contract_version: int,
-                  reversed_ids: set[str]) -> None:
+                  reversed_ids: set[str], valuer: Valuer) -> None:
     """What one charge must be, for the item it cites: complete lineage, the item's contract's billing project,
-    and while it is open, the approval of the item's final version."""
+    and while it is open, the approval of the item's final version and a contract version that prices the item
+    as it stands (an older version than the final one only where the amendments since left its price alone)."""
     _check_lineage(result, charge, want, contract_version)
     sits_on = erp.billing_projects[charge.billing_project_id].contract_ref
     if sits_on != want.contract_id:
@@ -163,6 +164,14 @@ def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contrac
     if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
         result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
                             detail=f"for {want.item}: an open charge must cite the approval of the final version"))
+    version = charge.lineage.get("contract_version")
+    if still_open and want.amount and charge.amount > 0 and type(version) is int and 1 <= version < contract_version:
+        worth = valuer.worth_under(want, version)
+        if worth is not None and worth != want.amount:
+            result.add(Mismatch("lineage", f"erp:charge/{charge.id}", f"a contract version pricing it at {want.amount}",
+                                f"contract_version {version}, which prices it at {worth}",
+                                detail=f"for {want.item}: an open charge must cite a contract version whose terms give "
+                                       f"its price; the final version, {contract_version}, does and {version} does not"))
 
 
 def _orphan_reason(lineage: dict[str, Any], item: str | None) -> str:

@@ -175,6 +175,26 @@ class Valuer:
                           expense.date, expense.version, self.approvals.get(expense_id, NO_APPROVALS), expense.approval_id,
                           _later(expense.approved_at, self.settled[contract.id]))
 
+    def worth_under(self, want: SourceItem, version: int) -> int | None:
+        """What ``want``, an item with a final value, would be worth were ``version`` its contract's final version
+        (that version's rates, markup, milestone amounts and fee); None when the CLM keeps no such version."""
+        terms = self.systems.clm.contracts[want.contract_id].terms_at(version)
+        if terms is None:
+            return None
+        ident = want.item.partition("/")[2]
+        if want.kind == "timesheet_line":
+            line = self.systems.psa.lines[ident][1]
+            rate = rate_on(terms.rate_card, line.role, line.date)
+            return labour_amount(line.hours, rate) if rate is not None else 0
+        if want.kind == "expense":
+            return expense_amount(self.systems.psa.expenses[ident].cost, terms.expense_markup_pct)
+        if want.kind == "milestone":
+            ref = self.systems.psa.milestones[ident].ref
+            return next((m.amount for m in terms.milestones if m.ref == ref), 0)
+        if want.kind == "retainer_period":
+            return terms.retainer_fee or 0
+        return None
+
     def _milestone_term(self, contract, ref: str):
         return next((m for m in contract.terms.milestones if m.ref == ref), None)
 

@@ -1,5 +1,5 @@
 """The oracle's two rules on charge dates, on hand-made books (fast; the suite-level proof, with connectors that
-date charges wrong, is tests/conformance/test_dating_defects.py):
+date charges wrong, is tests/conformance/test_escaped_defects.py):
 
 - ``early_invoice``: no posted document of a period before an item's own carries it (billing in advance); a
   milestone the client accepted ahead of plan may be billed from its acceptance's period;

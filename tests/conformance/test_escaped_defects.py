@@ -1,7 +1,7 @@
-"""Charges with the right amounts and the wrong dates: the suite fails them, though every amount reconciles.
+"""Defects the suite once certified, found by planting defects it had not been shown: each now fails.
 
-Two connectors the suite once certified (found by planting defects it had not been shown), each through
-``pytest conformance/`` as a vendor runs it, restricted to the requirement that must catch it:
+Each connector goes through ``pytest conformance/`` as a vendor runs it, restricted to the requirement that
+must catch it. Every amount these connectors charge reconciles; what is wrong is when, or on whose authority:
 
 - ``bills_retainers_in_advance``: every charge dated a day early (head office's midnight read in UTC), so each
   retainer month lands on the previous month's invoice. The oracle's ``early_invoice`` rule: nothing is on a
@@ -10,8 +10,11 @@ Two connectors the suite once certified (found by planting defects it had not be
   misses the run it was due on though the connector charged it in time. The ``misdated_charge`` rule: a charge
   made before its due run's cut-off is dated within that run's period. No fault excuses it, so the lost-webhook
   requirement (C2C-RECON-002) claims it; the billing scenario, which loses no webhook, never shows it.
+- ``cites_setup_contract_version``: re-priced charges cite the contract version of the set-up, whose terms do
+  not give their price. The ``lineage`` rule: an open charge cites a version that prices the item as it stands
+  (C2C-TRACE-001).
 
-The reference on the same requirements is the control (its runs are the suite's own reference certification).
+The reference on the same requirements is the control.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ pytest_plugins = ["pytester"]
 CASES = [  # requirement, planted connector, the oracle rule its findings name
     ("C2C-BILL-009", "bills_retainers_in_advance", "early_invoice"),
     ("C2C-RECON-002", "dates_recovered_work_next_month", "misdated_charge"),
+    ("C2C-TRACE-001", "cites_setup_contract_version", "lineage"),
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("requirement_id", "name", "rule"), CASES, ids=[case[1] for case in CASES])
-def test_a_connector_that_dates_charges_wrong_is_failed(pytester: pytest.Pytester, requirement_id: str, name: str,
+def test_a_defect_the_suite_once_certified_is_failed(pytester: pytest.Pytester, requirement_id: str, name: str,
                                                         rule: str) -> None:
     connector = f"tests.broken_connectors.{name}:build"
     result, report = run_suite(pytester, "--connector", connector, "-k", requirement_id)
