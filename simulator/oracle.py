@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from itertools import chain
 from typing import Any
 
 from mocks.systems import Systems
@@ -305,7 +306,7 @@ def _check_invoiced(result: Reconciliation, want: SourceItem, books: ItemBooks, 
     due = schedule.due_period(entity, want)
     invoiced = books.invoiced_total(want.item)
     if due is not None:
-        _check_dated_past_due(result, want, books, due)
+        _check_dated_past_due(result, want, books, [p for p in schedule.periods[entity] if p >= due])
     if due is None:
         if not capped and charged < want.amount:
             result.leakage[want.currency] += want.amount - charged
@@ -344,20 +345,22 @@ def _check_billed_in_advance(result: Reconciliation, want: SourceItem, books: It
                             f"run(s) for {', '.join(sorted(early))}, before the run for {first}"))
 
 
-def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, due: str) -> None:
-    """A charge the ERP held before the cut-off of the item's due run is dated within that run's period, so the run
-    takes it. A connector that knew of the work in time and dated its charge later (the first of next month, a
-    "not before" date) made it late on its own, whatever fault the run had; a charge made after the cut-off is
-    late for a reason the timeliness rule already weighs."""
-    cutoff = cutoff_of(due)
-    misdated = [c for c in books.charges.get(want.item, ()) if c.status in BILLED and c.created_at < cutoff
-                and c.charge_date[:7] > due]
-    for charge in misdated:
-        result.add(Mismatch("misdated_charge", want.item, f"a date in {due} at the latest", charge.charge_date,
-                            detail=f"contract {want.contract_id}, {want.kind} dated {want.date}: charge {charge.id} "
-                                   f"({charge.amount} {charge.currency}), made at {charge.created_at}, before the "
-                                   f"cut-off of its due run (for {due}), is dated {charge.charge_date}, so that run "
-                                   "could not take it"))
+def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, runs: list[str]) -> None:
+    """A charge is dated so that the first billing run whose cut-off follows its making takes it, when that run is
+    the item's due run or a later one (``runs``: their periods, the due one first). A connector that knew of the
+    work in time and dated its charge later (the first of next month, a "not before" date) made it late, or left it
+    off every invoice, on its own, whatever fault the run had; a charge made after the last run's cut-off is
+    waiting for a run the horizon does not hold, which the timeliness rule already weighs."""
+    for charge in books.charges.get(want.item, ()):
+        if charge.status not in BILLED:
+            continue
+        run = next((period for period in runs if charge.created_at < cutoff_of(period)), None)
+        if run is not None and charge.charge_date[:7] > run:
+            result.add(Mismatch("misdated_charge", want.item, f"a date in {run} at the latest", charge.charge_date,
+                                detail=f"contract {want.contract_id}, {want.kind} dated {want.date}: charge "
+                                       f"{charge.id} ({charge.amount} {charge.currency}), made at {charge.created_at}, "
+                                       f"before the cut-off of the run for {run} (its item was due on the run for "
+                                       f"{runs[0]}), is dated {charge.charge_date}, so that run could not take it"))
 
 
 def _check_capped(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:
@@ -590,7 +593,9 @@ def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconc
 
 
 def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
-    """Every PSA item billed on a posted invoice says so, citing one of the invoices that billed it."""
+    """Every PSA item billed on a posted invoice says so, citing one of the invoices that billed it; and every PSA
+    item that says it was billed cites an invoice that bills it (marking work billed that no invoice carries, held
+    or non-billable work, or a whole timesheet for one line, tells delivery managers to stop chasing it)."""
     erp, psa = systems.erp, systems.psa
     billed_on: dict[str, set[str]] = defaultdict(set)
     for invoice in erp.invoices.values():
@@ -611,3 +616,11 @@ def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
         if entity.billing_status != "billed" or entity.invoice_ref not in numbers:
             result.add(Mismatch("billing_writeback", f"psa:{kind}/{source_id}", sorted(numbers),
                                 entity.invoice_ref, detail="the PSA does not show the invoice that billed it"))
+    marked = chain((("timesheet_line", line) for _, line in psa.lines.values()),
+                   (("expense", expense) for expense in psa.expenses.values()),
+                   (("milestone", milestone) for milestone in psa.milestones.values()))
+    for kind, entity in marked:
+        if entity.billing_status == "billed" and (kind, entity.id) not in billed_on:
+            result.add(Mismatch("billing_writeback", f"psa:{kind}/{entity.id}", "unbilled", entity.invoice_ref,
+                                detail=f"the PSA says invoice {entity.invoice_ref} billed it, and no posted invoice "
+                                       "carries it"))

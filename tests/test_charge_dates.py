@@ -3,7 +3,8 @@ date charges wrong, is tests/conformance/test_escaped_defects.py):
 
 - ``early_invoice``: no posted document of a period before an item's own carries it (billing in advance); a
   milestone the client accepted ahead of plan may be billed from its acceptance's period;
-- ``misdated_charge``: a charge made before the cut-off of its item's due run is dated within that run's period.
+- ``misdated_charge``: a charge is dated so that the first run whose cut-off follows its making takes it (from the
+  item's due run on).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_a_charge_made_in_time_but_dated_past_its_run_is_misdated() -> None:
     want = _item("timesheet_line", "2026-01-12")
     made_in_time = _charge(want.item, 1000, "inv_feb", charge_date="2026-02-01", created_at="2026-01-20T09:00:00Z")
     result = Reconciliation()
-    _check_dated_past_due(result, want, _books(made_in_time), "2026-01")
+    _check_dated_past_due(result, want, _books(made_in_time), ["2026-01", "2026-02"])
     assert [(m.rule, m.expected, m.actual) for m in result.mismatches] == \
         [("misdated_charge", "a date in 2026-01 at the latest", "2026-02-01")]
 
@@ -73,5 +74,18 @@ def test_a_charge_made_after_the_cut_off_or_dated_by_its_work_is_not_misdated() 
                    _charge(want.item, 1000, None, charge_date="2026-02-01", created_at="2026-01-20T09:00:00Z",
                            status="held")):
         result = Reconciliation()
-        _check_dated_past_due(result, want, _books(charge), "2026-01")
+        _check_dated_past_due(result, want, _books(charge), ["2026-01", "2026-02"])
         assert result.mismatches == [], charge
+
+
+def test_a_charge_made_after_its_due_run_is_dated_for_the_next_run_that_could_take_it() -> None:
+    want = _item("timesheet_line", "2026-01-12")
+    runs = ["2026-01", "2026-02"]
+    result = Reconciliation()
+    _check_dated_past_due(result, want, _books(_charge(want.item, 1000, None, charge_date="2026-03-01",
+                                                       created_at="2026-02-10T09:00:00Z", status="unbilled")), runs)
+    assert [(m.rule, m.expected) for m in result.mismatches] == [("misdated_charge", "a date in 2026-02 at the latest")]
+    result = Reconciliation()  # made after the last run's cut-off: no run of the horizon could take it
+    _check_dated_past_due(result, want, _books(_charge(want.item, 1000, None, charge_date="2026-03-01",
+                                                       created_at="2026-03-01T01:00:00Z", status="unbilled")), runs)
+    assert result.mismatches == []
