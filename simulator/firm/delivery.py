@@ -215,9 +215,13 @@ def review_expense(ctx: FirmContext, expense_id: str):
     ctx.systems.psa.decide_expense(expense_id, action, approver="manager")
 
 
-def _corrected(rng: random.Random, lines) -> list[LineSpec]:
-    """The consultant's fix after a rejection: one line's hours change by up to an hour."""
+def _corrected(rng: random.Random, lines, removes_line: float = 0.0) -> list[LineSpec]:
+    """A consultant's fix (after a rejection, or of an approved sheet): one line's hours change by up to an hour;
+    or, with chance ``removes_line`` (drawn only when it is not 0, so a scenario without it draws what it always
+    drew), the sheet's last line, logged by mistake, is deleted."""
     specs = [LineSpec(x.date, x.project_id, x.task_id, x.role, x.hours, x.billable) for x in lines]
+    if removes_line and len(specs) > 1 and rng.random() < removes_line:
+        return specs[:-1]
     i = rng.randrange(len(specs))
     delta = Decimal(rng.choice(["-1", "-0.5", "-0.25", "0.25", "0.5", "1"]))
     hours = min(Decimal(12), max(Decimal("0.25"), specs[i].hours + delta))
@@ -260,7 +264,7 @@ def adjust(ctx: FirmContext, timesheet_id: str):
     if timesheet.status != "approved" or ctx.env.now >= ctx.horizon:
         return
     invoiced = any(line.billing_status == "billed" for line in timesheet.lines)
-    psa.edit(timesheet_id, _corrected(rng, timesheet.lines))
+    psa.edit(timesheet_id, _corrected(rng, timesheet.lines, ctx.scenario.people.adjustment_removes_line))
     ctx.observe("adjustments", {"timesheet": timesheet_id, "after_invoice": invoiced})
 
 

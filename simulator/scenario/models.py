@@ -241,6 +241,8 @@ class People(_Model):
     expense_rejection_rate: Probability = 0.05
     adjustment_rate: RepeatChance = 0.0  # share of approved timesheets corrected later (and approved again)
     adjustment_delay_days: DaysDelay = (1.0, 45.0)
+    # of adjustments, the share that delete a line logged by mistake (the sheet's last) instead of changing hours
+    adjustment_removes_line: Probability = 0.0
     milestone_approval_days: DaysDelay = (1.0, 10.0)
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
     account_correction_share: Probability = 0.0  # of account updates, corrected again minutes later

@@ -13,6 +13,9 @@ must catch it. Every amount these connectors charge reconciles; what is wrong is
 - ``cites_setup_contract_version``: re-priced charges cite the contract version of the set-up, whose terms do
   not give their price. The ``lineage`` rule: an open charge cites a version that prices the item as it stands
   (C2C-TRACE-001).
+- ``keeps_removed_lines_charged``: a line an adjustment deleted keeps its charge. The suite's firm never deleted a
+  line, so no run could show it; the billing scenario's corrections now sometimes do (``adjustment_removes_line``),
+  and the line's value, nothing, is C2C-BILL-006's.
 - ``marks_whole_timesheet_billed``: the write-back marks every line of a timesheet the invoice touches, held and
   non-billable work included. The ``billing_writeback`` rule, walked both ways: a PSA item marked billed cites an
   invoice that carries it (C2C-TRACE-002, a SHOULD: judged on the ``full`` profile).
@@ -33,6 +36,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-RECON-002", "dates_recovered_work_next_month", "[misdated_charge]", "so that run could not take it"),
     ("C2C-TRACE-001", "cites_setup_contract_version", "[lineage]", "must cite a contract version whose terms"),
     ("C2C-TRACE-002", "marks_whole_timesheet_billed", "[billing_writeback]", "no posted invoice carries it"),
+    ("C2C-BILL-006", "keeps_removed_lines_charged", "[", ""),  # capped_item or net_charge, by where the line was
 ]
 
 
