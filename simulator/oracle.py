@@ -260,8 +260,8 @@ TIMELINESS_RULE = (
     "release). A later approval goes to the next run. Work "
     "that settles after the last run of the horizon is not due yet. Nothing is billed in advance: no run for a "
     "period before the item's own carries it (a milestone's own period may be that of its acceptance, when the "
-    "client accepted it ahead of plan). A charge made before the cut-off of its item's due run is dated within "
-    "that run's period."
+    "client accepted it ahead of plan). A charge is dated within the period of the first run, from the item's due "
+    "run on, whose cut-off follows its making, so that run takes it."
 )
 
 
