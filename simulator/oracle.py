@@ -122,14 +122,20 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
         items = valuer.items_of(contract_id, catalogued)
         expected = {want.item: want for want in items}
         books = ItemBooks(posted)
-        for charge in charges_of.pop(contract_id, ()):
+        contract = clm.contracts[contract_id]
+        filed = charges_of.pop(contract_id, ())
+        for charge in filed:
             want = expected[item_of(charge.lineage)]
             books.add(want.item, charge)
             found = len(result.mismatches)
-            _check_charge(result, erp, charge, want, clm.contracts[want.contract_id].version, reversed_ids, valuer)
+            _check_charge(result, erp, charge, want, contract.version, reversed_ids)
             by_charge.extend((charge.id, mismatch) for mismatch in result.mismatches[found:])
             del result.mismatches[found:]
-        contract = clm.contracts[contract_id]
+        for charge in filed:  # once the contract's charges are all filed: what each item stands at
+            mismatch = _cited_version(charge, expected[item_of(charge.lineage)], books, contract.version,
+                                      reversed_ids, valuer)
+            if mismatch is not None:
+                by_charge.append((charge.id, mismatch))
         if contract.billing_type == "capped_tm" and contract.terms.cap is not None:
             _check_capped(result, contract, items, books)
             _check_release_order(result, contract, items, books)
@@ -151,10 +157,9 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
 
 
 def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contract_version: int,
-                  reversed_ids: set[str], valuer: Valuer) -> None:
+                  reversed_ids: set[str]) -> None:
     """What one charge must be, for the item it cites: complete lineage, the item's contract's billing project,
-    and while it is open, the approval of the item's final version and a contract version that prices the item
-    as it stands (an older version than the final one only where the amendments since left its price alone)."""
+    and while it is open, the approval of the item's final version."""
     _check_lineage(result, charge, want, contract_version)
     sits_on = erp.billing_projects[charge.billing_project_id].contract_ref
     if sits_on != want.contract_id:
@@ -165,14 +170,26 @@ def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contrac
     if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
         result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
                             detail=f"for {want.item}: an open charge must cite the approval of the final version"))
+
+
+def _cited_version(charge, want: SourceItem, books: ItemBooks, contract_version: int, reversed_ids: set[str],
+                   valuer: Valuer) -> Mismatch | None:
+    """An open charge of an item charged at its value cites a contract version whose terms give that value: an
+    older version than the final one only where the amendments since left the item's price alone. (Where the
+    item's charges do not add up to its value, the amount is what is wrong, and ``net_charge`` or the cap rules
+    say so; a charge priced by an old version and citing it has consistent lineage.)"""
     version = charge.lineage.get("contract_version")
-    if still_open and want.amount and charge.amount > 0 and type(version) is int and 1 <= version < contract_version:
-        worth = valuer.worth_under(want, version)
-        if worth is not None and worth != want.amount:
-            result.add(Mismatch("lineage", f"erp:charge/{charge.id}", f"a contract version pricing it at {want.amount}",
-                                f"contract_version {version}, which prices it at {worth}",
-                                detail=f"for {want.item}: an open charge must cite a contract version whose terms give "
-                                       f"its price; the final version, {contract_version}, does and {version} does not"))
+    if (type(version) is not int or not 1 <= version < contract_version or charge.amount <= 0 or not want.amount
+            or charge.status == "released" or charge.reversal_of or charge.id in reversed_ids
+            or books.ledger(want.item) + books.held(want.item) != want.amount):
+        return None
+    worth = valuer.worth_under(want, version)
+    if worth is None or worth == want.amount:
+        return None
+    return Mismatch("lineage", f"erp:charge/{charge.id}", f"a contract version pricing it at {want.amount}",
+                    f"contract_version {version}, which prices it at {worth}",
+                    detail=f"for {want.item}: an open charge must cite a contract version whose terms give its "
+                           f"price; the final version, {contract_version}, does and {version} does not")
 
 
 def _orphan_reason(lineage: dict[str, Any], item: str | None) -> str:
