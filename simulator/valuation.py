@@ -158,10 +158,13 @@ class Valuer:
         if approved and line.billable:
             rate = rate_on(contract.terms.rate_card, line.role, line.date)
             amount = labour_amount(line.hours, rate) if rate is not None else 0
+        # A line an adjustment removed is worth nothing from that correction on: final once the corrected sheet is
+        # approved again (or, until then, from the correction itself).
+        removed_at = None if current else timesheet.approved_at or timesheet.submitted_at
         return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
                           line.date, timesheet.version, self.approvals.get(timesheet.id, NO_APPROVALS),
                           timesheet.approval_id if approved else None,
-                          _later(timesheet.approved_at if approved else None, self.settled[contract.id]))
+                          _later(timesheet.approved_at if approved else removed_at, self.settled[contract.id]))
 
     def expense(self, expense_id: str) -> SourceItem | None:
         expense = self.systems.psa.expenses[expense_id]

@@ -89,3 +89,22 @@ def test_a_charge_made_after_its_due_run_is_dated_for_the_next_run_that_could_ta
     _check_dated_past_due(result, want, _books(_charge(want.item, 1000, None, charge_date="2026-03-01",
                                                        created_at="2026-03-01T01:00:00Z", status="unbilled")), runs)
     assert result.mismatches == []
+
+
+def test_a_line_a_correction_removed_is_final_from_the_corrected_sheet_s_approval(simulation) -> None:
+    """Its value, nothing, is known from the correction on; until then it was worth its hours. A reversal the
+    connector makes at the correction, or at the corrected sheet's approval, is on time; judging it from the
+    contract's signing alone demanded it on a run before the line was removed."""
+    from simulator.scenario import load_scenario
+    from simulator.valuation import Valuer
+    from tests.conftest import ROOT
+
+    run = simulation(load_scenario(ROOT / "conformance" / "scenarios" / "billing.yaml"), 1)
+    valuer = Valuer(run.systems, run.truth)
+    removed = [(sheet, line_id) for line_id, (sheet, _) in run.systems.psa.lines.items()
+               if not any(line.id == line_id for line in sheet.lines)]
+    assert removed, "the billing scenario's corrections delete lines"
+    for sheet, line_id in removed:
+        settled = valuer.line(line_id).settled_at
+        assert settled >= (sheet.approved_at or sheet.submitted_at), (line_id, settled)
+    assert run.reconciliation.mismatches == [] and run.reconciliation.late == []
