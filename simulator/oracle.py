@@ -165,11 +165,15 @@ def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contrac
     if sits_on != want.contract_id:
         result.add(Mismatch("billing_project", want.item, want.contract_id, sits_on,
                             detail=f"charge {charge.id} sits on another contract's billing project"))
-    still_open = charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
     cited = charge.lineage.get("approval_id")
-    if still_open and want.amount and want.current_approval and cited and cited != want.current_approval:
+    if _still_open(charge, reversed_ids) and want.amount and want.current_approval and cited and cited != want.current_approval:
         result.add(Mismatch("lineage", f"erp:charge/{charge.id}", want.current_approval, cited,
                             detail=f"for {want.item}: an open charge must cite the approval of the final version"))
+
+
+def _still_open(charge, reversed_ids: set[str]) -> bool:
+    """Whether a charge still stands: neither released into parts, nor a reversal, nor reversed."""
+    return charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
 
 
 def _cited_version(charge, want: SourceItem, books: ItemBooks, contract_version: int, reversed_ids: set[str],
@@ -180,8 +184,7 @@ def _cited_version(charge, want: SourceItem, books: ItemBooks, contract_version:
     say so; a charge priced by an old version and citing it has consistent lineage.)"""
     version = charge.lineage.get("contract_version")
     if (type(version) is not int or not 1 <= version < contract_version or charge.amount <= 0 or not want.amount
-            or charge.status == "released" or charge.reversal_of or charge.id in reversed_ids
-            or books.ledger(want.item) + books.held(want.item) != want.amount):
+            or not _still_open(charge, reversed_ids) or books.ledger(want.item) + books.held(want.item) != want.amount):
         return None
     worth = valuer.worth_under(want, version)
     if worth is None or worth == want.amount:

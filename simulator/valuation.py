@@ -85,6 +85,12 @@ class SourceItem:
     earliest: str | None = None
 
 
+def line_worth(terms, line) -> int:
+    """A billable line's hours at the rate ``terms`` give its role on its work date (0 where they give none)."""
+    rate = rate_on(terms.rate_card, line.role, line.date)
+    return labour_amount(line.hours, rate) if rate is not None else 0
+
+
 def _later(*stamps: str | None) -> str | None:
     present = [s for s in stamps if s]
     return max(present) if present else None
@@ -156,8 +162,7 @@ class Valuer:
         amount = 0
         approved = current and timesheet.status == "approved"
         if approved and line.billable:
-            rate = rate_on(contract.terms.rate_card, line.role, line.date)
-            amount = labour_amount(line.hours, rate) if rate is not None else 0
+            amount = line_worth(contract.terms, line)
         # A line an adjustment removed is worth nothing from that correction on: final once the corrected sheet is
         # approved again (or, until then, from the correction itself).
         removed_at = None if current else timesheet.approved_at or timesheet.submitted_at
@@ -186,9 +191,7 @@ class Valuer:
             return None
         ident = want.item.partition("/")[2]
         if want.kind == "timesheet_line":
-            line = self.systems.psa.lines[ident][1]
-            rate = rate_on(terms.rate_card, line.role, line.date)
-            return labour_amount(line.hours, rate) if rate is not None else 0
+            return line_worth(terms, self.systems.psa.lines[ident][1])
         if want.kind == "expense":
             return expense_amount(self.systems.psa.expenses[ident].cost, terms.expense_markup_pct)
         if want.kind == "milestone":
