@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from conformance.catalog import BILLING_TYPE_OF
+from conformance.catalog import BILLING_TYPE_OF, CATALOG
 from conformance.machine_load import MachineLoad
 from conformance.subject import Subject
 from simulator.business_keys import business_keys, key_of
@@ -126,6 +126,27 @@ def in_process(factory: Callable) -> Run:
     return lambda scenario, path, seed, sink: simulate(scenario, seed, sink=sink, factory=factory)
 
 
+TIMER_BOUND_WALL_S = 1.0
+"""The least wall time a black-box run gives a bound its connector meets on its own timers. At a certification's
+usual speed (432,000) a simulated day is 0.2 wall seconds, and a connector's process that a busy machine leaves
+without a CPU for that long misses a feed poll's deadline for the machine's sake (a 24-hour bound was missed by
+3 to 5 hours, about 40 ms, with the load average at 5 on 2 cores): a verdict must not flip between runs."""
+
+
+def served_speed(scenario: Scenario, path: Path) -> float:
+    """The speed a black-box run of the catalog's scenario at ``path`` goes at: :func:`black_box_speed`, but no
+    faster than to give each bound its requirements meet on the connector's own timers
+    (:attr:`~conformance.catalog.Requirement.timer_bound_h`) :data:`TIMER_BOUND_WALL_S` of wall time. A
+    fault-free run (a companion) has nothing to recover on a timer and keeps the usual speed."""
+    from simulator.served import black_box_speed
+
+    fastest = black_box_speed(scenario)
+    if scenario.faults == Faults():
+        return fastest
+    bounds = [r.timer_bound_h for r in CATALOG if r.scenario == path.name and r.timer_bound_h is not None]
+    return min([fastest, *(hours * 3600 / TIMER_BOUND_WALL_S for hours in bounds)])
+
+
 def runner(subject: Subject, artifacts: Path, machine_load: MachineLoad | None = None) -> Run:
     """In process for a factory; for a black-box connector, served over real HTTP with the connector's process
     started, killed and restarted on a state directory of its own, its output kept under ``artifacts/connector``,
@@ -140,7 +161,7 @@ def runner(subject: Subject, artifacts: Path, machine_load: MachineLoad | None =
         calm = "-calm" if scenario.faults == Faults() else ""  # a fault-free run: a companion, or a calm scenario
         folder = Path(tempfile.mkdtemp(prefix=f"{scenario.name}{calm}-", dir=parent))  # its own state, always
         try:
-            return run_black_box(scenario, seed, subject.command, folder, sink=sink)
+            return run_black_box(scenario, seed, subject.command, folder, sink=sink, speed=served_speed(scenario, path))
         finally:
             if machine_load is not None:
                 machine_load.sample()
@@ -286,11 +307,11 @@ class Observations:
         companion is run right after its scenario, on the same thread, when
         that run has a mismatch, and not at all otherwise. The runs are the
         ones :meth:`of` and :meth:`control` would make, so the verdict is the
-        same. The largest firms start first, so that the longest run is
-        not the last to start.
+        same. The longest runs start first (:func:`_served_length`), so
+        that the longest is not the last to start.
         """
         pool = ThreadPoolExecutor(workers, thread_name_prefix="c2c-run")
-        jobs = sorted((self._job(name) for name in dict.fromkeys(names)), key=_firm_days, reverse=True)
+        jobs = sorted((self._job(name) for name in dict.fromkeys(names)), key=_served_length, reverse=True)
         for job in jobs:  # the longest first
             companion = _companion(job)
             if job[0] in self._runs or job[0] in self._pending:
@@ -337,7 +358,9 @@ def _companion(job: tuple[str, Scenario, Path]) -> tuple[str, Scenario, Path]:
     return "control:" + calm.model_dump_json(exclude={"name", "description"}), calm, path
 
 
-def _firm_days(job: tuple[str, Scenario, Path]) -> int:
-    """Consultant-days the scenario simulates: what a served run's length follows."""
-    scenario = job[1]
-    return scenario.firm.consultants * (scenario.months * 31 + scenario.settle_days)
+def _served_length(job: tuple[str, Scenario, Path]) -> tuple[float, int]:
+    """What a served run's length follows: the wall time its calendar takes (most take the same), then the
+    consultant-days it simulates."""
+    _, scenario, path = job
+    calendar_s = ((scenario.end - scenario.start).days + scenario.settle_days) * 86400 / served_speed(scenario, path)
+    return round(calendar_s), scenario.firm.consultants * (scenario.months * 31 + scenario.settle_days)

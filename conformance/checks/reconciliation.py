@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.catalog import BY_ID
 from conformance.checks.evidence import (
     INVOICING_RULES,
     Evidence,
@@ -14,7 +15,7 @@ from conformance.checks.evidence import (
 from conformance.checks.registry import CheckContext, check, survives
 from conformance.findings import Finding
 
-DROPPED_WITHIN_H = 24
+DROPPED_WITHIN_H = BY_ID["C2C-RECON-002"].timer_bound_h
 APPROVED = "psa.timesheet.approved"
 
 
