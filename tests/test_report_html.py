@@ -726,3 +726,23 @@ def test_a_damaged_compare_or_sweep_file(tmp_path: Path) -> None:
     (tmp_path / "s" / "sweep.json").write_text(json.dumps(sweep))
     assert report_error(str(tmp_path / "s")) == (
         f"error: {tmp_path / 's' / 'sweep.json'}: points.2.kpis.revenue_leakage.USD.mean: Value error, must be a number")
+
+
+def test_a_served_run_whose_firm_stopped_waiting_says_when(run_dir: Path, page: str, tmp_path: Path) -> None:
+    """``c2c serve --out`` traces the moment its hold budget for the connector ran out; the page says when,
+    since lag after it overstates what the connector does (a simulated run never has one)."""
+    served = tmp_path / "served"
+    shutil.copytree(run_dir, served)
+    (served / "report.html").unlink()
+    records = jsonl(served / "events.jsonl")
+    at = records[len(records) // 2]["t"]
+    records.insert(len(records) // 2, {"seq": 0, "t": at, "kind": "firm_stopped_waiting", "held_s": 600.3,
+                                       "budget_s": 600.0})
+    (served / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = CliRunner().invoke(main, ["report", str(served)])
+    assert result.exit_code == 0, result.output
+    when = dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+    served_page = (served / "report.html").read_text(encoding="utf-8")
+    assert f'<div class="label">firm stopped waiting</div><div class="value">{when}</div>' in served_page
+    assert "after holding 600.3 wall s for the connector (budget 600.0 s)" in served_page
+    assert "firm stopped waiting" not in page

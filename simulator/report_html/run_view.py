@@ -191,6 +191,12 @@ def _cards(files: RunFiles, digest: TraceDigest) -> list[Card]:
     errors = kpis.connector_errors
     kinds = ", ".join(f"{e.kind.replace('_', ' ')} {e.count:,}" for e in files.run.connector_errors)
     cards.append(Card("connector errors", f"{errors:,}", kinds or "it never raised", "bad" if errors else "good"))
+    stopped = digest.stopped_waiting
+    if stopped is not None:
+        when = dt.datetime.fromtimestamp(float(stopped["t"]), tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+        cards.append(Card("firm stopped waiting", when,
+                          f"after holding {stopped['held_s']:,} wall s for the connector (budget {stopped['budget_s']:,} s):"
+                          " its later work took simulated time, so lag after it overstates", "bad"))
     return cards
 
 

@@ -24,6 +24,9 @@ Every figure is an exact join on what the trace records, never a guess:
   milestones a mismatch's lineage ties to a contract), of every ERP
   invoice, credit note and payment, and every billing run, for the
   contract timeline.
+- **When a served firm stopped waiting** for its connector
+  (``firm_stopped_waiting``): from then on the connector's work took
+  simulated time, and lag after it overstates what the connector does.
 - **What billing is for**: the contracts each invoice or credit note bills
   (the ``contracts`` its ``*.created`` record names: its charges'
   lineage) and the invoice each payment is for (its ``erp.payment.received``
@@ -60,6 +63,7 @@ BILLING_RUN = "erp.billing_run.completed"
 DOCUMENT_CREATED = frozenset({"erp.invoice.created", "erp.credit_note.created"})  # they name the contracts billed
 DOCUMENT_PREFIXES = ("erp.invoice.", "erp.credit_note.")  # a document's later events name it by its id
 PAYMENT = "erp.payment.received"  # names the invoice it is for
+STOPPED_WAITING = "firm_stopped_waiting"  # a served firm's hold budget for its connector ran out
 
 
 def day_of(t: float) -> dt.date:
@@ -91,6 +95,7 @@ class TraceDigest:
     bills: dict[str, list[str]] = field(default_factory=dict)  # invoice or credit note -> the contracts it bills
     payments: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # invoice -> its payments
     paid: dict[str, str] = field(default_factory=dict)  # payment -> the invoice it is for
+    stopped_waiting: dict[str, Any] | None = None  # the served firm's firm_stopped_waiting record, if any
     first_t: float | None = None
     last_t: float | None = None
     records: int = 0
@@ -133,6 +138,8 @@ def digest_trace(records: Iterable[dict[str, Any]], wanted: frozenset[str] = fro
                     digest.pickup_minutes[interface].append((t - since) / 60)
         elif kind == "fault":
             digest.faults[record["fault"]][day_of(t)] += 1
+        elif kind == STOPPED_WAITING:
+            digest.stopped_waiting = record
         elif kind == "event":
             event_type, entity = record["type"], record["entity"]
             if event_type in APPROVED:
