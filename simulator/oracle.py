@@ -582,7 +582,8 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
 
 def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconciliation) -> None:
     """The PSA records the connector creates, against the firm's book: one project per signed contract,
-    pointing at the contract its team delivers, and a milestone for each of a fixed-fee contract's."""
+    pointing at the contract its team delivers, and a milestone for each of a fixed-fee contract's, planned on
+    the contract's date."""
     psa, clm = systems.psa, systems.clm
     staffed = set(truth.project_contract.values())
     for contract in clm.contracts.values():
@@ -610,6 +611,14 @@ def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconc
                 result.add(Mismatch("psa_milestone", f"clm:milestone/{contract_id}/{ref}",
                                     1 if ref in terms else 0, count,
                                     detail="PSA milestones for this ref on the contract's projects"))
+        planned = {m.ref: m.planned_date for m in clm.contracts[contract_id].terms.milestones}
+        for milestone in sorted(psa.milestones.values(), key=lambda m: m.id):
+            if milestone.project_id in projects and milestone.ref in planned \
+                    and milestone.planned_date != planned[milestone.ref]:
+                result.add(Mismatch("psa_milestone_date", f"psa:milestone/{milestone.id}", planned[milestone.ref],
+                                    milestone.planned_date,
+                                    detail=f"planned date of {contract_id}/{milestone.ref}: delivery plans and "
+                                           "chases the milestone by the date the contract does not give"))
 
 
 def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:

@@ -214,10 +214,13 @@ class Valuer:
         accepted = self.truth.milestones_accepted.get((contract.id, milestone.ref))
         first = self._recorded_milestones(contract.id).get(milestone.ref) == milestone_id
         amount = term.amount if term is not None and accepted and first else 0
+        # Its date is the contract's, never the one the connector wrote into the PSA record (only a milestone the
+        # contract does not name, worth nothing, has no other).
+        planned = term.planned_date if term is not None else milestone.planned_date
         return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
-                          milestone.planned_date, milestone.version, self.approvals.get(milestone_id, NO_APPROVALS),
+                          planned, milestone.version, self.approvals.get(milestone_id, NO_APPROVALS),
                           milestone.approval_id, _later(accepted, self.settled[contract.id]),
-                          earliest=_earlier(milestone.planned_date, accepted, milestone.approved_at))
+                          earliest=_earlier(planned, accepted, milestone.approved_at))
 
     def _recorded_milestones(self, contract_id: str) -> dict[str, str]:
         """ref -> the PSA milestone that records it (the first, by id, on the contract's projects)."""

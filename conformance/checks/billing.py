@@ -198,7 +198,7 @@ def milestones(ctx: CheckContext) -> Evidence:
     run = ctx.observations.of(BILLING)
     approved = any(m.status == "approved" for m in run.result.systems.psa.milestones.values())
     return unless_shown(approved, "approved milestones", "no milestone was approved",
-                        oracle_findings(run, ("net_charge", "missing_psa_milestone", "psa_milestone"),
+                        oracle_findings(run, ("net_charge", "missing_psa_milestone", "psa_milestone", "psa_milestone_date"),
                                         lambda m: _kind(m) == "milestone"))
 
 

@@ -1,7 +1,8 @@
 """Defects the suite once certified, found by planting defects it had not been shown: each now fails.
 
 Each connector goes through ``pytest conformance/`` as a vendor runs it, restricted to the requirement that
-must catch it. Every amount these connectors charge reconciles; what is wrong is when, or on whose authority:
+must catch it. Every amount these connectors charge reconciles; what is wrong is when, on whose authority, or what they
+tell the PSA:
 
 - ``bills_retainers_in_advance``: every charge dated a day early (head office's midnight read in UTC), so each
   retainer month lands on the previous month's invoice. The oracle's ``early_invoice`` rule: nothing is on a
@@ -19,6 +20,10 @@ must catch it. Every amount these connectors charge reconciles; what is wrong is
 - ``marks_whole_timesheet_billed``: the write-back marks every line of a timesheet the invoice touches, held and
   non-billable work included. The ``billing_writeback`` rule, walked both ways: a PSA item marked billed cites an
   invoice that carries it (C2C-TRACE-002, a SHOULD: judged on the ``full`` profile).
+- ``plans_milestones_at_contract_end``: PSA milestones planned on the contract's end date. The oracle checked
+  only that each was there, and took a milestone's date from that record, so its due run moved with the
+  defect. A milestone is now dated by its contract, and the ``psa_milestone_date`` rule names the record
+  (C2C-BILL-004).
 
 The reference on the same requirements is the control.
 """
@@ -37,6 +42,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-TRACE-001", "cites_setup_contract_version", "[lineage]", "must cite a contract version whose terms"),
     ("C2C-TRACE-002", "marks_whole_timesheet_billed", "[billing_writeback]", "no posted invoice carries it"),
     ("C2C-BILL-006", "keeps_removed_lines_charged", "[", ""),  # capped_item or net_charge, by where the line was
+    ("C2C-BILL-004", "plans_milestones_at_contract_end", "[psa_milestone_date]", "planned date of"),
 ]
 
 
