@@ -132,10 +132,12 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
             by_charge.extend((charge.id, mismatch) for mismatch in result.mismatches[found:])
             del result.mismatches[found:]
         for charge in filed:  # once the contract's charges are all filed: what each item stands at
-            mismatch = _cited_version(charge, expected[item_of(charge.lineage)], books, contract.version,
-                                      reversed_ids, valuer)
-            if mismatch is not None:
-                by_charge.append((charge.id, mismatch))
+            want = expected[item_of(charge.lineage)]
+            if not _charged_at_value(charge, want, books, reversed_ids):
+                continue
+            for mismatch in (_cited_version(charge, want, contract.version, valuer), _hours_and_rate(charge, want, valuer)):
+                if mismatch is not None:
+                    by_charge.append((charge.id, mismatch))
         if contract.billing_type == "capped_tm" and contract.terms.cap is not None:
             _check_capped(result, contract, items, books)
             _check_release_order(result, contract, items, books)
@@ -176,15 +178,36 @@ def _still_open(charge, reversed_ids: set[str]) -> bool:
     return charge.status != "released" and not charge.reversal_of and charge.id not in reversed_ids
 
 
-def _cited_version(charge, want: SourceItem, books: ItemBooks, contract_version: int, reversed_ids: set[str],
-                   valuer: Valuer) -> Mismatch | None:
+def _charged_at_value(charge, want: SourceItem, books: ItemBooks, reversed_ids: set[str]) -> bool:
+    """Whether ``charge`` is an open charge of an item with a value whose charges add up to it: where they do
+    not, the amount is what is wrong (``net_charge`` or the cap rules say so), and how a charge of a wrong amount
+    is described is no second defect."""
+    return (charge.amount > 0 and bool(want.amount) and _still_open(charge, reversed_ids)
+            and books.ledger(want.item) + books.held(want.item) == want.amount)
+
+
+def _hours_and_rate(charge, want: SourceItem, valuer: Valuer) -> Mismatch | None:
+    """An open charge of a timesheet line charged at its value shows the line's hours as its quantity and the
+    rate in force as its unit price (a part released from a held charge keeps both): what the customer checks an
+    invoice's labour against. One unit at the line's amount adds up, and shows neither."""
+    if want.kind != "timesheet_line":
+        return None
+    hours, rate = valuer.hours_and_rate(want)
+    if charge.quantity == hours and charge.unit_price == rate:
+        return None
+    return Mismatch("hours_and_rate", f"erp:charge/{charge.id}", f"quantity {hours} at unit_price {rate}",
+                    f"quantity {charge.quantity} at unit_price {charge.unit_price}",
+                    detail=f"for {want.item}: a labour charge shows the line's hours as its quantity and the rate in "
+                           f"force ({want.currency} minor units an hour) as its unit price, so that the invoice says "
+                           "what was worked and at what price")
+
+
+def _cited_version(charge, want: SourceItem, contract_version: int, valuer: Valuer) -> Mismatch | None:
     """An open charge of an item charged at its value cites a contract version whose terms give that value: an
-    older version than the final one only where the amendments since left the item's price alone. (Where the
-    item's charges do not add up to its value, the amount is what is wrong, and ``net_charge`` or the cap rules
-    say so; a charge priced by an old version and citing it has consistent lineage.)"""
+    older version than the final one only where the amendments since left the item's price alone. (A charge
+    priced by an old version and citing it has consistent lineage: its amount is what is wrong.)"""
     version = charge.lineage.get("contract_version")
-    if (type(version) is not int or not 1 <= version < contract_version or charge.amount <= 0 or not want.amount
-            or not _still_open(charge, reversed_ids) or books.ledger(want.item) + books.held(want.item) != want.amount):
+    if type(version) is not int or not 1 <= version < contract_version:
         return None
     worth = valuer.worth_under(want, version)
     if worth is None or worth == want.amount:
@@ -624,16 +647,26 @@ def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconc
 def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
     """Every PSA item billed on a posted invoice says so, citing one of the invoices that billed it; and every PSA
     item that says it was billed cites an invoice that bills it (marking work billed that no invoice carries, held
-    or non-billable work, or a whole timesheet for one line, tells delivery managers to stop chasing it)."""
+    or non-billable work, or a whole timesheet for one line, tells delivery managers to stop chasing it).
+
+    Where a charge of the item that still stands (no charge reverses it) is on a posted invoice, the PSA cites
+    one of those invoices: work reversed and billed again (re-priced by an amendment, re-valued by an
+    adjustment) is billed by the later invoice, and a PSA that still cites the first sends whoever chases the
+    work to a document whose line for it was taken back."""
     erp, psa = systems.erp, systems.psa
-    billed_on: dict[str, set[str]] = defaultdict(set)
+    billed_on: dict[tuple[str, str], set[str]] = defaultdict(set)
+    standing_on: dict[tuple[str, str], set[str]] = defaultdict(set)
+    reversed_ids = {charge.reversal_of for charge in erp.charges.values() if charge.reversal_of}
     for invoice in erp.invoices.values():
         if invoice.status != "posted":
             continue
         for line in invoice.lines:
             lineage = line.get("lineage") or {}
             if line["amount"] > 0 and lineage.get("source_type") in ("timesheet_line", "expense", "milestone"):
-                billed_on[(lineage["source_type"], lineage["source_id"])].add(invoice.number)
+                key = (lineage["source_type"], lineage["source_id"])
+                billed_on[key].add(invoice.number)
+                if line["charge_id"] not in reversed_ids:
+                    standing_on[key].add(invoice.number)
     for (kind, source_id), numbers in billed_on.items():
         if kind == "timesheet_line":
             found = psa.lines.get(source_id)
@@ -642,9 +675,14 @@ def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
             entity = (psa.expenses if kind == "expense" else psa.milestones).get(source_id)
         if entity is None:
             continue  # no such source item: reported as an orphan charge already
-        if entity.billing_status != "billed" or entity.invoice_ref not in numbers:
-            result.add(Mismatch("billing_writeback", f"psa:{kind}/{source_id}", sorted(numbers),
-                                entity.invoice_ref, detail="the PSA does not show the invoice that billed it"))
+        standing = standing_on.get((kind, source_id))
+        if entity.billing_status != "billed" or entity.invoice_ref not in (standing or numbers):
+            detail = "the PSA does not show the invoice that billed it"
+            if standing and entity.invoice_ref in numbers:
+                detail = (f"the PSA cites invoice {entity.invoice_ref}, whose charge for it was reversed: it was "
+                          "billed again on a later invoice")
+            result.add(Mismatch("billing_writeback", f"psa:{kind}/{source_id}", sorted(standing or numbers),
+                                entity.invoice_ref, detail=detail))
     marked = chain((("timesheet_line", line) for _, line in psa.lines.values()),
                    (("expense", expense) for expense in psa.expenses.values()),
                    (("milestone", milestone) for milestone in psa.milestones.values()))

@@ -183,6 +183,11 @@ class Valuer:
                           expense.date, expense.version, self.approvals.get(expense_id, NO_APPROVALS), expense.approval_id,
                           _later(expense.approved_at, self.settled[contract.id]))
 
+    def hours_and_rate(self, want: SourceItem) -> tuple[Decimal, int | None]:
+        """A timesheet line's hours, and the rate its contract's final terms give its role on its work date."""
+        line = self.systems.psa.lines[want.item.partition("/")[2]][1]
+        return line.hours, rate_on(self.systems.clm.contracts[want.contract_id].terms.rate_card, line.role, line.date)
+
     def worth_under(self, want: SourceItem, version: int) -> int | None:
         """What ``want``, an item with a final value, would be worth were ``version`` its contract's final version
         (that version's rates, markup, milestone amounts and fee); None when the CLM keeps no such version."""

@@ -1,13 +1,22 @@
-"""The PSA records a connector creates are judged against the contract, and never date the money.
+"""What a connector tells the PSA and shows on the ERP's charges, beyond the amounts, each a mismatch of its own.
 
-A PSA milestone carries the planned date the connector wrote when it set up
-the contract. The oracle takes a milestone's date (which billing run it is
-due on, whether it was billed in advance) from the contract's term, and a
-PSA milestone planned on another date is a mismatch of its own
-(``psa_milestone_date``): one wrong record, named once, moving nothing else.
+- A PSA milestone carries the planned date the connector wrote when it set
+  up the contract. The oracle takes a milestone's date (which billing run it
+  is due on, whether it was billed in advance) from the contract's term, and
+  a PSA milestone planned on another date is ``psa_milestone_date``: one
+  wrong record, named once, moving nothing else.
+- The write-back cites the invoice that bills the work now: one carrying a
+  charge of it that no later charge reversed (``billing_writeback``).
+- A labour charge shows the line's hours and rate (``hours_and_rate``).
+
+Each test changes one record of a shared reference run (and puts it back),
+so the mismatch it expects is the only one.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
 
 from simulator.oracle import reconcile
 from simulator.valuation import Valuer
@@ -38,3 +47,56 @@ def test_every_psa_milestone_of_the_reference_is_planned_on_its_contracts_date(s
     for milestone in psa.milestones.values():
         terms = {t.ref: t.planned_date for t in clm.contracts[contract_of[milestone.project_id]].terms.milestones}
         assert milestone.planned_date == terms[milestone.ref]
+
+
+def _standing_and_reversed(result) -> tuple[str, str, str]:
+    """A timesheet line whose first invoiced charge was reversed and which a later posted invoice bills again:
+    (line id, the first invoice's number, the later one's)."""
+    erp = result.systems.erp
+    reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
+    number = {i.id: i.number for i in erp.invoices.values() if i.status == "posted"}
+    first: dict[str, str] = {}
+    for charge in erp.charges.values():
+        if charge.lineage.get("source_type") == "timesheet_line" and charge.amount > 0 and charge.invoice_id in number:
+            line = charge.lineage["source_id"]
+            if charge.id in reversed_ids:
+                first.setdefault(line, number[charge.invoice_id])
+            elif line in first and number[charge.invoice_id] != first[line]:
+                return line, first[line], number[charge.invoice_id]
+    raise AssertionError("no line was billed again on a later invoice")
+
+
+def test_the_psa_cites_the_invoice_that_bills_the_work_now(simulation, baseline) -> None:
+    """Work reversed and billed again cites the later invoice; citing the first, whose line for it was taken back,
+    is a ``billing_writeback`` mismatch that says so."""
+    result = simulation(baseline, 1)
+    line_id, first, later = _standing_and_reversed(result)
+    line = result.systems.psa.lines[line_id][1]
+    assert line.invoice_ref == later  # the reference
+    line.invoice_ref = first
+    try:
+        mismatches = reconcile(result.systems, result.truth).mismatches
+    finally:
+        line.invoice_ref = later
+    assert [(m.rule, m.item, m.expected, m.actual) for m in mismatches] == [
+        ("billing_writeback", f"psa:timesheet_line/{line_id}", [later], first)]
+    assert "whose charge for it was reversed" in mismatches[0].detail
+
+
+def test_a_labour_charge_shows_the_hours_and_the_rate(simulation, baseline) -> None:
+    """One unit at the line's amount adds up, and is a ``hours_and_rate`` mismatch; so is a wrong rate that
+    happens to give the same amount."""
+    result = simulation(baseline, 1)
+    erp = result.systems.erp
+    reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
+    charge = next(c for c in erp.charges.values() if c.lineage.get("source_type") == "timesheet_line"
+                  and c.status == "invoiced" and c.id not in reversed_ids and c.quantity not in (0, 1))
+    hours, rate = charge.quantity, charge.unit_price
+    for quantity, unit_price in ((Decimal(1), charge.amount), (hours * 2, Fraction(rate, 2))):
+        charge.quantity, charge.unit_price = quantity, unit_price
+        try:
+            mismatches = reconcile(result.systems, result.truth).mismatches
+        finally:
+            charge.quantity, charge.unit_price = hours, rate
+        assert [(m.rule, m.item) for m in mismatches] == [("hours_and_rate", f"erp:charge/{charge.id}")]
+        assert mismatches[0].expected == f"quantity {hours} at unit_price {rate}"

@@ -130,8 +130,8 @@ def caps(ctx: CheckContext) -> Evidence:
 def rates(ctx: CheckContext) -> Evidence:
     run = ctx.observations.of(BILLING)
     adjusted = _adjusted_sheets(run)
-    evidence = oracle_findings(run, ("net_charge",), lambda m: _kind(m) in ("timesheet_line", "expense")
-                               and (_off_by(m) or 0) > 1 and _sheet_of(run, m) not in adjusted)
+    evidence = oracle_findings(run, ("net_charge", "hours_and_rate"), lambda m: m.rule == "hours_and_rate" or (
+        _kind(m) in ("timesheet_line", "expense") and (_off_by(m) or 0) > 1 and _sheet_of(run, m) not in adjusted))
     return unless_shown(_rate_steps_invoiced(run), "rates changing on an effective date, and expense markup",
                         "no invoiced work fell on both sides of a rate card's effective-dated step, or no expense "
                         "with a markup was invoiced", evidence)

@@ -24,6 +24,12 @@ tell the PSA:
   only that each was there, and took a milestone's date from that record, so its due run moved with the
   defect. A milestone is now dated by its contract, and the ``psa_milestone_date`` rule names the record
   (C2C-BILL-004).
+- ``writes_back_each_item_once``: the write-back marks each item once, so work reversed and billed again on a
+  later invoice keeps citing the first. The ``billing_writeback`` rule accepted any invoice that ever carried the
+  item; it now wants one carrying a charge of it that still stands (C2C-TRACE-002; C2C-RECON-001 on the core
+  profile, where the fault storm's amendments re-bill work).
+- ``charges_labour_as_lump_sums``: labour charged as one unit at the line's amount, so invoices show no hours and
+  no rate. Nothing read a charge's quantity or unit price; the ``hours_and_rate`` rule does (C2C-BILL-002).
 
 The reference on the same requirements is the control.
 """
@@ -43,6 +49,8 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-TRACE-002", "marks_whole_timesheet_billed", "[billing_writeback]", "no posted invoice carries it"),
     ("C2C-BILL-006", "keeps_removed_lines_charged", "[", ""),  # capped_item or net_charge, by where the line was
     ("C2C-BILL-004", "plans_milestones_at_contract_end", "[psa_milestone_date]", "planned date of"),
+    ("C2C-TRACE-002", "writes_back_each_item_once", "[billing_writeback]", "whose charge for it was reversed"),
+    ("C2C-BILL-002", "charges_labour_as_lump_sums", "[hours_and_rate]", "a labour charge shows the line's hours"),
 ]
 
 
