@@ -17,6 +17,7 @@ from fractions import Fraction
 from itertools import chain
 from typing import Any
 
+from mocks.erp.responses import CUSTOMER_NAME_MAX
 from mocks.systems import Systems
 from simulator.truth import GroundTruth
 from simulator.valuation import SourceItem, Valuer, half_up, item_of
@@ -571,6 +572,12 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
             if want != got:
                 result.add(Mismatch("customer_master_data", f"crm:account/{account.id}", want, got,
                                     detail=f"ERP customer {customer.id} field {name} differs from the CRM"))
+        # The display name the ERP prints on invoices is the legal name wherever it fits the ERP's limit; a longer
+        # one is shortened as the connector sees fit (its full text travels in legal_name).
+        if len(account.legal_name) <= CUSTOMER_NAME_MAX and customer.name != account.legal_name:
+            result.add(Mismatch("customer_master_data", f"crm:account/{account.id}", account.legal_name, customer.name,
+                                detail=f"ERP customer {customer.id} field name differs from the CRM's legal name, "
+                                       f"which fits the ERP's {CUSTOMER_NAME_MAX} characters"))
     projects = Counter(p.contract_ref for p in erp.billing_projects.values())
     for contract_id, count in projects.items():
         if count > 1:

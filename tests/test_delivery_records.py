@@ -8,6 +8,8 @@
 - The write-back cites the invoice that bills the work now: one carrying a
   charge of it that no later charge reversed (``billing_writeback``).
 - A labour charge shows the line's hours and rate (``hours_and_rate``).
+- The ERP customer's display name is the CRM's legal name wherever it fits
+  (``customer_master_data``).
 
 Each test changes one record of a shared reference run (and puts it back),
 so the mismatch it expects is the only one.
@@ -100,3 +102,25 @@ def test_a_labour_charge_shows_the_hours_and_the_rate(simulation, baseline) -> N
             charge.quantity, charge.unit_price = hours, rate
         assert [(m.rule, m.item) for m in mismatches] == [("hours_and_rate", f"erp:charge/{charge.id}")]
         assert mismatches[0].expected == f"quantity {hours} at unit_price {rate}"
+
+
+def test_the_erp_prints_the_legal_name_wherever_it_fits(simulation, baseline) -> None:
+    """A customer's display name is the CRM's legal name when that fits the ERP's 40 characters; a longer name
+    may be shortened however the connector sees fit (the full text travels in ``legal_name``)."""
+    result = simulation(baseline, 1)
+    customer = sorted(result.systems.erp.customers.values(), key=lambda c: c.id)[0]
+    account = result.systems.crm.accounts[customer.external_ref]
+    kept = (account.legal_name, customer.legal_name, customer.name)
+    assert customer.name == account.legal_name and len(account.legal_name) <= 40
+    try:
+        customer.name = account.legal_name[:30]
+        cut = reconcile(result.systems, result.truth).mismatches
+        long_name = "Acme International Professional Services Group plc"
+        account.legal_name = customer.legal_name = long_name
+        customer.name = "Acme Intl. Prof. Services Group plc"
+        shortened = reconcile(result.systems, result.truth).mismatches
+    finally:
+        account.legal_name, customer.legal_name, customer.name = kept
+    assert [(m.rule, m.item, m.expected, m.actual) for m in cut] == [
+        ("customer_master_data", f"crm:account/{account.id}", kept[0], kept[0][:30])]
+    assert shortened == []

@@ -30,6 +30,8 @@ tell the PSA:
   profile, where the fault storm's amendments re-bill work).
 - ``charges_labour_as_lump_sums``: labour charged as one unit at the line's amount, so invoices show no hours and
   no rate. Nothing read a charge's quantity or unit price; the ``hours_and_rate`` rule does (C2C-BILL-002).
+- ``shortens_customer_names``: customer names cut to an older ERP's 30 characters though this one takes 40. The
+  oracle compared the full legal name only; the display name is now the legal name wherever it fits (C2C-BILL-008).
 
 The reference on the same requirements is the control.
 """
@@ -51,6 +53,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-004", "plans_milestones_at_contract_end", "[psa_milestone_date]", "planned date of"),
     ("C2C-TRACE-002", "writes_back_each_item_once", "[billing_writeback]", "whose charge for it was reversed"),
     ("C2C-BILL-002", "charges_labour_as_lump_sums", "[hours_and_rate]", "a labour charge shows the line's hours"),
+    ("C2C-BILL-008", "shortens_customer_names", "[customer_master_data]", "which fits the ERP's 40 characters"),
 ]
 
 
