@@ -389,8 +389,16 @@ def _check_billed_in_advance(result: Reconciliation, want: SourceItem, books: It
                             f"run(s) for {', '.join(sorted(early))}, before the run for {first}"))
 
 
+# Items charged on their own day: a timesheet line's work date, an expense's date. (A milestone may be dated by its
+# plan or by its acceptance, a retainer period by its first day.)
+OWN_DATED = {"timesheet_line": "a timesheet line is charged on its work date",
+             "expense": "an expense is charged on the day it was spent"}
+
+
 def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, runs: list[str]) -> None:
-    """A charge is dated so that the first billing run whose cut-off follows its making takes it, when that run is
+    """A charge of a timesheet line or an expense made in time for its item's due run is dated on the item's own
+    day (the work date, the expense's date): the invoice says when the work was done. Any charge is dated so that
+    the first billing run whose cut-off follows its making takes it, when that run is
     the item's due run or a later one (``runs``: their periods, the due one first). A connector that knew of the
     work in time and dated its charge later (the first of next month, a "not before" date) made it late, or left it
     off every invoice, on its own, whatever fault the run had; a charge made after the last run's cut-off is
@@ -405,6 +413,13 @@ def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemB
                                        f"{charge.id} ({charge.amount} {charge.currency}), made at {charge.created_at}, "
                                        f"before the cut-off of the run for {run} (its item was due on the run for "
                                        f"{runs[0]}), is dated {charge.charge_date}, so that run could not take it"))
+        elif (want.kind in OWN_DATED and run is not None and run == runs[0] and not charge.reversal_of
+              and charge.charge_date != want.date):
+            result.add(Mismatch("misdated_charge", want.item, want.date, charge.charge_date,
+                                detail=f"contract {want.contract_id}: charge {charge.id} ({charge.amount} "
+                                       f"{charge.currency}), made at {charge.created_at}, in time for its due run "
+                                       f"(for {runs[0]}), is dated {charge.charge_date}: {OWN_DATED[want.kind]}, "
+                                       f"{want.date}"))
 
 
 def _check_capped(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:
@@ -612,8 +627,8 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
 
 def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconciliation) -> None:
     """The PSA records the connector creates, against the firm's book: one project per signed contract,
-    pointing at the contract its team delivers, and a milestone for each of a fixed-fee contract's, planned on
-    the contract's date."""
+    pointing at the contract its team delivers and starting with its term, and a milestone for each of a
+    fixed-fee contract's, planned on the contract's date."""
     psa, clm = systems.psa, systems.clm
     staffed = set(truth.project_contract.values())
     for contract in clm.contracts.values():
@@ -623,10 +638,15 @@ def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconc
                                 detail="signed contract whose team was never staffed: the PSA never held a project "
                                        "for it, so no work could be logged"))
     for project_id, contract_id in sorted(truth.project_contract.items()):
-        ref = psa.projects[project_id].contract_ref
-        if ref != contract_id:
-            result.add(Mismatch("psa_project", f"psa:project/{project_id}", contract_id, ref,
+        project = psa.projects[project_id]
+        if project.contract_ref != contract_id:
+            result.add(Mismatch("psa_project", f"psa:project/{project_id}", contract_id, project.contract_ref,
                                 detail="the project's contract reference is not the contract its team delivers"))
+        starts = clm.contracts[contract_id].terms.start_date
+        if project.start_date != starts:
+            result.add(Mismatch("psa_project", f"psa:project/{project_id}", starts, project.start_date,
+                                detail=f"the project's start date is not the start of {contract_id}'s term: staffing "
+                                       "and utilisation plans run from the wrong day"))
     for contract_id in sorted(truth.milestones_delivered):
         terms = {m.ref for m in clm.contracts[contract_id].terms.milestones}
         projects = set(truth.projects_of(contract_id))

@@ -4,7 +4,8 @@ date charges wrong, is tests/conformance/test_escaped_defects.py):
 - ``early_invoice``: no posted document of a period before an item's own carries it (billing in advance); a
   milestone the client accepted ahead of plan may be billed from its acceptance's period;
 - ``misdated_charge``: a charge is dated so that the first run whose cut-off follows its making takes it (from the
-  item's due run on).
+  item's due run on); and a timesheet line's or an expense's charge made in time for its due run is dated on the
+  item's own day (not the day it was approved, or its month's end).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def _books(*charges: SimpleNamespace) -> ItemBooks:
 
 
 def _charge(item: str, amount: int, invoice_id: str | None, *, charge_date: str = "2026-02-01",
-            created_at: str = "2026-02-01T00:00:00Z", status: str = "invoiced") -> SimpleNamespace:
+            created_at: str = "2026-02-01T00:00:00Z", status: str = "invoiced",
+            reversal_of: str | None = None) -> SimpleNamespace:
     return SimpleNamespace(id="chg_1", item=item, amount=amount, invoice_id=invoice_id, charge_date=charge_date,
-                           created_at=created_at, status=status, currency="USD")
+                           created_at=created_at, status=status, currency="USD", reversal_of=reversal_of)
 
 
 def test_a_month_billed_on_the_run_before_its_own_is_billed_in_advance() -> None:
@@ -76,6 +78,33 @@ def test_a_charge_made_after_the_cut_off_or_dated_by_its_work_is_not_misdated() 
         result = Reconciliation()
         _check_dated_past_due(result, want, _books(charge), ["2026-01", "2026-02"])
         assert result.mismatches == [], charge
+
+
+def test_work_charged_in_time_is_dated_on_its_own_day() -> None:
+    runs = ["2026-01", "2026-02"]
+    for kind, date, dated in (("expense", "2026-01-12", "2026-01-14"), ("timesheet_line", "2026-01-12", "2026-01-31")):
+        want = _item(kind, date)  # approved on the 14th, or filed on a report for the month
+        result = Reconciliation()
+        _check_dated_past_due(result, want, _books(_charge(want.item, 1000, "inv_jan", charge_date=dated,
+                                                           created_at="2026-01-20T09:00:00Z")), runs)
+        assert [(m.rule, m.expected, m.actual) for m in result.mismatches] == [("misdated_charge", date, dated)]
+        assert "made at 2026-01-20T09:00:00Z, in time for its due run (for 2026-01)" in result.mismatches[0].detail
+
+
+def test_a_reversal_late_work_a_milestone_or_a_retainer_may_carry_another_day() -> None:
+    runs = ["2026-01", "2026-02"]
+    line = _item("timesheet_line", "2026-01-12")
+    for want, charge in (
+            (line, _charge(line.item, -1000, "inv_jan", charge_date="2026-01-25", created_at="2026-01-25T09:00:00Z",
+                           reversal_of="chg_0")),
+            (line, _charge(line.item, 1000, "inv_feb", charge_date="2026-02-03", created_at="2026-02-03T09:00:00Z")),
+            (_item("milestone", "2026-01-12"), _charge("x:milestone/1", 1000, "inv_jan", charge_date="2026-01-15",
+                                                       created_at="2026-01-15T09:00:00Z")),
+            (_item("retainer_period", "2026-01-01"), _charge("x:retainer_period/1", 1000, "inv_jan",
+                                                             charge_date="2026-01-02", created_at="2026-01-02T09:00:00Z"))):
+        result = Reconciliation()
+        _check_dated_past_due(result, want, _books(charge), runs)
+        assert result.mismatches == [], (want.kind, charge)
 
 
 def test_a_charge_made_after_its_due_run_is_dated_for_the_next_run_that_could_take_it() -> None:

@@ -1,5 +1,7 @@
 """What a connector tells the PSA and shows on the ERP's charges, beyond the amounts, each a mismatch of its own.
 
+- A PSA project starts on the first day of its contract's term
+  (``psa_project``).
 - A PSA milestone carries the planned date the connector wrote when it set
   up the contract. The oracle takes a milestone's date (which billing run it
   is due on, whether it was billed in advance) from the contract's term, and
@@ -124,3 +126,17 @@ def test_the_erp_prints_the_legal_name_wherever_it_fits(simulation, baseline) ->
     assert [(m.rule, m.item, m.expected, m.actual) for m in cut] == [
         ("customer_master_data", f"crm:account/{account.id}", kept[0], kept[0][:30])]
     assert shortened == []
+
+
+def test_a_psa_project_starts_with_its_contracts_term(simulation, baseline) -> None:
+    result = simulation(baseline, 1)
+    project = sorted(result.systems.psa.projects.values(), key=lambda p: p.id)[0]
+    starts = project.start_date
+    assert starts == result.systems.clm.contracts[project.contract_ref].terms.start_date  # the reference
+    project.start_date = "2025-12-20"  # the day it was signed, say
+    try:
+        mismatches = reconcile(result.systems, result.truth).mismatches
+    finally:
+        project.start_date = starts
+    assert [(m.rule, m.item, m.expected, m.actual) for m in mismatches] == [
+        ("psa_project", f"psa:project/{project.id}", starts, "2025-12-20")]

@@ -32,6 +32,11 @@ tell the PSA:
   no rate. Nothing read a charge's quantity or unit price; the ``hours_and_rate`` rule does (C2C-BILL-002).
 - ``shortens_customer_names``: customer names cut to an older ERP's 30 characters though this one takes 40. The
   oracle compared the full legal name only; the display name is now the legal name wherever it fits (C2C-BILL-008).
+- ``starts_projects_at_signature``: PSA projects start on the contract's signature, not its term. The oracle checked
+  only a project's contract reference; the ``psa_project`` rule now checks its start date too (C2C-BILL-008).
+- ``dates_expenses_at_month_end``: expense charges dated on their month's last day, the expense report's. The
+  dating rules only asked whether a date kept work off its run; a timesheet line's or an expense's charge made in
+  time for its due run is now dated on the item's own day (``misdated_charge``, C2C-BILL-009).
 
 The reference on the same requirements is the control.
 """
@@ -54,6 +59,8 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-TRACE-002", "writes_back_each_item_once", "[billing_writeback]", "whose charge for it was reversed"),
     ("C2C-BILL-002", "charges_labour_as_lump_sums", "[hours_and_rate]", "a labour charge shows the line's hours"),
     ("C2C-BILL-008", "shortens_customer_names", "[customer_master_data]", "which fits the ERP's 40 characters"),
+    ("C2C-BILL-008", "starts_projects_at_signature", "[psa_project]", "start date is not the start of"),
+    ("C2C-BILL-009", "dates_expenses_at_month_end", "[misdated_charge]", "an expense is charged on the day it was"),
 ]
 
 
