@@ -389,15 +389,16 @@ def _check_billed_in_advance(result: Reconciliation, want: SourceItem, books: It
                             f"run(s) for {', '.join(sorted(early))}, before the run for {first}"))
 
 
-# Items charged on their own day: a timesheet line's work date, an expense's date. (A milestone may be dated by its
-# plan or by its acceptance, a retainer period by its first day.)
-OWN_DATED = {"timesheet_line": "a timesheet line is charged on its work date",
-             "expense": "an expense is charged on the day it was spent"}
+# What the days of :attr:`SourceItem.dated_on` are, by kind.
+OWN_DAYS = {"timesheet_line": "a timesheet line is charged on its work date",
+            "expense": "an expense is charged on the day it was spent",
+            "milestone": "a milestone is charged on its planned date or the day the client accepted it"}
 
 
 def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, runs: list[str]) -> None:
-    """A charge of a timesheet line or an expense made in time for its item's due run is dated on the item's own
-    day (the work date, the expense's date): the invoice says when the work was done. Any charge is dated so that
+    """A charge made in time for its item's due run is dated on a day of the item's own (:attr:`SourceItem.dated_on`:
+    the work date, the expense's date, a milestone's plan or acceptance): the invoice says when the work was done.
+    Any charge is dated so that
     the first billing run whose cut-off follows its making takes it, when that run is
     the item's due run or a later one (``runs``: their periods, the due one first). A connector that knew of the
     work in time and dated its charge later (the first of next month, a "not before" date) made it late, or left it
@@ -413,13 +414,14 @@ def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemB
                                        f"{charge.id} ({charge.amount} {charge.currency}), made at {charge.created_at}, "
                                        f"before the cut-off of the run for {run} (its item was due on the run for "
                                        f"{runs[0]}), is dated {charge.charge_date}, so that run could not take it"))
-        elif (want.kind in OWN_DATED and run is not None and run == runs[0] and not charge.reversal_of
-              and charge.charge_date != want.date):
-            result.add(Mismatch("misdated_charge", want.item, want.date, charge.charge_date,
+        elif (want.dated_on and run is not None and run == runs[0] and not charge.reversal_of
+              and charge.charge_date not in want.dated_on):
+            days = " or ".join(want.dated_on)
+            result.add(Mismatch("misdated_charge", want.item, days, charge.charge_date,
                                 detail=f"contract {want.contract_id}: charge {charge.id} ({charge.amount} "
                                        f"{charge.currency}), made at {charge.created_at}, in time for its due run "
-                                       f"(for {runs[0]}), is dated {charge.charge_date}: {OWN_DATED[want.kind]}, "
-                                       f"{want.date}"))
+                                       f"(for {runs[0]}), is dated {charge.charge_date}: {OWN_DAYS[want.kind]}, "
+                                       f"{days}"))
 
 
 def _check_capped(result: Reconciliation, contract, items: list[SourceItem], books: ItemBooks) -> None:

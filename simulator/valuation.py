@@ -83,6 +83,9 @@ class SourceItem:
     # The first day a charge for it may be dated, when that is before ``date``: a milestone accepted ahead of its
     # planned date may be charged on the day of its acceptance.
     earliest: str | None = None
+    # The days a charge for it made in time for its due run may carry (empty: any in its period): a line's work
+    # date, an expense's date, a milestone's planned date or the day the client accepted it.
+    dated_on: tuple[str, ...] = ()
 
 
 def line_worth(terms, line) -> int:
@@ -169,7 +172,8 @@ class Valuer:
         return SourceItem(f"psa:timesheet_line/{line_id}", "timesheet_line", contract.id, contract.currency, amount,
                           line.date, timesheet.version, self.approvals.get(timesheet.id, NO_APPROVALS),
                           timesheet.approval_id if approved else None,
-                          _later(timesheet.approved_at if approved else removed_at, self.settled[contract.id]))
+                          _later(timesheet.approved_at if approved else removed_at, self.settled[contract.id]),
+                          dated_on=(line.date,))
 
     def expense(self, expense_id: str) -> SourceItem | None:
         expense = self.systems.psa.expenses[expense_id]
@@ -181,7 +185,7 @@ class Valuer:
             amount = expense_amount(expense.cost, contract.terms.expense_markup_pct)
         return SourceItem(f"psa:expense/{expense_id}", "expense", contract.id, contract.currency, amount,
                           expense.date, expense.version, self.approvals.get(expense_id, NO_APPROVALS), expense.approval_id,
-                          _later(expense.approved_at, self.settled[contract.id]))
+                          _later(expense.approved_at, self.settled[contract.id]), dated_on=(expense.date,))
 
     def hours_and_rate(self, want: SourceItem) -> tuple[Decimal, int | None]:
         """A timesheet line's hours, and the rate its contract's final terms give its role on its work date."""
@@ -225,7 +229,8 @@ class Valuer:
         return SourceItem(f"psa:milestone/{milestone_id}", "milestone", contract.id, contract.currency, amount,
                           planned, milestone.version, self.approvals.get(milestone_id, NO_APPROVALS),
                           milestone.approval_id, _later(accepted, self.settled[contract.id]),
-                          earliest=_earlier(planned, accepted, milestone.approved_at))
+                          earliest=_earlier(planned, accepted, milestone.approved_at),
+                          dated_on=tuple(dict.fromkeys(d[:10] for d in (planned, accepted, milestone.approved_at) if d)))
 
     def _recorded_milestones(self, contract_id: str) -> dict[str, str]:
         """ref -> the PSA milestone that records it (the first, by id, on the contract's projects)."""

@@ -54,11 +54,14 @@ MUTANTS: dict[str, tuple[ModuleType, str, int, frozenset[str]]] = {
     "ignores_cap": (ignores_cap, "baseline", BASELINE_SEED, frozenset({"cap"})),
     "rates_by_approval_date": (rates_by_approval_date, "baseline", BASELINE_SEED,
                                frozenset({"net_charge", "capped_item", "cap"})),
-    "milestone_twice": (milestone_twice, "baseline", BASELINE_SEED, frozenset({"net_charge", "lineage"})),
+    # its completion charge: no approval in its lineage, dated by the completion
+    "milestone_twice": (milestone_twice, "baseline", BASELINE_SEED, frozenset({"net_charge", "lineage", "misdated_charge"})),
     "misses_retainer_period": (misses_retainer_period, "baseline", BASELINE_SEED, frozenset({"net_charge"})),
     "ignores_retro_amendment": (ignores_retro_amendment, "retro_scenario", RETRO_SEED, frozenset({"net_charge"})),
     "drops_adjustment": (drops_adjustment, "baseline", BASELINE_SEED, frozenset({"net_charge", "capped_item", "cap"})),
-    "rounds_half_even": (rounds_half_even, "baseline", BASELINE_SEED, frozenset({"net_charge", "capped_item", "cap"})),
+    # one unit at its own rounded amount (no hours, no rate: the ERP would refuse hours × rate rounded half-even)
+    "rounds_half_even": (rounds_half_even, "baseline", BASELINE_SEED,
+                         frozenset({"net_charge", "capped_item", "cap", "hours_and_rate"})),
     "stale_approval": (stale_approval, "baseline", BASELINE_SEED, frozenset({"lineage"})),
 }
 CONTROLS = {("baseline", BASELINE_SEED): "reference_baseline", ("retro_scenario", RETRO_SEED): "reference_retro"}

@@ -16,8 +16,10 @@ from simulator.oracle import ItemBooks, Reconciliation, _check_billed_in_advance
 from simulator.valuation import SourceItem, _earlier
 
 
-def _item(kind: str, date: str, earliest: str | None = None) -> SourceItem:
-    return SourceItem(f"x:{kind}/1", kind, "ctr_1", "USD", 1000, date, 1, earliest=earliest)
+def _item(kind: str, date: str, earliest: str | None = None, dated_on: tuple[str, ...] | None = None) -> SourceItem:
+    """An item of ``kind`` dated ``date``; a line's or an expense's own day is its date (as the valuer says)."""
+    own = dated_on if dated_on is not None else (date,) if kind in ("timesheet_line", "expense") else ()
+    return SourceItem(f"x:{kind}/1", kind, "ctr_1", "USD", 1000, date, 1, earliest=earliest, dated_on=own)
 
 
 def _books(*charges: SimpleNamespace) -> ItemBooks:
@@ -91,6 +93,15 @@ def test_work_charged_in_time_is_dated_on_its_own_day() -> None:
         assert "made at 2026-01-20T09:00:00Z, in time for its due run (for 2026-01)" in result.mismatches[0].detail
 
 
+def test_a_milestone_is_charged_on_its_plan_or_its_acceptance_not_its_completion() -> None:
+    want = _item("milestone", "2026-01-12", dated_on=("2026-01-12", "2026-01-15"))  # planned; accepted
+    result = Reconciliation()
+    _check_dated_past_due(result, want, _books(_charge(want.item, 1000, "inv_jan", charge_date="2026-01-10",
+                                                       created_at="2026-01-15T09:00:00Z")), ["2026-01"])
+    assert [(m.rule, m.expected, m.actual) for m in result.mismatches] == \
+        [("misdated_charge", "2026-01-12 or 2026-01-15", "2026-01-10")]
+
+
 def test_a_reversal_late_work_a_milestone_or_a_retainer_may_carry_another_day() -> None:
     runs = ["2026-01", "2026-02"]
     line = _item("timesheet_line", "2026-01-12")
@@ -98,8 +109,8 @@ def test_a_reversal_late_work_a_milestone_or_a_retainer_may_carry_another_day() 
             (line, _charge(line.item, -1000, "inv_jan", charge_date="2026-01-25", created_at="2026-01-25T09:00:00Z",
                            reversal_of="chg_0")),
             (line, _charge(line.item, 1000, "inv_feb", charge_date="2026-02-03", created_at="2026-02-03T09:00:00Z")),
-            (_item("milestone", "2026-01-12"), _charge("x:milestone/1", 1000, "inv_jan", charge_date="2026-01-15",
-                                                       created_at="2026-01-15T09:00:00Z")),
+            (_item("milestone", "2026-01-12", dated_on=("2026-01-12", "2026-01-15")),
+             _charge("x:milestone/1", 1000, "inv_jan", charge_date="2026-01-15", created_at="2026-01-15T09:00:00Z")),
             (_item("retainer_period", "2026-01-01"), _charge("x:retainer_period/1", 1000, "inv_jan",
                                                              charge_date="2026-01-02", created_at="2026-01-02T09:00:00Z"))):
         result = Reconciliation()

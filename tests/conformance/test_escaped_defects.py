@@ -37,6 +37,8 @@ tell the PSA:
 - ``dates_expenses_at_month_end``: expense charges dated on their month's last day, the expense report's. The
   dating rules only asked whether a date kept work off its run; a timesheet line's or an expense's charge made in
   time for its due run is now dated on the item's own day (``misdated_charge``, C2C-BILL-009).
+- ``dates_milestones_by_completion``: milestone charges dated on the team's completion, before the client accepted.
+  A milestone's charge made in time is dated on its plan or its acceptance (``misdated_charge``, C2C-BILL-009).
 
 The reference on the same requirements is the control.
 """
@@ -61,6 +63,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-008", "shortens_customer_names", "[customer_master_data]", "which fits the ERP's 40 characters"),
     ("C2C-BILL-008", "starts_projects_at_signature", "[psa_project]", "start date is not the start of"),
     ("C2C-BILL-009", "dates_expenses_at_month_end", "[misdated_charge]", "an expense is charged on the day it was"),
+    ("C2C-BILL-009", "dates_milestones_by_completion", "[misdated_charge]", "the day the client accepted it"),
 ]
 
 
