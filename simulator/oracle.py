@@ -3,7 +3,9 @@
 It reads the mock systems' final state (never the connector's), values
 every source item with :mod:`simulator.valuation` and compares
 the ERP's net charges with it item by item, then checks invoices, lineage,
-master data and the billing write-back to the PSA. The verdict depends
+charge dates and the hours and rate a labour charge shows, master data,
+the PSA records the connector creates and the billing write-back to the
+PSA. The verdict depends
 only on final state, never on the order in which events arrived. Each
 :class:`Mismatch` names the rule, the item, the expected and the actual
 value, so a failure says what money is wrong and where.
@@ -396,14 +398,15 @@ OWN_DAYS = {"timesheet_line": "a timesheet line is charged on its work date",
 
 
 def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, runs: list[str]) -> None:
-    """A charge made in time for its item's due run is dated on a day of the item's own (:attr:`SourceItem.dated_on`:
-    the work date, the expense's date, a milestone's plan or acceptance): the invoice says when the work was done.
-    Any charge is dated so that
-    the first billing run whose cut-off follows its making takes it, when that run is
+    """A charge is dated so that the first billing run whose cut-off follows its making takes it, when that run is
     the item's due run or a later one (``runs``: their periods, the due one first). A connector that knew of the
     work in time and dated its charge later (the first of next month, a "not before" date) made it late, or left it
     off every invoice, on its own, whatever fault the run had; a charge made after the last run's cut-off is
-    waiting for a run the horizon does not hold, which the timeliness rule already weighs."""
+    waiting for a run the horizon does not hold, which the timeliness rule already weighs.
+
+    And a charge made in time for the due run is dated on a day of the item's own (:attr:`SourceItem.dated_on`:
+    the work date, the expense's date, a milestone's plan or acceptance): the invoice says when the work was done.
+    (Work charged later may carry the day it was charged; a reversal, the day it was made.)"""
     for charge in books.charges.get(want.item, ()):
         if charge.status not in BILLED:
             continue
