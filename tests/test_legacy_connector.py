@@ -51,16 +51,21 @@ def test_the_what_if_scenarios_differ_only_in_the_connector() -> None:
 def test_legacy_prices_plain_tm_work_right_on_a_good_day_but_bills_the_month_end_late(
         good_day: SimulationResult) -> None:
     """Every value on the ledger is right; what it gets wrong is time. It dates each charge by its import
-    night, so work approved on a month's last day misses that month's run (late), and work approved before
-    the horizon's last run is never invoiced within it."""
+    night, not by the work date (``misdated_charge`` for work it charged in time for its run), so work approved
+    on a month's last day misses that month's run (late), and work approved before the horizon's last run is
+    never invoiced within it."""
     scenario = good_day.scenario
     assert set(scenario.contracts.billing_types) == {"time_and_materials"}
     assert scenario.amendments.probability == 0 and scenario.people.adjustment_rate == 0
     assert scenario.faults.model_dump() == type(scenario.faults)().model_dump()
     recon = good_day.reconciliation
-    assert {m.rule for m in recon.mismatches} <= {"not_invoiced"}, [str(m) for m in recon.mismatches[:5]]
+    assert {m.rule for m in recon.mismatches} <= {"not_invoiced", "misdated_charge"}, \
+        [str(m) for m in recon.mismatches[:5]]
+    charged_on = {c.lineage["source_id"]: c.charge_date for c in good_day.systems.erp.charges.values()}
+    misdated = [m for m in recon.mismatches if m.rule == "misdated_charge"]
+    assert misdated and all(m.actual == charged_on[m.item.rpartition("/")[2]] != m.expected for m in misdated)
     last_cutoff = f"{scenario.end.isoformat()}T00:00:00Z"
-    for mismatch in recon.mismatches + recon.late:
+    for mismatch in [m for m in recon.mismatches if m.rule == "not_invoiced"] + recon.late:
         settled = mismatch.detail.partition("final at ")[2][:20]
         assert settled[8:10] in ("28", "29", "30", "31") or settled[:10] == last_cutoff[:10], mismatch
     assert recon.late, "work approved on a month's last day is invoiced a run late"
