@@ -358,7 +358,7 @@ def _companion(job: tuple[str, Scenario, Path]) -> tuple[str, Scenario, Path]:
     return "control:" + calm.model_dump_json(exclude={"name", "description"}), calm, path
 
 
-def _served_length(job: tuple[str, Scenario, Path]) -> tuple[float, int]:
+def _served_length(job: tuple[str, Scenario, Path]) -> tuple[int, int]:
     """What a served run's length follows: the wall time its calendar takes (most take the same), then the
     consultant-days it simulates."""
     _, scenario, path = job
