@@ -157,7 +157,7 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
     _check_invoices(systems, result)
     _check_master_data(systems, result)
     _check_delivery_records(systems, truth, result)
-    _check_billing_writeback(systems, result)
+    _check_billing_writeback(systems, result, reversed_ids)
     return result
 
 
@@ -653,30 +653,29 @@ def _check_delivery_records(systems: Systems, truth: GroundTruth, result: Reconc
                                 detail=f"the project's start date is not the start of {contract_id}'s term: staffing "
                                        "and utilisation plans run from the wrong day"))
     for contract_id in sorted(truth.milestones_delivered):
-        terms = {m.ref for m in clm.contracts[contract_id].terms.milestones}
+        planned = {m.ref: m.planned_date for m in clm.contracts[contract_id].terms.milestones}  # ref -> its date
         projects = set(truth.projects_of(contract_id))
-        recorded = Counter(m.ref for m in psa.milestones.values() if m.project_id in projects)
-        for ref in sorted(terms - set(recorded)):
+        on_projects = sorted((m for m in psa.milestones.values() if m.project_id in projects), key=lambda m: m.id)
+        recorded = Counter(m.ref for m in on_projects)
+        for ref in sorted(planned.keys() - set(recorded)):
             if (contract_id, ref) in truth.milestones_accepted:
                 continue  # accepted by the client: reported with its money by the item check
             result.add(Mismatch("missing_psa_milestone", f"clm:milestone/{contract_id}/{ref}", 1, 0,
                                 detail="a milestone of the contract's schedule has no PSA milestone"))
         for ref, count in sorted(recorded.items()):
-            if ref not in terms or count > 1:
+            if ref not in planned or count > 1:
                 result.add(Mismatch("psa_milestone", f"clm:milestone/{contract_id}/{ref}",
-                                    1 if ref in terms else 0, count,
+                                    1 if ref in planned else 0, count,
                                     detail="PSA milestones for this ref on the contract's projects"))
-        planned = {m.ref: m.planned_date for m in clm.contracts[contract_id].terms.milestones}
-        for milestone in sorted(psa.milestones.values(), key=lambda m: m.id):
-            if milestone.project_id in projects and milestone.ref in planned \
-                    and milestone.planned_date != planned[milestone.ref]:
+        for milestone in on_projects:
+            if milestone.ref in planned and milestone.planned_date != planned[milestone.ref]:
                 result.add(Mismatch("psa_milestone_date", f"psa:milestone/{milestone.id}", planned[milestone.ref],
                                     milestone.planned_date,
                                     detail=f"planned date of {contract_id}/{milestone.ref}: delivery plans and "
                                            "chases the milestone by the date the contract does not give"))
 
 
-def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
+def _check_billing_writeback(systems: Systems, result: Reconciliation, reversed_ids: set[str]) -> None:
     """Every PSA item billed on a posted invoice says so, citing one of the invoices that billed it; and every PSA
     item that says it was billed cites an invoice that bills it (marking work billed that no invoice carries, held
     or non-billable work, or a whole timesheet for one line, tells delivery managers to stop chasing it).
@@ -688,7 +687,6 @@ def _check_billing_writeback(systems: Systems, result: Reconciliation) -> None:
     erp, psa = systems.erp, systems.psa
     billed_on: dict[tuple[str, str], set[str]] = defaultdict(set)
     standing_on: dict[tuple[str, str], set[str]] = defaultdict(set)
-    reversed_ids = {charge.reversal_of for charge in erp.charges.values() if charge.reversal_of}
     for invoice in erp.invoices.values():
         if invoice.status != "posted":
             continue

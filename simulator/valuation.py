@@ -88,9 +88,14 @@ class SourceItem:
     dated_on: tuple[str, ...] = ()
 
 
+def line_rate(terms, line) -> int | None:
+    """The rate ``terms`` give a line's role on its work date (None where they give none)."""
+    return rate_on(terms.rate_card, line.role, line.date)
+
+
 def line_worth(terms, line) -> int:
     """A billable line's hours at the rate ``terms`` give its role on its work date (0 where they give none)."""
-    rate = rate_on(terms.rate_card, line.role, line.date)
+    rate = line_rate(terms, line)
     return labour_amount(line.hours, rate) if rate is not None else 0
 
 
@@ -190,7 +195,7 @@ class Valuer:
     def hours_and_rate(self, want: SourceItem) -> tuple[Decimal, int | None]:
         """A timesheet line's hours, and the rate its contract's final terms give its role on its work date."""
         line = self.systems.psa.lines[want.item.partition("/")[2]][1]
-        return line.hours, rate_on(self.systems.clm.contracts[want.contract_id].terms.rate_card, line.role, line.date)
+        return line.hours, line_rate(self.systems.clm.contracts[want.contract_id].terms, line)
 
     def worth_under(self, want: SourceItem, version: int) -> int | None:
         """What ``want``, an item with a final value, would be worth were ``version`` its contract's final version
