@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from mocks.systems import Systems
@@ -16,7 +17,8 @@ from simulator.oracle import Reconciliation
 from simulator.truth import GroundTruth
 from simulator.valuation import Valuer, item_of
 
-SCHEMA_VERSION = "1.1"  # 1.1 added reconciliation.late_invoices, invoices.credit_notes, connector_errors_by_kind
+SCHEMA_VERSION = "1.2"  # 1.1 added reconciliation.late_invoices, invoices.credit_notes, connector_errors_by_kind;
+# 1.2 added ledger.write_offs, ledger.hours_written_off
 
 
 def epoch_seconds(iso: str) -> float:
@@ -148,7 +150,7 @@ def contract_kpis(systems: Systems) -> dict[str, Any]:
             "retro_amendments": retro, "amendments_by_change": dict(sorted(kinds.items()))}
 
 
-def ledger_kpis(systems: Systems) -> dict[str, Any]:
+def ledger_kpis(systems: Systems, truth: GroundTruth) -> dict[str, Any]:
     erp, psa = systems.erp, systems.psa
     holds = sum(1 for c in erp.charges.values() if c.created_held and c.amount > 0)
     releases = sum(1 for c in erp.charges.values() if c.released_at)
@@ -163,7 +165,9 @@ def ledger_kpis(systems: Systems) -> dict[str, Any]:
     reapproved = sum(1 for n in approvals_per_sheet.values() if n > 1)
     return {"cap_holds": holds, "cap_releases": releases, "post_invoice_adjustments": post_invoice,
             "reversals": sum(1 for c in erp.charges.values() if c.reversal_of),
-            "timesheets_reapproved": reapproved}
+            "timesheets_reapproved": reapproved, "write_offs": len(truth.write_offs),
+            # quarter hours: exact as a float
+            "hours_written_off": float(sum((w.hours - w.kept for w in truth.write_offs.values()), Decimal(0)))}
 
 
 def first_charge_by_approval(erp) -> dict[str, str]:
@@ -235,7 +239,7 @@ def build_kpis(*, scenario_name: str, seed: int, start: dt.date, end: dt.date, s
         "receivables": receivables_kpis(systems, start, end),
         "projects": setup_kpis(systems),
         "contracts": contract_kpis(systems),
-        "ledger": ledger_kpis(systems),
+        "ledger": ledger_kpis(systems, truth),
         "sync_latency": latency_kpis(systems),
         "api_calls": api_kpis(calls, systems),
         "webhooks": dict(sorted(webhooks.items())),

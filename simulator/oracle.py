@@ -710,7 +710,7 @@ def _check_billing_writeback(systems: Systems, result: Reconciliation, reversed_
             detail = "the PSA does not show the invoice that billed it"
             if standing and entity.invoice_ref in numbers:
                 detail = (f"the PSA cites invoice {entity.invoice_ref}, whose charge for it was reversed: it was "
-                          "billed again on a later invoice")
+                          "billed again on a later invoice or credit note")
             result.add(Mismatch("billing_writeback", f"psa:{kind}/{source_id}", sorted(standing or numbers),
                                 entity.invoice_ref, detail=detail))
     marked = chain((("timesheet_line", line) for _, line in psa.lines.values()),

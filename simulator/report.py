@@ -53,6 +53,10 @@ def kpi_table(kpis: dict[str, Any]) -> Table:
     ledger = kpis["ledger"]
     table.add_row("cap holds / releases", f"{ledger['cap_holds']:,} / {ledger['cap_releases']:,}")
     table.add_row("adjustments after invoicing", f"{ledger['post_invoice_adjustments']:,}")
+    credit_notes = kpis["invoices"]["credit_notes"]["count"]
+    if credit_notes or ledger["write_offs"]:  # only firms whose clients query their final invoices have them
+        table.add_row("credit notes / write-offs",
+                      f"{credit_notes:,} / {ledger['write_offs']:,} ({ledger['hours_written_off']:,g} h written off)")
     latency = kpis["sync_latency"]["psa_approval_to_erp_charge_minutes"]
     table.add_row("sync latency (approval → ERP charge)", _pct(latency, "min"))
     table.add_row("revenue leakage", _by_currency(kpis["revenue_leakage"]))

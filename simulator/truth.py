@@ -15,6 +15,10 @@ its own book, written only by simulated people:
 - ``milestones_accepted``: the contract milestones (contract id, ref) the
   client accepted, and when, whether or not the PSA had a record to
   approve. The contract's schedule (CLM) says which milestones exist.
+- ``write_offs``: the hours a PM wrote off a contract's final invoice
+  after the client queried them (timesheet line id -> the contract, the
+  hours before and the hours kept). The PSA's new sheet version is what
+  values the line; the book says why it changed, for the KPIs.
 
 The oracle values work through this book and checks the connector's
 copies (the PSA project's ``contract_ref``, the PSA milestones) against it.
@@ -23,6 +27,16 @@ copies (the PSA project's ``contract_ref``, the PSA milestones) against it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """Hours a PM wrote off one timesheet line of a contract, after the client queried its final invoice."""
+
+    contract_id: str
+    hours: Decimal  # logged and approved before the query
+    kept: Decimal  # what the client pays for: fewer than ``hours``, at least a quarter hour
 
 
 @dataclass
@@ -30,6 +44,7 @@ class GroundTruth:
     project_contract: dict[str, str] = field(default_factory=dict)  # PSA project -> contract its team delivers
     milestones_accepted: dict[tuple[str, str], str] = field(default_factory=dict)  # (contract, ref) -> ISO time
     milestones_delivered: set[str] = field(default_factory=set)  # contracts whose milestone schedule is under way
+    write_offs: dict[str, WriteOff] = field(default_factory=dict)  # timesheet line -> what was written off it
 
     def staff(self, project_id: str, contract_id: str) -> None:
         """Record, once, which contract a project's team works for."""

@@ -45,6 +45,7 @@ class Consultant:
     role: str
     busy_until: dt.date
     assignments: list[tuple[str, dt.date, dt.date]] = field(default_factory=list)  # project, start, end
+    sheets: list[str] = field(default_factory=list)  # the timesheets the consultant submitted, oldest first
 
 
 @dataclass

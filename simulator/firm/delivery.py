@@ -29,6 +29,7 @@ from mocks.core.feed import ChangeEvent
 from mocks.psa.models import LineSpec
 from simulator.firm.context import DAY, HOUR, Consultant, FirmContext, Team, quarter_hours
 from simulator.scenario import CURRENCY_MINOR_UNITS
+from simulator.truth import WriteOff
 
 
 def hire(ctx: FirmContext) -> None:
@@ -186,6 +187,7 @@ def consultant_weeks(ctx: FirmContext, consultant: Consultant):
         if lines:
             psa = ctx.systems.psa
             timesheet = psa.create_timesheet(consultant.resource_id, monday.isoformat(), lines)
+            consultant.sheets.append(timesheet.id)
             psa.submit(timesheet.id)
             hourly = [line for line in lines if billing_type_of(ctx, line.project_id) in BILLS_BY_THE_HOUR]
             if hourly and rng.random() < people.expenses_per_week:
@@ -266,6 +268,46 @@ def adjust(ctx: FirmContext, timesheet_id: str):
     invoiced = any(line.billing_status == "billed" for line in timesheet.lines)
     psa.edit(timesheet_id, _corrected(rng, timesheet.lines, ctx.scenario.people.adjustment_removes_line))
     ctx.observe("adjustments", {"timesheet": timesheet_id, "after_invoice": invoiced})
+
+
+def write_off(ctx: FirmContext, contract_id: str):
+    """A client queries the hours on a contract's final invoice, and the PM writes part of them off.
+
+    Days after the billing run that followed the contract's end, the PM
+    cuts the hours of one billable line the team logged on the contract's
+    project, on a sheet already approved (so most likely invoiced), to a
+    quarter to three quarters of what they were; the sheet is a new
+    version and goes through approval again. Its charges must then be
+    reversed and the line charged afresh: with no new work on the contract,
+    its next billing run nets negative, which the ERP issues as a credit
+    note. Drawn per contract (``final_invoice_write_offs``), from a stream
+    of its own, so the draw and the line chosen never depend on the
+    connector.
+    """
+    people = ctx.scenario.people
+    rng = ctx.streams.get("write_off", contract_id)
+    if rng.random() >= people.final_invoice_write_offs:
+        return
+    yield ctx.env.timeout(rng.uniform(*people.write_off_delay_days) * DAY)
+    team = ctx.teams[contract_id]
+    if ctx.env.now >= ctx.horizon or team.project_id is None:
+        return
+    psa = ctx.systems.psa
+    consultants = {c.resource_id: c for c in ctx.consultants}
+    candidates = [(sheet, position) for member in team.members for sheet in map(psa.timesheets.get, consultants[member].sheets)
+                  if sheet.status == "approved"
+                  for position, line in enumerate(sheet.lines)
+                  if line.project_id == team.project_id and line.billable and line.hours >= Decimal("0.5")]
+    if not candidates:
+        return
+    sheet, position = rng.choice(candidates)
+    specs = [LineSpec(x.date, x.project_id, x.task_id, x.role, x.hours, x.billable) for x in sheet.lines]
+    queried = specs[position]
+    kept = min(queried.hours - Decimal("0.25"), max(Decimal("0.25"), Decimal(quarter_hours(
+        float(queried.hours) * rng.uniform(0.25, 0.75)))))
+    specs[position] = LineSpec(queried.date, queried.project_id, queried.task_id, queried.role, kept, queried.billable)
+    ctx.truth.write_offs[sheet.lines[position].id] = WriteOff(contract_id, queried.hours, kept)
+    psa.edit(sheet.id, specs)
 
 
 def _psa_milestone(ctx: FirmContext, contract_id: str, ref: str):

@@ -1,4 +1,4 @@
-"""Finance and customers: periods, month-end billing runs, disputes, payments.
+"""Finance and customers: periods, month-end billing runs, disputes, write-offs, payments.
 
 On the 1st of each month the ERP opens the period; at 06:00 finance runs
 billing for the month just closed, per legal entity, and posts every draft.
@@ -11,6 +11,12 @@ they dispute it and pay only after the dispute is settled. Otherwise they
 pay around the due date. A credit note (a month whose net for a project is
 negative) is filed, never paid or disputed: its lines still count in the
 customer's running totals, so later charges are judged net of the credit.
+
+Some clients query the hours on a contract's final invoice
+(``final_invoice_write_offs``): after the billing run that follows the
+contract's end, the PM writes part of one line off
+(:func:`simulator.firm.delivery.write_off`), and the next run, with no
+new work to bill, nets negative: a credit note.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import datetime as dt
 
 from mocks.core.feed import ChangeEvent
 from simulator.firm.context import DAY, FirmContext, add_months
+from simulator.firm.delivery import write_off
 from simulator.valuation import Valuer, item_of, wip_at
 
 BILLING_HOUR = 6.0
@@ -41,6 +48,17 @@ def month_ends(ctx: FirmContext):
         for entity in scenario.legal_entities:
             for invoice in erp.run_billing(entity.id, previous.strftime("%Y-%m")):
                 erp.post_invoice(invoice.id)
+        if scenario.people.final_invoice_write_offs:
+            for contract_id in _ended_in(ctx, previous, last_day):
+                ctx.env.process(write_off(ctx, contract_id))
+
+
+def _ended_in(ctx: FirmContext, first_day: dt.date, last_day: dt.date) -> list[str]:
+    """The staffed contracts whose term (as amended so far) ended between the two days, in the order they were
+    staffed."""
+    contracts = ctx.systems.clm.contracts
+    return [contract_id for contract_id in ctx.teams
+            if first_day <= dt.date.fromisoformat(contracts[contract_id].terms.end_date) <= last_day]
 
 
 def _overbilled_charges(ctx: FirmContext, invoice) -> list[str]:

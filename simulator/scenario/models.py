@@ -244,6 +244,11 @@ class People(_Model):
     # of adjustments, the share that delete a line logged by mistake (the sheet's last) instead of changing hours
     adjustment_removes_line: Probability = 0.0
     milestone_approval_days: DaysDelay = (1.0, 10.0)
+    # of contracts that end inside the horizon, the share whose client queries the hours on its final invoice: the
+    # PM writes part of one billed line off (its hours cut), the sheet is approved again, and with no new work the
+    # contract's next billing run nets negative (a credit note)
+    final_invoice_write_offs: Probability = 0.0
+    write_off_delay_days: DaysDelay = (2.0, 12.0)  # from the final billing run to the write-off
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
     account_correction_share: Probability = 0.0  # of account updates, corrected again minutes later
     projects_set_up_by_hand: Probability = 0.0  # of signed contracts: a PM creates the PSA project at once, correctly

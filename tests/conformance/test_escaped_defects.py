@@ -39,6 +39,10 @@ tell the PSA:
   time for its due run is now dated on the item's own day (``misdated_charge``, C2C-BILL-009).
 - ``dates_milestones_by_completion``: milestone charges dated on the team's completion, before the client accepted.
   A milestone's charge made in time is dated on its plan or its acceptance (``misdated_charge``, C2C-BILL-009).
+- ``ignores_credit_notes``: the write-back listens for posted invoices only. The firm never issued a credit note,
+  so nothing could show it; clients of the billing scenario now query final invoices and hours are written off
+  (``final_invoice_write_offs``), the next run nets negative, and the credit note carries the line's new charge,
+  which the PSA must cite (``billing_writeback``, C2C-TRACE-002).
 
 The reference on the same requirements is the control.
 """
@@ -64,6 +68,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-008", "starts_projects_at_signature", "[psa_project]", "start date is not the start of"),
     ("C2C-BILL-009", "dates_expenses_at_month_end", "[misdated_charge]", "an expense is charged on the day it was"),
     ("C2C-BILL-009", "dates_milestones_by_completion", "[misdated_charge]", "the day the client accepted it"),
+    ("C2C-TRACE-002", "ignores_credit_notes", "[billing_writeback]", "later invoice or credit note"),
 ]
 
 
