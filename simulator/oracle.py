@@ -617,15 +617,20 @@ def _check_master_data(systems: Systems, result: Reconciliation) -> None:
             if want != got:
                 result.add(Mismatch("billing_project", f"clm:contract/{contract.id}", want, got,
                                     detail=f"ERP billing project {project.id} field {name} differs from the contract"))
+    signed_for = {}  # account -> its first signed contract, to name in the finding
     for contract in clm.contracts.values():
         if contract.status != "signed":
             continue
-        if contract.account_id not in customers:
-            result.add(Mismatch("missing_customer", f"crm:account/{contract.account_id}", 1, 0,
-                                detail=f"signed contract {contract.id} has no ERP customer"))
+        signed_for.setdefault(contract.account_id, contract.id)
         if contract.id not in projects:
             result.add(Mismatch("missing_billing_project", f"clm:contract/{contract.id}", 1, 0,
                                 detail="signed contract has no ERP billing project"))
+    for account_id in crm.accounts:  # each CRM account is exactly one ERP customer, whether or not a deal was won
+        if account_id not in customers:
+            contract_id = signed_for.get(account_id)
+            result.add(Mismatch("missing_customer", f"crm:account/{account_id}", 1, 0,
+                                detail=f"signed contract {contract_id} has no ERP customer" if contract_id else
+                                "the CRM account has no ERP customer"))
 
 
 

@@ -12,6 +12,8 @@
 - A labour charge shows the line's hours and rate (``hours_and_rate``).
 - The ERP customer's display name is the CRM's legal name wherever it fits
   (``customer_master_data``).
+- Every CRM account is an ERP customer, whether or not a deal was signed
+  with it (``missing_customer``).
 
 Each test changes one record of a shared reference run (and puts it back),
 so the mismatch it expects is the only one.
@@ -140,3 +142,21 @@ def test_a_psa_project_starts_with_its_contracts_term(simulation, baseline) -> N
         project.start_date = starts
     assert [(m.rule, m.item, m.expected, m.actual) for m in mismatches] == [
         ("psa_project", f"psa:project/{project.id}", starts, "2025-12-20")]
+
+
+def test_every_crm_account_is_an_erp_customer_whether_or_not_its_deal_was_won(simulation, baseline) -> None:
+    """C2C-BILL-008: each CRM account is exactly one ERP customer; a connector that creates customers only at
+    signing leaves the accounts of lost deals without one (``missing_customer``)."""
+    result = simulation(baseline, 1)
+    erp, clm = result.systems.erp, result.systems.clm
+    signed = {c.account_id for c in clm.contracts.values() if c.status == "signed"}
+    unsigned = sorted((c for c in erp.customers.values() if c.external_ref not in signed), key=lambda c: c.id)
+    assert unsigned, "the baseline firm loses deals: some accounts never sign"
+    customer = unsigned[0]
+    del erp.customers[customer.id]
+    try:
+        mismatches = reconcile(result.systems, result.truth).mismatches
+    finally:
+        erp.customers[customer.id] = customer  # the run is shared: put it back
+    assert [(m.rule, m.item, m.detail) for m in mismatches] == [
+        ("missing_customer", f"crm:account/{customer.external_ref}", "the CRM account has no ERP customer")]

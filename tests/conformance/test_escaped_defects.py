@@ -43,6 +43,9 @@ tell the PSA:
   so nothing could show it; clients of the billing scenario now query final invoices and hours are written off
   (``final_invoice_write_offs``), the next run nets negative, and the credit note carries the line's new charge,
   which the PSA must cite (``billing_writeback``, C2C-TRACE-002).
+- ``creates_customers_at_signing``: ERP customers created when a contract is signed, not when the CRM account is.
+  The oracle wanted a customer only for accounts with a signed contract, though C2C-BILL-008 says each CRM account
+  is exactly one ERP customer; accounts whose deal was lost now count too (``missing_customer``).
 
 The reference on the same requirements is the control.
 """
@@ -69,6 +72,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-009", "dates_expenses_at_month_end", "[misdated_charge]", "an expense is charged on the day it was"),
     ("C2C-BILL-009", "dates_milestones_by_completion", "[misdated_charge]", "the day the client accepted it"),
     ("C2C-TRACE-002", "ignores_credit_notes", "[billing_writeback]", "later invoice or credit note"),
+    ("C2C-BILL-008", "creates_customers_at_signing", "[missing_customer]", "the CRM account has no ERP customer"),
 ]
 
 
