@@ -161,11 +161,25 @@ def reconcile(systems: Systems, truth: GroundTruth) -> Reconciliation:
     return result
 
 
+REVERSAL_LINEAGE = ("source_system", "source_type", "source_id", "contract_id", "contract_version", "source_version",
+                    "approval_id")  # what a reversal repeats of the charge it reverses
+
+
 def _check_charge(result: Reconciliation, erp, charge, want: SourceItem, contract_version: int,
                   reversed_ids: set[str]) -> None:
-    """What one charge must be, for the item it cites: complete lineage, the item's contract's billing project,
-    and while it is open, the approval of the item's final version."""
+    """What one charge must be, for the item it cites: complete lineage (a reversal: the lineage of the charge it
+    reverses), the item's contract's billing project, and while it is open, the approval of the item's final
+    version."""
     _check_lineage(result, charge, want, contract_version)
+    reversed_charge = erp.charges.get(charge.reversal_of) if charge.reversal_of else None
+    if reversed_charge is not None:
+        differ = [k for k in REVERSAL_LINEAGE if charge.lineage.get(k) != reversed_charge.lineage.get(k)]
+        if differ:
+            result.add(Mismatch("lineage", f"erp:charge/{charge.id}", f"the lineage of charge {reversed_charge.id}",
+                                ", ".join(f"{k} {charge.lineage.get(k)!r} for {reversed_charge.lineage.get(k)!r}"
+                                          for k in differ),
+                                detail=f"for {want.item}: a reversal carries the lineage of the charge it reverses, "
+                                       "so an auditor can walk from it to what it takes back"))
     sits_on = erp.billing_projects[charge.billing_project_id].contract_ref
     if sits_on != want.contract_id:
         result.add(Mismatch("billing_project", want.item, want.contract_id, sits_on,
@@ -193,6 +207,13 @@ def _hours_and_rate(charge, want: SourceItem, valuer: Valuer) -> Mismatch | None
     """An open charge of a timesheet line charged at its value shows the line's hours as its quantity and the
     rate in force as its unit price (a part released from a held charge keeps both): what the customer checks an
     invoice's labour against. One unit at the line's amount adds up, and shows neither."""
+    if want.kind in ("expense", "milestone"):  # one unit at the item's value (a released part keeps both)
+        if charge.quantity == 1 and charge.unit_price == want.amount:
+            return None
+        return Mismatch("hours_and_rate", f"erp:charge/{charge.id}", f"quantity 1 at unit_price {want.amount}",
+                        f"quantity {charge.quantity} at unit_price {charge.unit_price}",
+                        detail=f"for {want.item}: an {want.kind} is charged as one unit at its value "
+                               f"({want.currency} minor units), so that the invoice shows what it costs")
     if want.kind != "timesheet_line":
         return None
     hours, rate = valuer.hours_and_rate(want)
@@ -394,7 +415,8 @@ def _check_billed_in_advance(result: Reconciliation, want: SourceItem, books: It
 # What the days of :attr:`SourceItem.dated_on` are, by kind.
 OWN_DAYS = {"timesheet_line": "a timesheet line is charged on its work date",
             "expense": "an expense is charged on the day it was spent",
-            "milestone": "a milestone is charged on its planned date or the day the client accepted it"}
+            "milestone": "a milestone is charged on its planned date or the day the client accepted it",
+            "retainer_period": "a retainer month is charged on its first day"}
 
 
 def _check_dated_past_due(result: Reconciliation, want: SourceItem, books: ItemBooks, runs: list[str]) -> None:

@@ -266,7 +266,8 @@ class Valuer:
         amount = contract.terms.retainer_fee if opened and in_term(contract.terms, period) else 0
         return SourceItem(f"clm:retainer_period/{contract_id}/{period}", "retainer_period", contract_id,
                           contract.currency, amount or 0, f"{period}-01", contract.version,
-                          settled_at=_later(f"{period}-01T00:00:00Z", self.settled[contract.id]))
+                          settled_at=_later(f"{period}-01T00:00:00Z", self.settled[contract.id]),
+                          dated_on=(f"{period}-01",))
 
     def value(self, item: str) -> SourceItem | None:
         """The item a lineage names, or None when no such source item exists."""

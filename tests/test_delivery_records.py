@@ -14,6 +14,9 @@
   (``customer_master_data``).
 - Every CRM account is an ERP customer, whether or not a deal was signed
   with it (``missing_customer``).
+- A reversal carries the lineage of the charge it reverses (``lineage``);
+  an expense is one unit at its value (``hours_and_rate``); a retainer
+  month is dated on its first day (``misdated_charge``).
 
 Each test changes one record of a shared reference run (and puts it back),
 so the mismatch it expects is the only one.
@@ -160,3 +163,50 @@ def test_every_crm_account_is_an_erp_customer_whether_or_not_its_deal_was_won(si
         erp.customers[customer.id] = customer  # the run is shared: put it back
     assert [(m.rule, m.item, m.detail) for m in mismatches] == [
         ("missing_customer", f"crm:account/{customer.external_ref}", "the CRM account has no ERP customer")]
+
+
+def _one_change(result, charge, field: str, value) -> list:
+    """The mismatches of the shared run with one field of one charge changed (and put back)."""
+    kept = getattr(charge, field)
+    setattr(charge, field, value)
+    try:
+        return reconcile(result.systems, result.truth).mismatches
+    finally:
+        setattr(charge, field, kept)  # the run is shared: put it back
+
+
+def test_a_reversal_carries_the_lineage_of_the_charge_it_reverses(simulation, baseline) -> None:
+    result = simulation(baseline, 1)
+    clm = result.systems.clm
+    reversal = sorted((c for c in result.systems.erp.charges.values() if c.reversal_of
+                       and clm.contracts[c.lineage["contract_id"]].version > 1), key=lambda c: c.id)[0]
+    cited = reversal.lineage["contract_version"]
+    other = 2 if cited == 1 else 1  # a version that exists: only the reversal rule can object
+    mismatches = _one_change(result, reversal, "lineage", {**reversal.lineage, "contract_version": other})
+    assert [(m.rule, m.item) for m in mismatches] == [("lineage", f"erp:charge/{reversal.id}")]
+    assert "a reversal carries the lineage of the charge it reverses" in mismatches[0].detail
+    assert f"contract_version {other} for {cited}" in str(mismatches[0].actual)
+
+
+def test_an_expense_is_one_unit_at_its_value(simulation, baseline) -> None:
+    result = simulation(baseline, 1)
+    erp = result.systems.erp
+    reversed_ids = {c.reversal_of for c in erp.charges.values() if c.reversal_of}
+    expense = sorted((c for c in erp.charges.values() if c.lineage.get("source_type") == "expense"
+                      and c.amount > 0 and c.status != "released" and c.id not in reversed_ids and not c.reversal_of),
+                     key=lambda c: c.id)[0]
+    assert expense.quantity == 1 and expense.unit_price == expense.amount  # the reference
+    mismatches = _one_change(result, expense, "quantity", Decimal("1.125"))
+    assert [(m.rule, m.item) for m in mismatches] == [("hours_and_rate", f"erp:charge/{expense.id}")]
+    assert "is charged as one unit at its value" in mismatches[0].detail
+
+
+def test_a_retainer_month_is_charged_on_its_first_day(simulation, baseline) -> None:
+    result = simulation(baseline, 1)
+    retainer = sorted((c for c in result.systems.erp.charges.values()
+                       if c.lineage.get("source_type") == "retainer_period" and c.amount > 0 and not c.reversal_of),
+                      key=lambda c: c.id)[0]
+    assert retainer.charge_date.endswith("-01")  # the reference
+    mismatches = _one_change(result, retainer, "charge_date", retainer.charge_date[:8] + "28")
+    assert [m.rule for m in mismatches] == ["misdated_charge"], mismatches
+    assert "a retainer month is charged on its first day" in mismatches[0].detail

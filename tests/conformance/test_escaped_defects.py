@@ -46,6 +46,14 @@ tell the PSA:
 - ``creates_customers_at_signing``: ERP customers created when a contract is signed, not when the CRM account is.
   The oracle wanted a customer only for accounts with a signed contract, though C2C-BILL-008 says each CRM account
   is exactly one ERP customer; accounts whose deal was lost now count too (``missing_customer``).
+- ``reverses_under_the_current_version``: a reversal cites the contract version it was made under, not the charge
+  it reverses. Lineage was checked on open charges only; a reversal now carries its charge's lineage (``lineage``,
+  C2C-TRACE-001).
+- ``charges_expenses_by_markup_factor``: an expense charged as its markup factor times its raw cost. Quantity and
+  unit price were read on labour only; an expense or milestone is one unit at its value (``hours_and_rate``,
+  C2C-BILL-002).
+- ``dates_retainers_at_month_end``: a retainer month dated on its last day. A retainer had no day of its own for
+  the dating rule; it is now its first (``misdated_charge``, C2C-BILL-009).
 
 The reference on the same requirements is the control.
 """
@@ -73,6 +81,9 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-009", "dates_milestones_by_completion", "[misdated_charge]", "the day the client accepted it"),
     ("C2C-TRACE-002", "ignores_credit_notes", "[billing_writeback]", "later invoice or credit note"),
     ("C2C-BILL-008", "creates_customers_at_signing", "[missing_customer]", "the CRM account has no ERP customer"),
+    ("C2C-TRACE-001", "reverses_under_the_current_version", "[lineage]", "a reversal carries the lineage"),
+    ("C2C-BILL-002", "charges_expenses_by_markup_factor", "[hours_and_rate]", "is charged as one unit at its value"),
+    ("C2C-BILL-009", "dates_retainers_at_month_end", "[misdated_charge]", "a retainer month is charged on its first"),
 ]
 
 
