@@ -206,7 +206,8 @@ def _charged_at_value(charge, want: SourceItem, books: ItemBooks, reversed_ids: 
 def _hours_and_rate(charge, want: SourceItem, valuer: Valuer) -> Mismatch | None:
     """An open charge of a timesheet line charged at its value shows the line's hours as its quantity and the
     rate in force as its unit price (a part released from a held charge keeps both): what the customer checks an
-    invoice's labour against. One unit at the line's amount adds up, and shows neither."""
+    invoice's labour against. One unit at the line's amount adds up, and shows neither. An expense or a milestone
+    is one unit at its value (a markup shown as a fractional quantity of the raw cost adds up too)."""
     if want.kind in ("expense", "milestone"):  # one unit at the item's value (a released part keeps both)
         if charge.quantity == 1 and charge.unit_price == want.amount:
             return None

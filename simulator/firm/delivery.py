@@ -294,8 +294,8 @@ def write_off(ctx: FirmContext, contract_id: str):
         return
     psa = ctx.systems.psa
     consultants = {c.resource_id: c for c in ctx.consultants}
-    candidates = [(sheet, position) for member in team.members for sheet in map(psa.timesheets.get, consultants[member].sheets)
-                  if sheet.status == "approved"
+    sheets = (psa.timesheets[sheet_id] for member in team.members for sheet_id in consultants[member].sheets)
+    candidates = [(sheet, position) for sheet in sheets if sheet.status == "approved"
                   for position, line in enumerate(sheet.lines)
                   if line.project_id == team.project_id and line.billable and line.hours >= Decimal("0.5")]
     if not candidates:
