@@ -31,6 +31,16 @@ from simulator.oracle import reconcile
 from simulator.valuation import Valuer
 
 
+def _one_change(result, record, field: str, value) -> list:
+    """The mismatches of the shared run with one field of one record changed (and put back)."""
+    kept = getattr(record, field)
+    setattr(record, field, value)
+    try:
+        return reconcile(result.systems, result.truth).mismatches
+    finally:
+        setattr(record, field, kept)  # the run is shared: put it back
+
+
 def test_a_milestone_planned_on_another_date_is_named_and_moves_no_money(simulation, baseline) -> None:
     result = simulation(baseline, 1)
     assert result.reconciliation.ok
@@ -82,11 +92,7 @@ def test_the_psa_cites_the_invoice_that_bills_the_work_now(simulation, baseline)
     line_id, first, later = _standing_and_reversed(result)
     line = result.systems.psa.lines[line_id][1]
     assert line.invoice_ref == later  # the reference
-    line.invoice_ref = first
-    try:
-        mismatches = reconcile(result.systems, result.truth).mismatches
-    finally:
-        line.invoice_ref = later
+    mismatches = _one_change(result, line, "invoice_ref", first)
     assert [(m.rule, m.item, m.expected, m.actual) for m in mismatches] == [
         ("billing_writeback", f"psa:timesheet_line/{line_id}", [later], first)]
     assert "whose charge for it was reversed" in mismatches[0].detail
@@ -138,11 +144,7 @@ def test_a_psa_project_starts_with_its_contracts_term(simulation, baseline) -> N
     project = sorted(result.systems.psa.projects.values(), key=lambda p: p.id)[0]
     starts = project.start_date
     assert starts == result.systems.clm.contracts[project.contract_ref].terms.start_date  # the reference
-    project.start_date = "2025-12-20"  # the day it was signed, say
-    try:
-        mismatches = reconcile(result.systems, result.truth).mismatches
-    finally:
-        project.start_date = starts
+    mismatches = _one_change(result, project, "start_date", "2025-12-20")  # the day it was signed, say
     assert [(m.rule, m.item, m.expected, m.actual) for m in mismatches] == [
         ("psa_project", f"psa:project/{project.id}", starts, "2025-12-20")]
 
@@ -163,16 +165,6 @@ def test_every_crm_account_is_an_erp_customer_whether_or_not_its_deal_was_won(si
         erp.customers[customer.id] = customer  # the run is shared: put it back
     assert [(m.rule, m.item, m.detail) for m in mismatches] == [
         ("missing_customer", f"crm:account/{customer.external_ref}", "the CRM account has no ERP customer")]
-
-
-def _one_change(result, charge, field: str, value) -> list:
-    """The mismatches of the shared run with one field of one charge changed (and put back)."""
-    kept = getattr(charge, field)
-    setattr(charge, field, value)
-    try:
-        return reconcile(result.systems, result.truth).mismatches
-    finally:
-        setattr(charge, field, kept)  # the run is shared: put it back
 
 
 def test_a_reversal_carries_the_lineage_of_the_charge_it_reverses(simulation, baseline) -> None:

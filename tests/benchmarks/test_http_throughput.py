@@ -277,7 +277,7 @@ def median_ratio(pairs: list[Pair], figure: str) -> float:
 
 
 def test_mock_endpoints_reach_half_a_bare_endpoint(benchmark) -> None:
-    results: list[dict[str, list[Measure]]] = []
+    results: list[dict[str, list[Pair]]] = []
     benchmark.pedantic(lambda: results.append(measure_all()), rounds=1, iterations=1)
     pairs = results[-1]
 
