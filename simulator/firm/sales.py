@@ -94,8 +94,15 @@ def _estimated_value(ctx: FirmContext, card: list[RateCardEntry], months: int) -
     return int(team * months * HOURS_PER_MONTH * sum(first_rates) / len(first_rates))
 
 
+def _payment_terms_days(ctx: FirmContext, deal: int) -> int:
+    """The deal's payment terms: the scenario's one value, or one of its list drawn from a stream of the deal's own
+    (so listing them moves no other draw)."""
+    choices = ctx.scenario.contracts.payment_terms_days
+    return choices[0] if len(choices) == 1 else ctx.streams.get("payment_terms", str(deal)).choice(choices)
+
+
 def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: LegalEntity, start: dt.date,
-           months: int) -> Terms:
+           months: int, payment_terms_days: int) -> Terms:
     plan = ctx.scenario.contracts
     currency = entity.currency
     end = add_months(start, months) - dt.timedelta(days=1)
@@ -104,7 +111,7 @@ def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: Lega
     markup = "0"
     if billing_type in ("time_and_materials", "capped_tm"):
         markup = str(round(rng.uniform(*plan.expense_markup_pct), 1))
-    terms = Terms(1, start.isoformat(), end.isoformat(), card, markup, payment_terms_days=plan.payment_terms_days)
+    terms = Terms(1, start.isoformat(), end.isoformat(), card, markup, payment_terms_days=payment_terms_days)
     if billing_type == "capped_tm":
         terms.cap = _round_to(int(value * rng.uniform(*plan.cap_factor)), currency)
     elif billing_type == "fixed_fee_milestones":
@@ -195,7 +202,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float, dealt_type: str | No
     else:
         start = sign_day + dt.timedelta(days=(7 - sign_day.weekday()) % 7 + 7 * rng.randint(0, 1))
     clm = ctx.systems.clm
-    terms = _terms(ctx, rng, billing_type, entity, start, months)
+    terms = _terms(ctx, rng, billing_type, entity, start, months, _payment_terms_days(ctx, deal))
     poison = ctx.streams.get("poison", "deal", str(deal))
     missing_role = [] if _healthy(ctx, deal) else _leave_a_role_out(ctx, poison, billing_type, terms)
     contract = clm.create_contract(

@@ -85,6 +85,12 @@ def _pair(item: Any) -> Any:
     return Annotated[tuple[item, item], OrderedRange]
 
 
+def _one_or_more(value: Any) -> Any:
+    """A single number where a list of them is read (as files written before the list give it) is a list of one;
+    a boolean is refused as itself, not as the list's first item."""
+    return [value] if isinstance(_not_boolean(value), int | float) else value
+
+
 MAX_DELAY_DAYS = 366  # any wait a scenario describes; longer ones would outlast every run
 MAX_PERCENT = 1000  # any increase or markup, in percent
 
@@ -99,6 +105,8 @@ Probability = Annotated[Float, Field(ge=0, le=1)]
 RepeatChance = Annotated[Float, Field(ge=0, lt=1)]  # drawn again on its own outcome: at 1 the loop would never end
 Weight = Annotated[Float, Field(gt=0, le=1_000_000)]  # a relative weight; bounded so that a sum of them stays finite
 Currency = Annotated[str, AfterValidator(_known_currency)]
+PaymentDays = Annotated[Int, Field(ge=0, le=120)]  # what the ERP accepts on a billing project
+MAX_PAYMENT_TERMS = 20  # payment terms a scenario lists to draw from
 MAX_RATE = Decimal(1_000_000)  # per hour, in major units
 
 
@@ -167,7 +175,9 @@ class Contracts(_Model):
     cap_factor: _pair(Annotated[Float, Field(gt=0, le=100)]) = (0.6, 1.1)
     milestones: _pair(Annotated[Int, Field(ge=1, le=50)]) = (2, 5)
     retainer_hours_per_month: _pair(Annotated[Float, Field(gt=0, le=24 * 31)]) = (40.0, 120.0)
-    payment_terms_days: Int = Field(default=30, ge=0, le=120)
+    # each contract's payment terms (days from posting to due): one value, or a list each contract draws one from
+    payment_terms_days: Annotated[list[PaymentDays], BeforeValidator(_one_or_more)] = Field(
+        default_factory=lambda: [30], min_length=1, max_length=MAX_PAYMENT_TERMS)
     # the first deals' types, whatever the draw (a type not in the mix is skipped); those contracts are never
     # amended, so each shows its type's plain case on every seed
     first_billing_types: list[Literal[BILLING_TYPES]] = Field(default=[], max_length=100)
@@ -335,11 +345,6 @@ TIMESTAMP_TOLERANCE_S = 300  # Standard Webhooks: a receiver refuses a timestamp
 REPLAY_AGES_S = (120.0, 330.0, 420.0, 900.0, 7200.0, 21600.0, 172800.0)
 MAX_REPLAY_AGES = 12  # replays per attacked message
 ReplayAge = Annotated[Float, Field(gt=0, le=MAX_DELAY_DAYS * 86400)]
-
-
-def _one_or_more(ages: Any) -> Any:
-    """A single age, as files written before several ages give it, is a list of one."""
-    return [ages] if isinstance(ages, int | float) else ages
 
 
 def _each_once(values: list, title: str, name: Callable[[Any], str], why: str) -> None:

@@ -54,6 +54,9 @@ tell the PSA:
   C2C-BILL-002).
 - ``dates_retainers_at_month_end``: a retainer month dated on its last day. A retainer had no day of its own for
   the dating rule; it is now its first (``misdated_charge``, C2C-BILL-009).
+- ``omits_payment_terms``: billing projects created without the contract's payment terms, so the ERP's net 30
+  applies. Every contract was on net 30, so the oracle's ``billing_project`` check could not tell; the billing
+  scenario's contracts now draw their terms from 14, 30, 45 and 60 days (``payment_terms_days``, C2C-BILL-008).
 
 The reference on the same requirements is the control.
 """
@@ -84,6 +87,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-TRACE-001", "reverses_under_the_current_version", "[lineage]", "a reversal carries the lineage"),
     ("C2C-BILL-002", "charges_expenses_by_markup_factor", "[hours_and_rate]", "is charged as one unit at its value"),
     ("C2C-BILL-009", "dates_retainers_at_month_end", "[misdated_charge]", "a retainer month is charged on its first"),
+    ("C2C-BILL-008", "omits_payment_terms", "[billing_project]", "field payment_terms_days differs"),
 ]
 
 
