@@ -57,6 +57,12 @@ tell the PSA:
 - ``omits_payment_terms``: billing projects created without the contract's payment terms, so the ERP's net 30
   applies. Every contract was on net 30, so the oracle's ``billing_project`` check could not tell; the billing
   scenario's contracts now draw their terms from 14, 30, 45 and 60 days (``payment_terms_days``, C2C-BILL-008).
+- ``picks_entity_by_currency``: a billing project's legal entity looked up from the contract's currency. Each
+  entity had a currency of its own, so the two always agreed; the billing scenario now has two entities billing in
+  euros (``billing_project``, C2C-BILL-008).
+- ``rounds_markups_half_even``: marked-up expenses rounded half-even. Markups drawn to a tenth of a percent made
+  half a minor unit rare (one seed in six); every billing-scenario expense is now marked up by 12.5 %, so a cost 4
+  over a multiple of 8 is a tie (``net_charge`` off by one, C2C-BILL-007).
 
 The reference on the same requirements is the control.
 """
@@ -88,6 +94,8 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-002", "charges_expenses_by_markup_factor", "[hours_and_rate]", "is charged as one unit at its value"),
     ("C2C-BILL-009", "dates_retainers_at_month_end", "[misdated_charge]", "a retainer month is charged on its first"),
     ("C2C-BILL-008", "omits_payment_terms", "[billing_project]", "field payment_terms_days differs"),
+    ("C2C-BILL-008", "picks_entity_by_currency", "[billing_project]", "field legal_entity differs"),
+    ("C2C-BILL-007", "rounds_markups_half_even", "[net_charge]", ", expense dated"),
 ]
 
 
