@@ -207,8 +207,10 @@ CATALOG: tuple[Requirement, ...] = (
     Requirement(
         id="C2C-BILL-008", family=Family.BILL, level=MUST,
         statement="Each CRM account is exactly one ERP customer, with the account's master data and tax profile, and each "
-                  "signed contract one billing project for that customer and one PSA project that names it.",
-        money="Invoices to the wrong customer or at the wrong tax rate are reissued, and paid late.",
+                  "signed contract one billing project for that customer, under the contract's legal entity, currency "
+                  "and payment terms, and one PSA project that names it.",
+        money="Invoices to the wrong customer, from the wrong entity or at the wrong tax rate are reissued, and paid "
+              "late; invoices on the wrong terms fall due on the wrong day.",
         scenario="billing.yaml"),
     Requirement(
         id="C2C-BILL-009", family=Family.BILL, level=MUST,

@@ -587,3 +587,22 @@ def test_replay_ages_are_distinct_bounded_and_one_is_stale(ages: str, path: str,
     assert_points_at(message, line_of(text, "replay_after_seconds"), path)
     assert words in message, message
 
+
+
+@pytest.mark.parametrize(("given", "path", "words"), [
+    pytest.param("121", "contracts.payment_terms_days", "less than or equal to 120", id="one value: no index"),
+    pytest.param("45.0", "contracts.payment_terms_days", "valid integer", id="not an integer"),
+    pytest.param("[]", "contracts.payment_terms_days", "at least 1 item", id="an empty list"),
+    pytest.param("[30, 121]", "contracts.payment_terms_days.1", "less than or equal to 120", id="a listed value"),
+])
+def test_payment_terms_are_one_value_or_a_list_named_as_written(given: str, path: str, words: str) -> None:
+    text = edit("  per_month: 1", f"  per_month: 1\n  payment_terms_days: {given}")
+    message = error_of(text)
+    assert_points_at(message, line_of(text, "payment_terms_days"), path)
+    assert words in message
+
+
+def test_payment_terms_may_be_one_value_or_a_list() -> None:
+    one = parse_scenario(edit("  per_month: 1", "  per_month: 1\n  payment_terms_days: 45"), SOURCE)
+    listed = parse_scenario(edit("  per_month: 1", "  per_month: 1\n  payment_terms_days: [14, 60]"), SOURCE)
+    assert (one.contracts.payment_terms_days, listed.contracts.payment_terms_days) == ([45], [14, 60])

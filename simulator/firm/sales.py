@@ -42,13 +42,16 @@ MISSING_TAX_PROFILE, UNKNOWN_ROLE, UNKNOWN_PROJECT = \
     "poison_missing_tax_profile", "poison_unknown_role", "poison_unknown_project"  # the fault kinds they fire
 
 
+LEGAL_FORMS = ("Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc")
+
+
 def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int) -> str:
     fake = ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
     poison = ctx.streams.get("poison", "account", str(deal))
     rate = ctx.scenario.faults.poison.missing_tax_profile
     poisoned = (poison.random() < rate or _owed(ctx, MISSING_TAX_PROFILE, rate)) and not _healthy(ctx, deal)
-    suffix = rng.choice(["Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc"])
+    suffix = rng.choice(LEGAL_FORMS)
     account = ctx.systems.crm.create_account(
         legal_name=f"{fake.company()} {suffix}",
         billing_country=jurisdiction[:2],
@@ -324,7 +327,8 @@ def amend(ctx: FirmContext, contract_id: str):
 
 
 def account_updates(ctx: FirmContext):
-    """Now and then an account moves office or corrects its tax id; the ERP customer must follow.
+    """Now and then an account moves office or corrects its tax id, and (``people.account_renames``) some rebrand
+    at the same time; the ERP customer must follow.
 
     Some edits are corrected minutes later (a typo fixed by the same user), so
     two versions of one account are in flight at once: the last one written
@@ -332,6 +336,7 @@ def account_updates(ctx: FirmContext):
     """
     rng = ctx.streams.get("account_updates")
     corrections = ctx.streams.get("account_corrections")
+    renames = ctx.streams.get("account_renames")
     people = ctx.scenario.people
     if people.account_updates_per_month <= 0:
         return
@@ -347,8 +352,17 @@ def account_updates(ctx: FirmContext):
                     ctx.systems.crm.update_account(account.id, {"billing_address": address})
                 else:
                     ctx.systems.crm.update_account(account.id, {"tax_id": ctx.faker.bothify("##-#######")})
+                if people.account_renames and renames.random() < people.account_renames:
+                    ctx.systems.crm.update_account(account.id, {"legal_name": _renamed(account.legal_name, renames)})
                 if people.account_correction_share and corrections.random() < people.account_correction_share:
                     ctx.env.process(_correct_account(ctx, account.id, corrections.uniform(5, 120)))
+
+
+def _renamed(legal_name: str, rng: random.Random) -> str:
+    """A rebrand: the name kept, its legal form changed (some forms make it longer than an ERP's display limit)."""
+    stem = next((legal_name.removesuffix(" " + form) for form in LEGAL_FORMS if legal_name.endswith(" " + form)),
+                legal_name)
+    return f"{stem} {rng.choice([form for form in LEGAL_FORMS if not legal_name.endswith(' ' + form)])}"
 
 
 def _correct_account(ctx: FirmContext, account_id: str, after_s: float):

@@ -168,6 +168,20 @@ def _where(loc: tuple, lines: Lines, source: str) -> str:
     return source
 
 
+def _as_written(loc: tuple, raw: Any) -> tuple:
+    """An error's location as the file has it: a single value where a list is read (a list of one, to the model)
+    is named without the index ``0`` nobody wrote."""
+    if not loc or loc[-1] != 0:
+        return loc
+    value = raw
+    for key in loc[:-1]:
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    return loc if isinstance(value, list) else loc[:-1]
+
+
 def _message(error: Any) -> str:
     """pydantic's message, without the "Value error, " it puts before our own validators' messages."""
     if error["type"] == "value_error" and "error" in error.get("ctx", {}):
@@ -253,8 +267,9 @@ def validate_scenario(raw: dict, lines: Lines, source: str) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        messages = [f"{_where(tuple(error['loc']), lines, source)}: {_dotted(tuple(error['loc']))}: {_message(error)}"
-                    for error in exc.errors()]
+        locs = [_as_written(tuple(error["loc"]), raw) for error in exc.errors()]
+        messages = [f"{_where(loc, lines, source)}: {_dotted(loc)}: {_message(error)}"
+                    for loc, error in zip(locs, exc.errors(), strict=True)]
         raise ScenarioError("\n".join(messages)) from None
 
 

@@ -105,8 +105,8 @@ Probability = Annotated[Float, Field(ge=0, le=1)]
 RepeatChance = Annotated[Float, Field(ge=0, lt=1)]  # drawn again on its own outcome: at 1 the loop would never end
 Weight = Annotated[Float, Field(gt=0, le=1_000_000)]  # a relative weight; bounded so that a sum of them stays finite
 Currency = Annotated[str, AfterValidator(_known_currency)]
-PaymentDays = Annotated[Int, Field(ge=0, le=120)]  # what the ERP accepts on a billing project
-MAX_PAYMENT_TERMS = 20  # payment terms a scenario lists to draw from
+PaymentDays = Annotated[Int, Field(ge=0, le=120)]  # a contract's payment terms (the ERP takes up to 365)
+MAX_PAYMENT_TERMS_LISTED = 20  # payment terms a scenario lists to draw from
 MAX_RATE = Decimal(1_000_000)  # per hour, in major units
 
 
@@ -177,7 +177,7 @@ class Contracts(_Model):
     retainer_hours_per_month: _pair(Annotated[Float, Field(gt=0, le=24 * 31)]) = (40.0, 120.0)
     # each contract's payment terms (days from posting to due): one value, or a list each contract draws one from
     payment_terms_days: Annotated[list[PaymentDays], BeforeValidator(_one_or_more)] = Field(
-        default_factory=lambda: [30], min_length=1, max_length=MAX_PAYMENT_TERMS)
+        default_factory=lambda: [30], min_length=1, max_length=MAX_PAYMENT_TERMS_LISTED)
     # the first deals' types, whatever the draw (a type not in the mix is skipped); those contracts are never
     # amended, so each shows its type's plain case on every seed
     first_billing_types: list[Literal[BILLING_TYPES]] = Field(default=[], max_length=100)
@@ -261,6 +261,7 @@ class People(_Model):
     write_off_delay_days: DaysDelay = (2.0, 12.0)  # from the final billing run to the write-off
     account_updates_per_month: Probability = 0.0  # chance per account per month of an address or tax id change
     account_correction_share: Probability = 0.0  # of account updates, corrected again minutes later
+    account_renames: Probability = 0.0  # of account updates, also a new legal name (a rebrand), some over 40 characters
     projects_set_up_by_hand: Probability = 0.0  # of signed contracts: a PM creates the PSA project at once, correctly
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.contracts import Contracts
+from tests.broken_connectors._hooks import require_hooks
 
 
 class OmitsPaymentTermsConnector(ReferenceConnector):
     name = "broken: billing projects on the ERP's default payment terms"
 
     def __init__(self, runtime: Any) -> None:
+        require_hooks(Contracts, "set_up")
         super().__init__(runtime)
         erp = self.clients["erp"]
         send = erp.request

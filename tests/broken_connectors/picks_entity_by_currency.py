@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from reference_impl.connector import ReferenceConnector
+from reference_impl.contracts import Contracts
+from tests.broken_connectors._hooks import require_hooks
 
 ENTITY_OF_CURRENCY = {"USD": "US01", "GBP": "UK01", "EUR": "DE01", "JPY": "JP01"}  # as the mapping's author knew them
 
@@ -21,6 +23,7 @@ class PicksEntityByCurrencyConnector(ReferenceConnector):
     name = "broken: a billing project's legal entity looked up from the contract's currency"
 
     def __init__(self, runtime: Any) -> None:
+        require_hooks(Contracts, "set_up")
         super().__init__(runtime)
         erp = self.clients["erp"]
         send = erp.request

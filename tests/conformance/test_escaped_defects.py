@@ -1,8 +1,8 @@
 """Defects the suite once certified, found by planting defects it had not been shown: each now fails.
 
 Each connector goes through ``pytest conformance/`` as a vendor runs it, restricted to the requirement that
-must catch it. Every amount these connectors charge reconciles; what is wrong is when, on whose authority, or what they
-tell the PSA:
+must catch it. Most of these connectors charge every amount right; what is wrong is when, on whose authority, what
+they tell the ERP or the PSA, or, on an exact tie, how they round:
 
 - ``bills_retainers_in_advance``: every charge dated a day early (head office's midnight read in UTC), so each
   retainer month lands on the previous month's invoice. The oracle's ``early_invoice`` rule: nothing is on a
@@ -63,6 +63,9 @@ tell the PSA:
 - ``rounds_markups_half_even``: marked-up expenses rounded half-even. Markups drawn to a tenth of a percent made
   half a minor unit rare (one seed in six); every billing-scenario expense is now marked up by 12.5 %, so a cost 4
   over a multiple of 8 is a tie (``net_charge`` off by one, C2C-BILL-007).
+- ``patches_address_and_tax_id_only``: an account's update reaches its customer without the name. The firm's
+  accounts only ever moved office or corrected a tax id; in the stale-versions scenario some now rebrand too
+  (``account_renames``), and the customer's legal and display names must follow (C2C-ORDER-002).
 
 The reference on the same requirements is the control.
 """
@@ -96,6 +99,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-008", "omits_payment_terms", "[billing_project]", "field payment_terms_days differs"),
     ("C2C-BILL-008", "picks_entity_by_currency", "[billing_project]", "field legal_entity differs"),
     ("C2C-BILL-007", "rounds_markups_half_even", "[net_charge]", ", expense dated"),
+    ("C2C-ORDER-002", "patches_address_and_tax_id_only", "[customer_master_data]", "field legal_name differs"),
 ]
 
 

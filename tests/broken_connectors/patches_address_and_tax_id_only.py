@@ -1,0 +1,39 @@
+"""Patches address and tax id only: a CRM account's update reaches its ERP customer without its name.
+
+The real-world bug: the update mapping was written from the changes the
+sandbox's accounts went through (offices moved, tax ids corrected), so its
+PATCH carries ``billing_address`` and ``tax_id`` and nothing else. Creating a
+customer copies everything; an account that rebrands keeps its old legal and
+display name in the ERP, and every later invoice goes out to a company that
+no longer exists under that name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reference_impl.connector import ReferenceConnector
+from reference_impl.master_data import Customers
+from tests.broken_connectors._hooks import require_hooks
+
+
+class PatchesAddressAndTaxIdOnlyConnector(ReferenceConnector):
+    name = "broken: account updates carry the address and tax id, never the name"
+
+    def __init__(self, runtime: Any) -> None:
+        require_hooks(Customers, "update")
+        super().__init__(runtime)
+        erp = self.clients["erp"]
+        send = erp.request
+
+        def request(method: str, path: str, **kwargs: Any) -> Any:
+            body = kwargs.get("json")
+            if method == "PATCH" and path.startswith("/customers/") and isinstance(body, dict):
+                kwargs["json"] = {k: v for k, v in body.items() if k in ("billing_address", "tax_id")}  # DEFECT
+            return send(method, path, **kwargs)
+
+        erp.request = request
+
+
+def build(runtime: Any) -> PatchesAddressAndTaxIdOnlyConnector:
+    return PatchesAddressAndTaxIdOnlyConnector(runtime)
