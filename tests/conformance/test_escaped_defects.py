@@ -66,6 +66,9 @@ they tell the ERP or the PSA, or, on an exact tie, how they round:
 - ``patches_address_and_tax_id_only``: an account's update reaches its customer without the name. The firm's
   accounts only ever moved office or corrected a tax id; in the stale-versions scenario some now rebrand too
   (``account_renames``), and the customer's legal and display names must follow (C2C-ORDER-002).
+- ``cuts_feed_pages_when_throttled``: a change-feed page cut at the first throttle while its cursor moves past it.
+  The throttled scenario lost no webhook, so every event also came by webhook; it now loses a fifth of them and
+  has the endpoint down for 40 hours, and the feed's backlog is throttled part-way (C2C-RATE-001).
 
 The reference on the same requirements is the control.
 """
@@ -100,6 +103,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-008", "picks_entity_by_currency", "[billing_project]", "field legal_entity differs"),
     ("C2C-BILL-007", "rounds_markups_half_even", "[net_charge]", ", expense dated"),
     ("C2C-ORDER-002", "patches_address_and_tax_id_only", "[customer_master_data]", "field legal_name differs"),
+    ("C2C-RATE-001", "cuts_feed_pages_when_throttled", "[", ""),  # whatever the events it left out announced
 ]
 
 
