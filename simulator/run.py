@@ -30,7 +30,7 @@ from simulator.firm.context import DAY, FirmContext, SimClock
 from simulator.firm.delivery import consultant_weeks, hire, watch_psa
 from simulator.firm.drift import watch_billing_runs
 from simulator.firm.finance import month_ends, watch_erp
-from simulator.firm.sales import account_updates, sales
+from simulator.firm.sales import account_updates, leads, sales
 from simulator.heap import SettledHeap
 from simulator.host import ConnectorFault, ConnectorHost
 from simulator.kpis import build_kpis
@@ -124,6 +124,7 @@ def simulate(scenario: Scenario, seed: int, *, sink: Sink = null_sink,
     if scenario.faults.drift.manual_reversals > 0:
         systems.erp.feed.subscribe(lambda event: watch_billing_runs(ctx, event))
     env.process(sales(ctx))
+    env.process(leads(ctx))
     env.process(month_ends(ctx))
     env.process(account_updates(ctx))
     for consultant in ctx.consultants:

@@ -18,6 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from faker import Faker
 
 from mocks.clm.models import MilestoneTerm, RateCardEntry, Terms
 from simulator.firm.context import DAY, FirmContext, add_months
@@ -45,12 +48,16 @@ MISSING_TAX_PROFILE, UNKNOWN_ROLE, UNKNOWN_PROJECT = \
 LEGAL_FORMS = ("Inc.", "LLC", "Ltd.", "Group", "Holdings Corp.", "International Professional Services plc")
 
 
-def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int) -> str:
-    fake = ctx.faker
+def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int | None,
+                 fake: Faker | None = None) -> str:
+    """A CRM account for deal ``deal`` (None: a lead that never buys, never poisoned), named by ``fake`` (default:
+    the firm's own Faker)."""
+    fake = fake or ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
     poison = ctx.streams.get("poison", "account", str(deal))
     rate = ctx.scenario.faults.poison.missing_tax_profile
-    poisoned = (poison.random() < rate or _owed(ctx, MISSING_TAX_PROFILE, rate)) and not _healthy(ctx, deal)
+    poisoned = deal is not None and (poison.random() < rate or _owed(ctx, MISSING_TAX_PROFILE, rate)) \
+        and not _healthy(ctx, deal)
     suffix = rng.choice(LEGAL_FORMS)
     account = ctx.systems.crm.create_account(
         legal_name=f"{fake.company()} {suffix}",
@@ -104,8 +111,18 @@ def _payment_terms_days(ctx: FirmContext, deal: int) -> int:
     return choices[0] if len(choices) == 1 else ctx.streams.get("payment_terms", str(deal)).choice(choices)
 
 
+def _milestone_shares(ctx: FirmContext, deal: int, count: int) -> list[Fraction]:
+    """Each milestone's share of a fixed fee: equal, or (``contracts.milestone_split: drawn``) weighted 1 to 3 each,
+    drawn from a stream of the deal's own (so no other draw moves)."""
+    if ctx.scenario.contracts.milestone_split == "even":
+        return [Fraction(1, count)] * count
+    rng = ctx.streams.get("milestone_split", str(deal))
+    weights = [rng.randint(1, 3) for _ in range(count)]
+    return [Fraction(weight, sum(weights)) for weight in weights]
+
+
 def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: LegalEntity, start: dt.date,
-           months: int, payment_terms_days: int) -> Terms:
+           months: int, payment_terms_days: int, deal: int) -> Terms:
     plan = ctx.scenario.contracts
     currency = entity.currency
     end = add_months(start, months) - dt.timedelta(days=1)
@@ -120,10 +137,10 @@ def _terms(ctx: FirmContext, rng: random.Random, billing_type: str, entity: Lega
     elif billing_type == "fixed_fee_milestones":
         count = rng.randint(*plan.milestones)
         span = (end - start).days
-        for i in range(count):
+        for i, share in enumerate(_milestone_shares(ctx, deal, count)):
             planned = start + dt.timedelta(days=span * (i + 1) // count)
             terms.milestones.append(MilestoneTerm(f"M{i + 1}", f"Deliverable {i + 1}",
-                                                  _round_to(value // count, currency, 10), planned.isoformat()))
+                                                  _round_to(int(value * share), currency, 10), planned.isoformat()))
     elif billing_type == "retainer":
         rates = sorted(e.rate for e in card if e.effective_from == start.isoformat())
         terms.retainer_fee = _round_to(int(rng.uniform(*plan.retainer_hours_per_month) * rates[len(rates) // 2]),
@@ -205,7 +222,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float, dealt_type: str | No
     else:
         start = sign_day + dt.timedelta(days=(7 - sign_day.weekday()) % 7 + 7 * rng.randint(0, 1))
     clm = ctx.systems.clm
-    terms = _terms(ctx, rng, billing_type, entity, start, months, _payment_terms_days(ctx, deal))
+    terms = _terms(ctx, rng, billing_type, entity, start, months, _payment_terms_days(ctx, deal), deal)
     poison = ctx.streams.get("poison", "deal", str(deal))
     missing_role = [] if _healthy(ctx, deal) else _leave_a_role_out(ctx, poison, billing_type, terms)
     contract = clm.create_contract(
@@ -370,6 +387,26 @@ def _correct_account(ctx: FirmContext, account_id: str, after_s: float):
     if ctx.at_rest:
         return
     ctx.systems.crm.update_account(account_id, {"tax_id": ctx.faker.bothify("##-#######")})
+
+
+def leads(ctx: FirmContext):
+    """``customers.leads`` accounts entered in the CRM in the run's last month, after the last deal started: none
+    buys within the horizon, and each is still one ERP customer. Drawn from streams and a Faker of their own, so
+    no other draw moves."""
+    count = ctx.scenario.customers.leads
+    if count == 0:
+        return
+    yield ctx.wait_until(max(ctx.env.now, ctx.horizon - 30 * DAY))  # when sales() starts its last deal
+    rng = ctx.streams.get("leads")
+    fake = Faker("en_US")
+    fake.seed_instance(ctx.streams.derive_int("leads", "faker"))
+    entities = ctx.scenario.legal_entities
+    for _ in range(count):
+        yield ctx.env.timeout(rng.uniform(0.5, 5) * DAY)
+        if ctx.at_rest:
+            return
+        entity = rng.choices(entities, weights=[e.weight for e in entities])[0]
+        _new_account(ctx, rng, entity.currency, None, fake)
 
 
 def sales(ctx: FirmContext):

@@ -151,6 +151,7 @@ class LegalEntity(_Model):
 
 class Customers(_Model):
     count: Int = Field(ge=1, le=1_000_000)
+    leads: Int = Field(default=0, ge=0, le=10_000)  # accounts entered in the last month that never buy
     tax_jurisdictions: dict[str, Annotated[Decimal, AfterValidator(_tax_fraction)]] = Field(min_length=1)
 
 
@@ -174,6 +175,7 @@ class Contracts(_Model):
     expense_markup_pct: IncreaseRange = (0.0, 0.0)  # non-negative
     cap_factor: _pair(Annotated[Float, Field(gt=0, le=100)]) = (0.6, 1.1)
     milestones: _pair(Annotated[Int, Field(ge=1, le=50)]) = (2, 5)
+    milestone_split: Literal["even", "drawn"] = "even"  # a fixed fee's milestones: equal, or weighted 1 to 3 each
     retainer_hours_per_month: _pair(Annotated[Float, Field(gt=0, le=24 * 31)]) = (40.0, 120.0)
     # each contract's payment terms (days from posting to due): one value, or a list each contract draws one from
     payment_terms_days: Annotated[list[PaymentDays], BeforeValidator(_one_or_more)] = Field(

@@ -45,7 +45,9 @@ they tell the ERP or the PSA, or, on an exact tie, how they round:
   which the PSA must cite (``billing_writeback``, C2C-TRACE-002).
 - ``creates_customers_at_signing``: ERP customers created when a contract is signed, not when the CRM account is.
   The oracle wanted a customer only for accounts with a signed contract, though C2C-BILL-008 says each CRM account
-  is exactly one ERP customer; accounts whose deal was lost now count too (``missing_customer``).
+  is exactly one ERP customer; accounts whose deal was lost now count too (``missing_customer``). On a seed where
+  every account the firm made went on to sign there were none, so the billing scenario also enters three leads
+  that never buy (``customers.leads``).
 - ``reverses_under_the_current_version``: a reversal cites the contract version it was made under, not the charge
   it reverses. Lineage was checked on open charges only; a reversal now carries its charge's lineage (``lineage``,
   C2C-TRACE-001).
@@ -69,6 +71,9 @@ they tell the ERP or the PSA, or, on an exact tie, how they round:
 - ``cuts_feed_pages_when_throttled``: a change-feed page cut at the first throttle while its cursor moves past it.
   The throttled scenario lost no webhook, so every event also came by webhook; it now loses a fifth of them and
   has the endpoint down for 40 hours, and the feed's backlog is throttled part-way (C2C-RATE-001).
+- ``splits_fees_evenly_across_milestones``: each milestone charged the fixed fee over the milestone count. Every
+  contract's milestones were the same size, so only an amended one could show it (one seed in two); the billing
+  scenario's milestones are now weighted (``milestone_split: drawn``, C2C-BILL-004).
 
 The reference on the same requirements is the control.
 """
@@ -104,6 +109,7 @@ CASES = [  # requirement, planted connector, what its findings must say (the ora
     ("C2C-BILL-007", "rounds_markups_half_even", "[net_charge]", ", expense dated"),
     ("C2C-ORDER-002", "patches_address_and_tax_id_only", "[customer_master_data]", "field legal_name differs"),
     ("C2C-RATE-001", "cuts_feed_pages_when_throttled", "[", ""),  # whatever the events it left out announced
+    ("C2C-BILL-004", "splits_fees_evenly_across_milestones", "[net_charge]", "milestone"),
 ]
 
 
