@@ -13,7 +13,7 @@ from typing import Any
 
 from reference_impl.connector import ReferenceConnector
 from reference_impl.contracts import Contracts
-from tests.broken_connectors._hooks import require_hooks
+from tests.broken_connectors._hooks import require_hooks, rewrite_bodies
 
 
 class OmitsPaymentTermsConnector(ReferenceConnector):
@@ -22,16 +22,8 @@ class OmitsPaymentTermsConnector(ReferenceConnector):
     def __init__(self, runtime: Any) -> None:
         require_hooks(Contracts, "set_up")
         super().__init__(runtime)
-        erp = self.clients["erp"]
-        send = erp.request
-
-        def request(method: str, path: str, **kwargs: Any) -> Any:
-            body = kwargs.get("json")
-            if method == "POST" and path == "/billing-projects" and isinstance(body, dict):
-                kwargs["json"] = {k: v for k, v in body.items() if k != "payment_terms_days"}  # DEFECT: left out
-            return send(method, path, **kwargs)
-
-        erp.request = request
+        rewrite_bodies(self, "erp", "POST", "/billing-projects",
+                       lambda body: {k: v for k, v in body.items() if k != "payment_terms_days"})  # DEFECT: left out
 
 
 def build(runtime: Any) -> OmitsPaymentTermsConnector:

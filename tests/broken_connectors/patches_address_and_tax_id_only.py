@@ -14,7 +14,7 @@ from typing import Any
 
 from reference_impl.connector import ReferenceConnector
 from reference_impl.master_data import Customers
-from tests.broken_connectors._hooks import require_hooks
+from tests.broken_connectors._hooks import require_hooks, rewrite_bodies
 
 
 class PatchesAddressAndTaxIdOnlyConnector(ReferenceConnector):
@@ -23,16 +23,8 @@ class PatchesAddressAndTaxIdOnlyConnector(ReferenceConnector):
     def __init__(self, runtime: Any) -> None:
         require_hooks(Customers, "update")
         super().__init__(runtime)
-        erp = self.clients["erp"]
-        send = erp.request
-
-        def request(method: str, path: str, **kwargs: Any) -> Any:
-            body = kwargs.get("json")
-            if method == "PATCH" and path.startswith("/customers/") and isinstance(body, dict):
-                kwargs["json"] = {k: v for k, v in body.items() if k in ("billing_address", "tax_id")}  # DEFECT
-            return send(method, path, **kwargs)
-
-        erp.request = request
+        rewrite_bodies(self, "erp", "PATCH", "/customers/",
+                       lambda body: {k: v for k, v in body.items() if k in ("billing_address", "tax_id")})  # DEFECT
 
 
 def build(runtime: Any) -> PatchesAddressAndTaxIdOnlyConnector:

@@ -14,7 +14,7 @@ from typing import Any
 
 from reference_impl.connector import ReferenceConnector
 from reference_impl.contracts import Contracts
-from tests.broken_connectors._hooks import require_hooks
+from tests.broken_connectors._hooks import require_hooks, rewrite_bodies
 
 ENTITY_OF_CURRENCY = {"USD": "US01", "GBP": "UK01", "EUR": "DE01", "JPY": "JP01"}  # as the mapping's author knew them
 
@@ -25,17 +25,11 @@ class PicksEntityByCurrencyConnector(ReferenceConnector):
     def __init__(self, runtime: Any) -> None:
         require_hooks(Contracts, "set_up")
         super().__init__(runtime)
-        erp = self.clients["erp"]
-        send = erp.request
 
-        def request(method: str, path: str, **kwargs: Any) -> Any:
-            body = kwargs.get("json")
-            if method == "POST" and path == "/billing-projects" and isinstance(body, dict):
-                entity = ENTITY_OF_CURRENCY.get(body.get("currency"), body.get("legal_entity"))
-                kwargs["json"] = {**body, "legal_entity": entity}  # DEFECT: the currency's entity, not the contract's
-            return send(method, path, **kwargs)
+        def by_currency(body: dict[str, Any]) -> dict[str, Any]:  # DEFECT: the currency's entity, not the contract's
+            return {**body, "legal_entity": ENTITY_OF_CURRENCY.get(body["currency"], body["legal_entity"])}
 
-        erp.request = request
+        rewrite_bodies(self, "erp", "POST", "/billing-projects", by_currency)
 
 
 def build(runtime: Any) -> PicksEntityByCurrencyConnector:

@@ -14,7 +14,7 @@ from typing import Any
 
 from reference_impl.connector import ReferenceConnector
 from reference_impl.master_data import Customers
-from tests.broken_connectors._hooks import require_hooks
+from tests.broken_connectors._hooks import require_hooks, rewrite_bodies
 
 
 class WrongTaxConnector(ReferenceConnector):
@@ -23,16 +23,8 @@ class WrongTaxConnector(ReferenceConnector):
     def __init__(self, runtime: Any) -> None:
         require_hooks(Customers, "sync")
         super().__init__(runtime)
-        erp = self.clients["erp"]
-        send = erp.request
-
-        def request(method: str, path: str, **kwargs: Any) -> Any:
-            body = kwargs.get("json")
-            if method == "POST" and path == "/customers" and isinstance(body, dict):
-                kwargs["json"] = {**body, "tax_jurisdiction": "US-OR"}  # DEFECT: the firm's home, 0 % sales tax
-            return send(method, path, **kwargs)
-
-        erp.request = request
+        rewrite_bodies(self, "erp", "POST", "/customers",
+                       lambda body: {**body, "tax_jurisdiction": "US-OR"})  # DEFECT: the firm's home, 0 % sales tax
 
 
 def build(runtime: Any) -> WrongTaxConnector:
