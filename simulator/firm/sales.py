@@ -54,10 +54,11 @@ def _new_account(ctx: FirmContext, rng: random.Random, currency: str, deal: int 
     the firm's own Faker)."""
     fake = fake or ctx.faker
     jurisdiction = rng.choice(sorted(ctx.scenario.customers.tax_jurisdictions))
-    poison = ctx.streams.get("poison", "account", str(deal))
-    rate = ctx.scenario.faults.poison.missing_tax_profile
-    poisoned = deal is not None and (poison.random() < rate or _owed(ctx, MISSING_TAX_PROFILE, rate)) \
-        and not _healthy(ctx, deal)
+    poisoned = False
+    if deal is not None:  # a lead draws no poison
+        poison = ctx.streams.get("poison", "account", str(deal))
+        rate = ctx.scenario.faults.poison.missing_tax_profile
+        poisoned = (poison.random() < rate or _owed(ctx, MISSING_TAX_PROFILE, rate)) and not _healthy(ctx, deal)
     suffix = rng.choice(LEGAL_FORMS)
     account = ctx.systems.crm.create_account(
         legal_name=f"{fake.company()} {suffix}",
@@ -184,8 +185,7 @@ def close_deal(ctx: FirmContext, deal: int, delay_s: float, dealt_type: str | No
     rng = ctx.streams.get("deal", str(deal))
     yield ctx.env.timeout(delay_s)
     scenario = ctx.scenario
-    entities = scenario.legal_entities
-    entity = rng.choices(entities, weights=[e.weight for e in entities])[0]
+    entity = _draw_entity(rng, scenario.legal_entities)
     crm = ctx.systems.crm
     same_currency = [a.id for a in crm.accounts.values() if a.currency == entity.currency]
     if len(crm.accounts) < scenario.customers.count or not same_currency:
@@ -389,6 +389,11 @@ def _correct_account(ctx: FirmContext, account_id: str, after_s: float):
     ctx.systems.crm.update_account(account_id, {"tax_id": ctx.faker.bothify("##-#######")})
 
 
+def _draw_entity(rng: random.Random, entities: list[LegalEntity]) -> LegalEntity:
+    """A legal entity, drawn by the scenario's weights (one draw of ``rng``)."""
+    return rng.choices(entities, weights=[e.weight for e in entities])[0]
+
+
 def leads(ctx: FirmContext):
     """``customers.leads`` accounts entered in the CRM in the run's last month, after the last deal started: none
     buys within the horizon, and each is still one ERP customer. Drawn from streams and a Faker of their own, so
@@ -405,8 +410,7 @@ def leads(ctx: FirmContext):
         yield ctx.env.timeout(rng.uniform(0.5, 5) * DAY)
         if ctx.at_rest:
             return
-        entity = rng.choices(entities, weights=[e.weight for e in entities])[0]
-        _new_account(ctx, rng, entity.currency, None, fake)
+        _new_account(ctx, rng, _draw_entity(rng, entities).currency, None, fake)
 
 
 def sales(ctx: FirmContext):
