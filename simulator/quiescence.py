@@ -31,8 +31,13 @@ What does not hold the calendar:
   page, and any page of a change feed. A connector polls its feeds on a
   short wall-clock cadence, mostly for events it already had by webhook,
   and a poll that finds nothing new is no work; what it finds, it reads or
-  writes next. While a read is in flight it holds the firm like any
-  request;
+  writes next. Nor does a read answered exactly as the same request was
+  last time (:class:`mocks.core.asgi.AnswersHanded`): a connector on a
+  timer re-reads the open periods, a parent it is waiting on, and hands
+  itself nothing new; at a certification's speed its timers fire every
+  fraction of a wall millisecond, and a kill-and-restart run of 20 wall
+  seconds was held ten minutes by its periods list. While a read is in
+  flight it holds the firm like any request;
 - a write the system refused (any other ``4xx``: a ``422`` for data it
   will not take, a ``409``, a ``412`` for a stale ``If-Match``): it changed
   nothing. Nor do the records its reads handed it before that refusal: the

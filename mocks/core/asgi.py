@@ -120,10 +120,38 @@ def hands_records(path: str, response: ApiResponse) -> bool:
     """Whether the answer to a request for ``path`` (the system's own path) hands its caller records to work on:
     an entity, or a page of a list with records in it. Not a ``304 Not Modified``, not an empty page, and not a
     change feed's page: a connector polls its feed all the time, mostly for events it already had by webhook,
-    and what a page names that it had not, it reads or writes next."""
+    and what a page names that it had not, it reads or writes next. (:class:`AnswersHanded` also tells an answer
+    the caller was handed before.)"""
     if response.status == 304 or path == FEED_PATH:
         return False
     return not (isinstance(response.body, dict) and response.body.get("data") == [])
+
+
+class AnswersHanded:
+    """The last answer each request (system, method, path and query) was given, as a digest of its body: an answer the
+    same as the last one hands the caller nothing it did not have.
+
+    A connector on a timer reads what it read a moment ago: the open periods before a charge run, a parent it
+    cannot yet write a child under. At a certification's speed its timers fire every fraction of a wall
+    millisecond; were each of those reads work, a served firm waiting for a quiet connector would wait at every
+    step (a two-month run of 20 wall seconds held for ten minutes by its periods list). Holds at most
+    :data:`REMEMBERED` requests; past that it starts again (forgetting only makes an answer count as new)."""
+
+    REMEMBERED = 65_536
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], int] = {}
+
+    def new(self, system: str, request: ApiRequest, body: bytes) -> bool:
+        """Whether ``body`` differs from the last answer to this request (and remember it)."""
+        key = (system, request.method, request.path, tuple(sorted(request.query.items())))
+        digest = hash(body)
+        if self._last.get(key) == digest:
+            return False
+        if len(self._last) >= self.REMEMBERED:
+            self._last.clear()
+        self._last[key] = digest
+        return True
 
 
 class SystemsApp:
@@ -152,6 +180,7 @@ class SystemsApp:
         self.faults = faults
         self.on_connector_killed = on_connector_killed
         self.on_answered = on_answered
+        self.answers_handed = AnswersHanded()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -270,8 +299,10 @@ class Exchange:
         return response
 
     async def respond(self, response: ApiResponse) -> None:
-        await _send(self._send, response)
-        self.status, self.records = response.status, hands_records(self.request.path, response)
+        body = await _send(self._send, response)
+        self.status = response.status
+        self.records = hands_records(self.request.path, response) \
+            and self.app.answers_handed.new(self.system, self.request, body)
         self.app.answered(self, response.status)
 
     async def hold(self, seconds: float) -> None:
@@ -394,9 +425,9 @@ async def _body(receive: Receive) -> bytes | None:
 BODILESS = frozenset({204, 304})  # statuses that carry no body and no Content-Length (RFC 9110 §8.6)
 
 
-async def _send(send: Send, response: ApiResponse) -> None:
+async def _send(send: Send, response: ApiResponse) -> bytes:
     """The answer in two messages, its length stated (as the in-process answer states it), so the server sends the
-    body as it is rather than in chunks with a terminating one."""
+    body as it is rather than in chunks with a terminating one; the body sent."""
     body = response.encode()
     headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.wire_headers().items()]
     if response.status >= 200 and response.status not in BODILESS \
@@ -404,3 +435,4 @@ async def _send(send: Send, response: ApiResponse) -> None:
         headers.append((b"content-length", b"%d" % len(body)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return body

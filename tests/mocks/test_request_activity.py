@@ -2,7 +2,8 @@
 
 A read that handed the caller records (an entity, a page of a list with
 records) is the start of work; a ``304``, an empty page and a change feed's
-page are not (:func:`mocks.core.asgi.hands_records`). The firm's quiescence
+page are not (:func:`mocks.core.asgi.hands_records`), nor is the same answer
+the same request had last time (:class:`mocks.core.asgi.AnswersHanded`). The firm's quiescence
 decides from that whether to wait (``tests/test_quiescence.py``).
 """
 
@@ -14,8 +15,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mocks.core.asgi import hands_records
-from mocks.core.routing import ApiResponse
+from mocks.core.asgi import AnswersHanded, hands_records
+from mocks.core.routing import ApiRequest, ApiResponse
 from mocks.server import SystemsServer
 from mocks.systems import Systems
 from tests.conftest import Api
@@ -68,6 +69,13 @@ def test_each_answer_says_whether_it_handed_the_caller_records(told, systems: Sy
     project = erp_project(api, customer["id"])
     assert api("erp", "GET", f"/customers/{customer['id']}").status_code == 200
     assert activity.last() == ("GET", 200, True), "an entity"
+    assert api("erp", "GET", f"/customers/{customer['id']}").status_code == 200
+    assert activity.last() == ("GET", 200, False), "the same entity, unchanged: nothing the caller did not have"
+    renamed = api("erp", "PATCH", f"/customers/{customer['id']}", json={"name": "Renamed Ltd"},
+                  headers={"if-match": f'"{customer["version"]}"'})
+    assert renamed.status_code == 200, renamed.text
+    assert api("erp", "GET", f"/customers/{customer['id']}").status_code == 200
+    assert activity.last() == ("GET", 200, True), "the entity changed since"
     listed = api("erp", "GET", "/charges", params={"billing_project_id": project["id"]})
     assert listed.json()["data"] == [] and activity.last() == ("GET", 200, False), "an empty list"
     etag = listed.headers["etag"]
@@ -88,3 +96,28 @@ def test_each_answer_says_whether_it_handed_the_caller_records(told, systems: Sy
 ])
 def test_hands_records(path: str, response: ApiResponse, records: bool) -> None:
     assert hands_records(path, response) is records
+
+
+def test_an_answer_is_new_unless_the_same_request_had_it_last() -> None:
+    handed = AnswersHanded()
+    periods = ApiRequest.build("GET", "/periods", "status=open&limit=50", {}, b"")
+    same_query_reordered = ApiRequest.build("GET", "/periods", "limit=50&status=open", {}, b"")
+    other = ApiRequest.build("GET", "/periods", "status=closed", {}, b"")
+    assert handed.new("erp", periods, b'{"data":[1]}')
+    assert not handed.new("erp", periods, b'{"data":[1]}')
+    assert not handed.new("erp", same_query_reordered, b'{"data":[1]}')
+    assert handed.new("erp", other, b'{"data":[1]}'), "another request"
+    assert handed.new("psa", periods, b'{"data":[1]}'), "another system"
+    assert handed.new("erp", ApiRequest.build("POST", "/periods", "status=open&limit=50", {}, b""), b'{"data":[1]}'), \
+        "another method"
+    assert handed.new("erp", periods, b'{"data":[1,2]}'), "changed"
+    assert handed.new("erp", periods, b'{"data":[1]}'), "changed back: new again after the other answer"
+
+
+def test_answers_handed_forgets_rather_than_grows() -> None:
+    handed = AnswersHanded()
+    handed.REMEMBERED = 3
+    requests = [ApiRequest.build("GET", f"/customers/cus_{n}", "", {}, b"") for n in range(4)]
+    for request in requests:
+        assert handed.new("erp", request, b"{}")
+    assert handed.new("erp", requests[0], b"{}"), "forgotten: counted as new, never wrongly as old"
