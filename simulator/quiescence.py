@@ -31,24 +31,25 @@ What does not hold the calendar:
   page, and any page of a change feed. A connector polls its feeds on a
   short wall-clock cadence, mostly for events it already had by webhook,
   and a poll that finds nothing new is no work; what it finds, it reads or
-  writes next. Nor does a read answered exactly as the same request was
-  last time (:class:`mocks.core.asgi.AnswersHanded`): a connector on a
-  timer re-reads the open periods, a parent it is waiting on, and hands
-  itself nothing new; at a certification's speed its timers fire every
-  fraction of a wall millisecond, and a kill-and-restart run of 20 wall
-  seconds was held ten minutes by its periods list. While a read is in
-  flight it holds the firm like any request;
+  writes next. Nor does a read answered exactly as the same request of the
+  same connector process was last time
+  (:class:`mocks.core.asgi.AnswersHanded`): a connector on a timer
+  re-reads the open periods, or the parent of an item it cannot write yet,
+  and hands itself nothing new; at a certification's speed its timers fire
+  every fraction of a wall millisecond, and such reads held a
+  kill-and-restart run of 20 wall seconds for ten minutes, and a run whose
+  parents were blocked for weeks for its whole hold budget. Such a read
+  neither starts nor prolongs a hold: a connector that reads something new,
+  then something it read before, then writes, must do it within the quiet
+  period of the new read. While a read is in flight it holds the firm like
+  any request;
 - a write the system refused (any other ``4xx``: a ``422`` for data it
   will not take, a ``409``, a ``412`` for a stale ``If-Match``): it changed
-  nothing. Nor do the records its reads handed it before that refusal: the
-  work it read them for has just failed. A connector that retries a blocked
-  item on a compressed backoff (sub-millisecond at a certification's
-  speed) reads the item's parent and is refused the write, hundreds of
-  times a wall second; holding the firm for each of those reads kept the
-  calendar from reaching the day the source data is fixed, while the
-  connector's own timers, on the wall clock, ran on and made it retry
-  more (a run of 20 wall seconds took the whole hold budget). A read
-  answered after the refusal is work again;
+  nothing. A connector that retries a refused write on a compressed
+  backoff (sub-millisecond at a certification's speed) would otherwise
+  hold the firm at every step, and the calendar would never reach the day
+  the source data is fixed (the reads of each retry are the same answers
+  as last time, so they do not hold it either);
 - a ``429`` answer: a throttled connector waits, and waiting takes
   simulated time, which is also what refills the scenario's rate limit (per
   simulated second). Until an answer other than a 429 comes, the
@@ -104,8 +105,7 @@ class ConnectorActivity:
         self._in_flight = 0
         self._throttled = False  # the last answer was a 429: what is in flight is likely throttled too
         self._waiting_for_quota = False  # a 429 since the last write that counted as work: its reads do not
-        self._last_work = float("-inf")  # the last write that counted as work, or delivery
-        self._last_read = float("-inf")  # the last read that handed over records, since the last refused write
+        self._last_work = float("-inf")
         self._delivering = False
         self._worked_in_delivery = False
         self.held_s = 0.0  # wall seconds the firm has waited for the connector, in all
@@ -127,17 +127,13 @@ class ConnectorActivity:
             read = method.upper() in READS
             if self._throttled:
                 self._waiting_for_quota = True
-            refused = bool(status) and 400 <= status < 500 and not self._throttled
-            if refused and not read:
-                self._last_read = float("-inf")  # what it read for this write is no work any more: it failed
-            if status and ((read and (not records or self._waiting_for_quota)) or refused):
+            if status and ((read and (not records or self._waiting_for_quota))
+                           or (400 <= status < 500 and not self._throttled)):
                 return
             if not read and not self._throttled:
                 self._waiting_for_quota = False  # a write went through (or may have): the quota is flowing
             if self._delivering and not read:  # a read may be a concurrent poll's, not the handler's work
                 self._worked_in_delivery = True  # covered by the delivery: the firm waits for its answer anyway
-            elif read and status:
-                self._last_read = self._clock()
             elif not self._throttled:
                 self._last_work = self._clock()
 
@@ -156,15 +152,12 @@ class ConnectorActivity:
 
     def quiet(self) -> bool:
         with self._guard:
-            return (self._in_flight == 0 or self._throttled) and self._clock() - self._last_active() >= self.quiet_s
-
-    def _last_active(self) -> float:
-        return max(self._last_work, self._last_read)
+            return (self._in_flight == 0 or self._throttled) and self._clock() - self._last_work >= self.quiet_s
 
     def idle_for(self) -> float:
         """Wall seconds since the connector last worked or was handed a webhook (0 while a request is in flight)."""
         with self._guard:
-            return 0.0 if self._in_flight else max(0.0, self._clock() - self._last_active())
+            return 0.0 if self._in_flight else max(0.0, self._clock() - self._last_work)
 
     def await_quiet(self) -> float:
         """Wait until the connector is quiet, or :attr:`longest_s` has passed; the wall seconds waited

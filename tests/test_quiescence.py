@@ -205,53 +205,6 @@ def test_a_connector_retrying_a_refused_write_on_a_short_backoff_does_not_hold_t
     assert waited_while_repeating(422, "POST", every_s=0.003) < 0.1
 
 
-def test_a_refused_write_ends_the_work_of_the_reads_before_it():
-    """A blocked item retried: the parent read (a record), then the write refused. That item's work failed; what
-    the connector reads after the refusal is work again."""
-    a = activity()
-    a.began()
-    a.ended(200, "GET", records=True)
-    assert not a.quiet()
-    a.began()
-    a.ended(422, "POST")
-    assert a.quiet()
-    a.began()
-    a.ended(200, "GET", records=True)
-    assert not a.quiet(), "a read after the refusal starts new work"
-
-
-def test_a_refused_write_does_not_end_the_work_of_an_accepted_one():
-    a = activity()
-    a.began()
-    a.ended(201, "POST")
-    a.began()
-    a.ended(422, "POST")
-    assert not a.quiet(), "the accepted write is still work the connector goes on with"
-
-
-def test_a_connector_retrying_blocked_items_read_then_write_does_not_hold_the_firm():
-    """What a blocked item's retry looks like at a certification's speed, many items at once: read its parent,
-    be refused the write, move on to the next, a millisecond each. Before, each read held the firm and the
-    run spent its whole hold budget."""
-    a = activity(longest_s=1.0)
-    stop = time.monotonic() + 0.3
-
-    def retry_blocked_items() -> None:
-        while time.monotonic() < stop:
-            for method, status, records in (("GET", 200, True), ("POST", 422, False)):
-                a.began()
-                time.sleep(0.0005)
-                a.ended(status, method, records)
-            time.sleep(0.0005)
-
-    retrier = threading.Thread(target=retry_blocked_items)
-    retrier.start()
-    try:
-        assert a.await_quiet() < 0.1
-    finally:
-        retrier.join()
-
-
 def test_a_write_that_went_through_or_may_have_is_work():
     for status in (200, 201, 204, 500, 503, 0, None):
         a = activity()

@@ -109,7 +109,8 @@ log = logging.getLogger("c2c.mocks")
 class RequestActivity(Protocol):
     """Told when each request to a system begins and ends (``status``: 0 or None if it was dropped or failed;
     ``method``: the request's HTTP method; ``records``: whether the answer handed the caller records to work
-    on, see :func:`hands_records`)."""
+    on, see :func:`hands_records`, that it had not been handed the last time it asked, see
+    :class:`AnswersHanded`)."""
 
     def began(self) -> None: ...
 
@@ -128,23 +129,32 @@ def hands_records(path: str, response: ApiResponse) -> bool:
 
 
 class AnswersHanded:
-    """The last answer each request (system, method, path and query) was given, as a digest of its body: an answer the
-    same as the last one hands the caller nothing it did not have.
+    """The last answer each read was given, as a digest of its body, per caller: a read answered as the same
+    request (system, method, path and query) from the same caller (its ``Authorization``) was answered last time
+    hands that caller nothing it did not have.
 
     A connector on a timer reads what it read a moment ago: the open periods before a charge run, a parent it
     cannot yet write a child under. At a certification's speed its timers fire every fraction of a wall
     millisecond; were each of those reads work, a served firm waiting for a quiet connector would wait at every
-    step (a two-month run of 20 wall seconds held for ten minutes by its periods list). Holds at most
+    step (a two-month run of 20 wall seconds held for ten minutes by its periods list).
+
+    Only reads (``GET``, ``HEAD``, ``OPTIONS``) are remembered, each answer whatever it held (an empty page in
+    between makes the next page with records new again). A connector process started again has a new token,
+    so what it reads after a restart is new to it. Called from the server's event loop only. Holds at most
     :data:`REMEMBERED` requests; past that it starts again (forgetting only makes an answer count as new)."""
 
     REMEMBERED = 65_536
+    READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
     def __init__(self) -> None:
-        self._last: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], int] = {}
+        self._last: dict[tuple[str | None, str, str, str, tuple[tuple[str, str], ...]], int] = {}
 
     def new(self, system: str, request: ApiRequest, body: bytes) -> bool:
-        """Whether ``body`` differs from the last answer to this request (and remember it)."""
-        key = (system, request.method, request.path, tuple(sorted(request.query.items())))
+        """Whether ``body``, answered to ``request``, is new to its caller (always, for a write); remembered."""
+        if request.method not in self.READS or request.path.startswith(CONTROL_PREFIX):
+            return True
+        key = (request.headers.get("authorization"), system, request.method, request.path,
+               tuple(sorted(request.query.items())))
         digest = hash(body)
         if self._last.get(key) == digest:
             return False
@@ -301,8 +311,8 @@ class Exchange:
     async def respond(self, response: ApiResponse) -> None:
         body = await _send(self._send, response)
         self.status = response.status
-        self.records = hands_records(self.request.path, response) \
-            and self.app.answers_handed.new(self.system, self.request, body)
+        new = self.app.answers_handed.new(self.system, self.request, body)
+        self.records = hands_records(self.request.path, response) and new
         self.app.answered(self, response.status)
 
     async def hold(self, seconds: float) -> None:

@@ -98,20 +98,29 @@ def test_hands_records(path: str, response: ApiResponse, records: bool) -> None:
     assert hands_records(path, response) is records
 
 
-def test_an_answer_is_new_unless_the_same_request_had_it_last() -> None:
+def test_a_read_is_new_unless_the_same_caller_had_the_same_answer_to_it_last() -> None:
     handed = AnswersHanded()
-    periods = ApiRequest.build("GET", "/periods", "status=open&limit=50", {}, b"")
-    same_query_reordered = ApiRequest.build("GET", "/periods", "limit=50&status=open", {}, b"")
-    other = ApiRequest.build("GET", "/periods", "status=closed", {}, b"")
+    token = {"authorization": "Bearer t1"}
+    periods = ApiRequest.build("GET", "/periods", "status=open&limit=50", token, b"")
+    same_query_reordered = ApiRequest.build("GET", "/periods", "limit=50&status=open", token, b"")
     assert handed.new("erp", periods, b'{"data":[1]}')
     assert not handed.new("erp", periods, b'{"data":[1]}')
     assert not handed.new("erp", same_query_reordered, b'{"data":[1]}')
-    assert handed.new("erp", other, b'{"data":[1]}'), "another request"
+    assert handed.new("erp", ApiRequest.build("GET", "/periods", "status=closed", token, b""), b'{"data":[1]}'), \
+        "another request"
     assert handed.new("psa", periods, b'{"data":[1]}'), "another system"
-    assert handed.new("erp", ApiRequest.build("POST", "/periods", "status=open&limit=50", {}, b""), b'{"data":[1]}'), \
-        "another method"
+    restarted = ApiRequest.build("GET", "/periods", "status=open&limit=50", {"authorization": "Bearer t2"}, b"")
+    assert handed.new("erp", restarted, b'{"data":[1]}'), "another caller: a connector started again has a new token"
     assert handed.new("erp", periods, b'{"data":[1,2]}'), "changed"
-    assert handed.new("erp", periods, b'{"data":[1]}'), "changed back: new again after the other answer"
+    assert handed.new("erp", periods, b'{"data":[]}'), "emptied"
+    assert handed.new("erp", periods, b'{"data":[1,2]}'), "back after an empty answer: new again"
+
+
+def test_a_write_is_never_taken_for_a_repeat() -> None:
+    handed = AnswersHanded()
+    create = ApiRequest.build("POST", "/charge-batches", "", {"authorization": "Bearer t1"}, b"{}")
+    assert handed.new("erp", create, b'{"id":"chb_1"}')
+    assert handed.new("erp", create, b'{"id":"chb_1"}'), "an idempotent replay of a write is still a write"
 
 
 def test_answers_handed_forgets_rather_than_grows() -> None:
